@@ -1,3 +1,5 @@
+import { inspect } from 'node:util';
+
 /**
  * Typed errors with a discriminating `code`, so callers branch on the kind of failure rather than on message text.
  * Messages quote the offending value so a dead-lettered message or a 400 response explains itself.
@@ -54,9 +56,10 @@ export function quote(value: unknown, maxLength = 120): string {
         text = JSON.stringify(value);
     } else {
         try {
-            text = JSON.stringify(value) ?? String(value);
+            // JSON.stringify answers undefined for functions and symbols; inspect covers those and cycles.
+            text = JSON.stringify(value) ?? inspect(value);
         } catch {
-            text = String(value);
+            text = inspect(value);
         }
     }
     return text.length > maxLength ? `${text.slice(0, maxLength)}… (${text.length} chars)` : text;

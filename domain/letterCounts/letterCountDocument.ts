@@ -25,7 +25,9 @@ export const LETTER_COUNTS_PARTITION_KEY = '/windowEnd';
  * documents instead of adding new ones.
  */
 export const letterCountDocumentSchema = z.object({
-    id: z.string({ error: 'must be a string' }).regex(/^\d+-[A-Z]$/, { error: 'must look like "<unix seconds>-<A-Z>"' }),
+    id: z
+        .string({ error: 'must be a string' })
+        .regex(/^\d+-[A-Z]$/, { error: 'must look like "<unix seconds>-<A-Z>"' }),
     windowEnd: isoUtcTimestampSchema,
     letter: z.string({ error: 'must be a string' }).regex(/^[A-Z]$/, { error: 'must be one letter A to Z' }),
     count: z

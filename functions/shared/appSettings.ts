@@ -1,0 +1,16 @@
+import { ConfigurationError } from '../../domain/errors';
+import { parseNamesPerMessage } from '../../domain/messages/createNewNamesMessage';
+
+/**
+ * The app settings the function code reads itself (binding settings are resolved by the host from `%NAME%`).
+ * Read on first use, not at import, so a test or the local runtime can set them first; validated so that a bad
+ * value fails the first invocation with the setting's name instead of producing odd data.
+ */
+export function readGeneratorSettings(env: NodeJS.ProcessEnv = process.env) {
+    const seedText = env.NAMES_SEED?.trim();
+    const seed = seedText ? Number(seedText) : undefined;
+    if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 31)) {
+        throw new ConfigurationError('NAMES_SEED', env.NAMES_SEED, 'must be a whole number from 0 to 2147483647');
+    }
+    return { seed, namesPerMessage: parseNamesPerMessage(env.NAMES_PER_MESSAGE) };
+}
