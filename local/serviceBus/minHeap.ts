@@ -67,8 +67,7 @@ export class MinHeap<T> {
                 break;
             }
             const right = left + 1;
-            const smaller =
-                right < length && this.isBefore(items[right] as T, items[left] as T) ? right : left;
+            const smaller = right < length && this.isBefore(items[right] as T, items[left] as T) ? right : left;
             const child = items[smaller] as T;
             if (!this.isBefore(child, item)) {
                 break;
