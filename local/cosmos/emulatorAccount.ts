@@ -4,7 +4,8 @@ import { InvalidCosmosConnectionStringError } from './errors';
  * The Azure Cosmos DB emulator's well-known account key. It is published in Microsoft's emulator documentation and
  * guards nothing: the local server binds to loopback only and accepts any key.
  */
-export const EMULATOR_ACCOUNT_KEY = 'C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==';
+export const EMULATOR_ACCOUNT_KEY =
+    'C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==';
 
 export interface CosmosAccount {
     endpoint: string;
@@ -31,10 +32,16 @@ export function parseConnectionString(connectionString: string): CosmosAccount {
     const endpoint = settings.get('accountendpoint');
     const key = settings.get('accountkey');
     if (endpoint === undefined || key === undefined) {
-        throw new InvalidCosmosConnectionStringError(connectionString, 'AccountEndpoint and AccountKey are both required');
+        throw new InvalidCosmosConnectionStringError(
+            connectionString,
+            'AccountEndpoint and AccountKey are both required',
+        );
     }
     if (!/^https?:\/\/[^/]+\/?$/.test(endpoint)) {
-        throw new InvalidCosmosConnectionStringError(connectionString, `AccountEndpoint "${endpoint}" is not an http(s) origin`);
+        throw new InvalidCosmosConnectionStringError(
+            connectionString,
+            `AccountEndpoint "${endpoint}" is not an http(s) origin`,
+        );
     }
     return { endpoint, key };
 }

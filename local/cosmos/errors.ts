@@ -35,7 +35,9 @@ export class LeaseLostError extends NamestreamError {
         readonly leaseId: string,
         readonly owner: string,
     ) {
-        super(`Lease "${leaseId}" was lost by owner ${quote(owner)}: its document changed or vanished before the checkpoint`);
+        super(
+            `Lease "${leaseId}" was lost by owner ${quote(owner)}: its document changed or vanished before the checkpoint`,
+        );
         this.name = 'LeaseLostError';
     }
 }
