@@ -1,0 +1,15 @@
+export { EventTooLargeError, InvalidEventHubArgumentError } from './errors';
+export type { EventDataToSend, PartitionProperties, ReceivedEventData, SendOptions } from './events';
+export {
+    type Checkpoint,
+    DEFAULT_CONSUMER_GROUP,
+    type EventHubStats,
+    type EventHubSubscription,
+    LocalEventHub,
+    type LocalEventHubOptions,
+    type PartitionStats,
+    type StartPosition,
+    type SubscribeOptions,
+} from './localEventHub';
+export { partitionIndexForKey } from './partitionKeyHash';
+export type { PartitionErrorContext } from './partitionPump';

@@ -1,0 +1,346 @@
+import { type Clock, systemClock } from '../../domain/clock';
+import { EventTooLargeError, InvalidEventHubArgumentError } from './errors';
+import {
+    type EventDataToSend,
+    measureEventBytes,
+    type PartitionProperties,
+    type ReceivedEventData,
+    type SendOptions,
+} from './events';
+import { partitionIndexForKey } from './partitionKeyHash';
+import { PartitionLog } from './partitionLog';
+import { type PartitionErrorContext, PartitionPump } from './partitionPump';
+
+export const DEFAULT_CONSUMER_GROUP = '$Default';
+
+export interface LocalEventHubOptions {
+    name: string;
+    partitionCount?: number;
+    /** Events older than this are dropped. Azure's minimum is an hour; tests use less. */
+    retentionMs?: number;
+    /** Standard tier: 1 MB per event (and per batch, which is not enforced here). */
+    maxEventBytes?: number;
+    /** In-memory cap per partition; beyond it the oldest events go first, as if retention had passed. */
+    maxRetainedEventsPerPartition?: number;
+    clock?: Clock;
+}
+
+export type StartPosition =
+    | 'earliest'
+    | 'latest'
+    /** Per partition, like the SDK's EventPosition: after the sequence number unless isInclusive. Others: latest. */
+    | Readonly<Record<string, { sequenceNumber: number; isInclusive?: boolean }>>;
+
+export interface SubscribeOptions {
+    /** Used where the consumer group has no checkpoint for a partition (a checkpoint wins, as in the SDK). */
+    startPosition?: StartPosition;
+    /** Functions Event Hubs trigger default: 100. */
+    maxBatchSize?: number;
+    /** Back-off before a failed batch is handed over again. */
+    retryDelayMs?: number;
+    /** Checkpoint each batch the handler accepts, as the Functions Event Hubs trigger does. */
+    checkpointAfterEachBatch?: boolean;
+    handler: (partitionId: string, events: ReceivedEventData[]) => Promise<void>;
+    /** Handler failures; the batch is retried after retryDelayMs. Defaults to console.error. */
+    onError?: (error: unknown, context: PartitionErrorContext) => void;
+}
+
+export interface EventHubSubscription {
+    /** Stops every partition; resolves once in-flight handler calls have returned. */
+    close(): Promise<void>;
+}
+
+export interface Checkpoint {
+    readonly consumerGroup: string;
+    readonly partitionId: string;
+    readonly sequenceNumber: number;
+}
+
+export interface PartitionStats {
+    readonly partitionId: string;
+    readonly retainedEventCount: number;
+    readonly beginningSequenceNumber: number;
+    /** Events ever enqueued, including those retention has removed. */
+    readonly enqueuedEventCount: number;
+}
+
+export interface EventHubStats {
+    readonly eventHubName: string;
+    readonly partitions: PartitionStats[];
+    readonly totalRetainedEvents: number;
+    readonly totalEnqueuedEvents: number;
+}
+
+/**
+ * An in-memory Event Hub: partitioned append-only logs with sequence numbers, byte offsets and enqueued times; sends
+ * by round-robin, partition key (the service's own hash) or partition id; time- and count-bounded retention; consumer
+ * groups with independent positions and checkpoints; and push subscriptions that deliver each partition in order.
+ *
+ * Round-robin is per send call: one send is one batch, and the service puts a batch on a single partition (the
+ * Functions output binding likewise sends an invocation's events as batches). Retention is exact per event, where
+ * the service drops whole storage segments and so may keep events somewhat longer.
+ */
+export class LocalEventHub {
+    readonly name: string;
+    readonly partitionIds: readonly string[];
+    readonly retentionMs: number;
+    readonly maxEventBytes: number;
+    readonly maxRetainedEventsPerPartition: number;
+    private readonly clock: Clock;
+    private readonly partitions = new Map<string, PartitionLog>();
+    private readonly appendListeners = new Map<string, Set<() => void>>();
+    private readonly checkpoints = new Map<string, Map<string, number>>([[DEFAULT_CONSUMER_GROUP, new Map()]]);
+    private nextRoundRobinIndex = 0;
+
+    constructor(options: LocalEventHubOptions) {
+        this.name = options.name;
+        const partitionCount = options.partitionCount ?? 4;
+        this.retentionMs = options.retentionMs ?? 3_600_000;
+        this.maxEventBytes = options.maxEventBytes ?? 1_048_576;
+        this.maxRetainedEventsPerPartition = options.maxRetainedEventsPerPartition ?? 1_000_000;
+        this.clock = options.clock ?? systemClock;
+        requirePositiveInteger('partitionCount', partitionCount);
+        requirePositiveInteger('retentionMs', this.retentionMs);
+        requirePositiveInteger('maxEventBytes', this.maxEventBytes);
+        requirePositiveInteger('maxRetainedEventsPerPartition', this.maxRetainedEventsPerPartition);
+        this.partitionIds = Array.from({ length: partitionCount }, (_, index) => String(index));
+        for (const partitionId of this.partitionIds) {
+            this.partitions.set(partitionId, new PartitionLog(this.name, partitionId));
+            this.appendListeners.set(partitionId, new Set());
+        }
+    }
+
+    /**
+     * Appends the events, all to one partition, and returns them as consumers will see them. All-or-nothing: an
+     * oversize event rejects the whole send before anything is stored.
+     */
+    send(events: readonly EventDataToSend[], options: SendOptions = {}): ReceivedEventData[] {
+        const sizes = events.map((event) => {
+            const bytes = measureEventBytes(event);
+            if (bytes > this.maxEventBytes) {
+                throw new EventTooLargeError(this.name, bytes, this.maxEventBytes);
+            }
+            return bytes;
+        });
+        if (events.length === 0) {
+            // Nothing to place: validate the options but leave the round-robin cursor where it is.
+            if (options.partitionId !== undefined || options.partitionKey !== undefined) {
+                this.targetPartition(options);
+            }
+            return [];
+        }
+        const partition = this.targetPartition(options);
+        const nowMs = this.nowMs();
+        const partitionKey = options.partitionKey ?? null;
+        const stored = events.map((event, index) =>
+            partition.append(event.body, { ...event.properties }, partitionKey, sizes[index] ?? 0, nowMs),
+        );
+        partition.trim(nowMs, this.retentionMs, this.maxRetainedEventsPerPartition);
+        for (const listener of this.appendListeners.get(partition.partitionId) ?? []) {
+            listener();
+        }
+        return stored;
+    }
+
+    /** Pull API: up to maxCount events from fromSequenceNumber; before the first retained event reads from it. */
+    read(partitionId: string, fromSequenceNumber: number, maxCount: number): ReceivedEventData[] {
+        requirePositiveInteger('maxCount', maxCount);
+        return this.trimmedPartition(partitionId).read(fromSequenceNumber, maxCount);
+    }
+
+    getPartitionProperties(partitionId: string): PartitionProperties {
+        return this.trimmedPartition(partitionId).properties();
+    }
+
+    /** Creates the consumer group if it does not exist (an ARM PUT is idempotent the same way). */
+    createConsumerGroup(name: string): void {
+        if (name.length === 0 || name.length > 50) {
+            throw new InvalidEventHubArgumentError('consumerGroup', name, 'must be 1 to 50 characters');
+        }
+        if (!this.checkpoints.has(name)) {
+            this.checkpoints.set(name, new Map());
+        }
+    }
+
+    consumerGroups(): string[] {
+        return [...this.checkpoints.keys()];
+    }
+
+    checkpoint(consumerGroup: string, partitionId: string, sequenceNumber: number): void {
+        const groupCheckpoints = this.requireConsumerGroup(consumerGroup);
+        const partition = this.requirePartition(partitionId);
+        if (
+            !Number.isSafeInteger(sequenceNumber) ||
+            sequenceNumber < 0 ||
+            sequenceNumber >= partition.endSequenceNumber
+        ) {
+            throw new InvalidEventHubArgumentError(
+                'sequenceNumber',
+                sequenceNumber,
+                `must be an enqueued sequence number of partition "${partitionId}" (0 to ${partition.endSequenceNumber - 1})`,
+            );
+        }
+        groupCheckpoints.set(partitionId, sequenceNumber);
+    }
+
+    getCheckpoint(consumerGroup: string, partitionId: string): Checkpoint | undefined {
+        this.requirePartition(partitionId);
+        const sequenceNumber = this.requireConsumerGroup(consumerGroup).get(partitionId);
+        return sequenceNumber === undefined ? undefined : { consumerGroup, partitionId, sequenceNumber };
+    }
+
+    /**
+     * Delivers every partition to the handler from the consumer group's checkpoint, or from startPosition where there
+     * is none. Several subscriptions on one group each get every event (like non-epoch receivers); coordinating them
+     * is the caller's business, as with the SDK without a load-balancing checkpoint store.
+     */
+    subscribe(consumerGroup: string, options: SubscribeOptions): EventHubSubscription {
+        this.requireConsumerGroup(consumerGroup);
+        const maxBatchSize = options.maxBatchSize ?? 100;
+        const retryDelayMs = options.retryDelayMs ?? 1_000;
+        requirePositiveInteger('maxBatchSize', maxBatchSize);
+        if (!(Number.isFinite(retryDelayMs) && retryDelayMs >= 0)) {
+            throw new InvalidEventHubArgumentError('retryDelayMs', retryDelayMs, 'must be a duration ≥ 0 ms');
+        }
+        const onError = options.onError ?? logPartitionError(this.name);
+        const pumps = this.partitionIds.map(
+            (partitionId) =>
+                new PartitionPump(this, {
+                    consumerGroup,
+                    partitionId,
+                    startSequenceNumber: this.startSequenceNumber(consumerGroup, partitionId, options.startPosition),
+                    maxBatchSize,
+                    retryDelayMs,
+                    handler: options.handler,
+                    onError,
+                    onBatchProcessed: (lastSequenceNumber) => {
+                        if (options.checkpointAfterEachBatch === true) {
+                            this.checkpoint(consumerGroup, partitionId, lastSequenceNumber);
+                        }
+                    },
+                }),
+        );
+        return { close: () => Promise.all(pumps.map((pump) => pump.close())).then(() => undefined) };
+    }
+
+    /** Calls the listener after each send that appends to the partition; returns the unsubscribe function. */
+    onEventsAppended(partitionId: string, listener: () => void): () => void {
+        this.requirePartition(partitionId);
+        const listeners = this.appendListeners.get(partitionId) as Set<() => void>;
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+    }
+
+    stats(): EventHubStats {
+        const nowMs = this.nowMs();
+        const partitions = this.partitionIds.map((partitionId) => {
+            const partition = this.requirePartition(partitionId);
+            partition.trim(nowMs, this.retentionMs, this.maxRetainedEventsPerPartition);
+            return {
+                partitionId,
+                retainedEventCount: partition.retainedCount,
+                beginningSequenceNumber: partition.beginningSequenceNumber,
+                enqueuedEventCount: partition.endSequenceNumber,
+            };
+        });
+        return {
+            eventHubName: this.name,
+            partitions,
+            totalRetainedEvents: partitions.reduce((sum, partition) => sum + partition.retainedEventCount, 0),
+            totalEnqueuedEvents: partitions.reduce((sum, partition) => sum + partition.enqueuedEventCount, 0),
+        };
+    }
+
+    private nowMs(): number {
+        return this.clock.now().getTime();
+    }
+
+    private targetPartition(options: SendOptions): PartitionLog {
+        if (options.partitionId !== undefined && options.partitionKey !== undefined) {
+            throw new InvalidEventHubArgumentError(
+                'partitionKey',
+                options.partitionKey,
+                `cannot be combined with partitionId "${options.partitionId}"`,
+            );
+        }
+        if (options.partitionId !== undefined) {
+            return this.requirePartition(options.partitionId);
+        }
+        const count = this.partitionIds.length;
+        const index =
+            options.partitionKey !== undefined
+                ? partitionIndexForKey(options.partitionKey, count)
+                : this.nextRoundRobinIndex++ % count;
+        return this.requirePartition(String(index));
+    }
+
+    private startSequenceNumber(
+        consumerGroup: string,
+        partitionId: string,
+        position: StartPosition = 'latest',
+    ): number {
+        const partition = this.requirePartition(partitionId);
+        const checkpoint = this.checkpoints.get(consumerGroup)?.get(partitionId);
+        if (checkpoint !== undefined) {
+            return checkpoint + 1;
+        }
+        if (position === 'earliest') {
+            return 0;
+        }
+        if (position === 'latest') {
+            return partition.endSequenceNumber;
+        }
+        const explicit = position[partitionId];
+        if (explicit === undefined) {
+            return partition.endSequenceNumber;
+        }
+        return explicit.isInclusive === true ? explicit.sequenceNumber : explicit.sequenceNumber + 1;
+    }
+
+    private trimmedPartition(partitionId: string): PartitionLog {
+        const partition = this.requirePartition(partitionId);
+        partition.trim(this.nowMs(), this.retentionMs, this.maxRetainedEventsPerPartition);
+        return partition;
+    }
+
+    private requirePartition(partitionId: string): PartitionLog {
+        const partition = this.partitions.get(partitionId);
+        if (partition === undefined) {
+            throw new InvalidEventHubArgumentError(
+                'partitionId',
+                partitionId,
+                `is not a partition of event hub "${this.name}" (expected one of ${this.partitionIds.join(', ')})`,
+            );
+        }
+        return partition;
+    }
+
+    private requireConsumerGroup(consumerGroup: string): Map<string, number> {
+        const groupCheckpoints = this.checkpoints.get(consumerGroup);
+        if (groupCheckpoints === undefined) {
+            throw new InvalidEventHubArgumentError(
+                'consumerGroup',
+                consumerGroup,
+                `does not exist on event hub "${this.name}" (existing: ${this.consumerGroups().join(', ')})`,
+            );
+        }
+        return groupCheckpoints;
+    }
+}
+
+function requirePositiveInteger(argument: string, value: number): void {
+    if (!Number.isSafeInteger(value) || value < 1) {
+        throw new InvalidEventHubArgumentError(argument, value, 'must be a positive integer');
+    }
+}
+
+function logPartitionError(eventHubName: string): (error: unknown, context: PartitionErrorContext) => void {
+    return (error, context) => {
+        const reason = error instanceof Error ? error.message : String(error);
+        console.error(
+            `[eventHubs:${eventHubName}/${context.consumerGroup}] partition ${context.partitionId} batch ` +
+                `${context.firstSequenceNumber}-${context.lastSequenceNumber} failed (attempt ${context.attempt}), ` +
+                `retrying: ${reason}`,
+        );
+    };
+}
