@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { systemClock } from '../../../domain/clock';
 import type { ReceivedEventData } from '../../../local/eventHubs/events';
-import { LocalEventHub,type LocalEventHubOptions } from '../../../local/eventHubs/localEventHub';
+import { LocalEventHub, type LocalEventHubOptions } from '../../../local/eventHubs/localEventHub';
 import type { PartitionErrorContext } from '../../../local/eventHubs/partitionPump';
 
 const START = Date.parse('2026-03-01T12:00:00.000Z');
