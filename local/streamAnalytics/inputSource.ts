@@ -1,0 +1,89 @@
+import type { Evaluator } from './compileExpression';
+import { toEventTime } from './compileExpression';
+import type { Operator } from './operators';
+import type { Row } from './rows';
+import type { Value } from './values';
+import { type EventOrderingPolicy, InputWatermark, type OrderingCounters } from './watermark';
+
+/** One Event Hub event as the local Event Hub stand-in hands it over: the broker's enqueued time and the JSON body. */
+export interface InputEvent {
+    readonly enqueuedTime: Date | number;
+    readonly body: unknown;
+}
+
+export interface JobCounters extends OrderingCounters {
+    inputEvents: number;
+    /** Bodies that are not JSON objects; Stream Analytics drops them as deserialization errors. */
+    deserializationErrors: number;
+    /** Events whose TIMESTAMP BY value is NULL or not a datetime; they are dropped. */
+    invalidTimestampEvents: number;
+    outputRows: number;
+}
+
+/**
+ * One FROM clause over an input: stamps each event with its event time (TIMESTAMP BY, or the enqueued time),
+ * applies the event-ordering policies, and advances the watermark that drives everything downstream.
+ */
+export class InputSource {
+    private readonly watermark: InputWatermark;
+    private forwarded = -Infinity;
+
+    constructor(
+        readonly alias: string,
+        partitionIds: readonly string[],
+        private readonly timestampBy: Evaluator<Row> | undefined,
+        policy: EventOrderingPolicy,
+        startedAt: number,
+        private readonly counters: JobCounters,
+        private readonly target: Operator,
+    ) {
+        this.watermark = new InputWatermark(partitionIds, policy, startedAt, counters);
+    }
+
+    hasPartition(partitionId: string): boolean {
+        return this.watermark.hasPartition(partitionId);
+    }
+
+    push(partitionId: string, events: readonly InputEvent[], now: number): void {
+        // Stream Analytics reports PartitionId as a bigint.
+        const partitionValue: string | number = /^\d+$/.test(partitionId) ? Number(partitionId) : partitionId;
+        for (const event of events) {
+            this.counters.inputEvents += 1;
+            const body = event.body;
+            if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+                this.counters.deserializationErrors += 1;
+                continue;
+            }
+            const arrival = typeof event.enqueuedTime === 'number' ? event.enqueuedTime : event.enqueuedTime.getTime();
+            const row: Row = {
+                fields: body as Record<string, Value>,
+                ts: arrival,
+                event: { enqueuedMs: arrival, processedMs: now, partitionId: partitionValue },
+            };
+            let eventTime = arrival;
+            if (this.timestampBy !== undefined) {
+                const stamped = toEventTime(this.timestampBy(row));
+                if (stamped === undefined) {
+                    this.counters.invalidTimestampEvents += 1;
+                    continue;
+                }
+                eventTime = stamped;
+            }
+            const time = this.watermark.admit(partitionId, eventTime, arrival, now);
+            if (time === undefined) {
+                continue;
+            }
+            row.ts = time;
+            this.target.onRow(row);
+        }
+        this.advance(now);
+    }
+
+    advance(now: number): void {
+        const watermark = this.watermark.current(now);
+        if (watermark > this.forwarded) {
+            this.forwarded = watermark;
+            this.target.onWatermark(watermark);
+        }
+    }
+}

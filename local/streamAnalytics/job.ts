@@ -1,0 +1,180 @@
+import type { Clock } from '../../domain/clock';
+import type { CompiledQuery } from './compiler';
+import { OutputDeliveryError, StreamJobUsageError } from './errors';
+import { type InputEvent, InputSource, type JobCounters } from './inputSource';
+import type { JobSettings } from './jobSettings';
+import { type Operator, OutputBuffer, type OutputRow } from './operators';
+import type { EventOrderingPolicy } from './watermark';
+
+/** Receives the rows of one output alias. Reject to have the batch retried by the next flush(). */
+export type OutputSink = (outputAlias: string, rows: readonly OutputRow[]) => Promise<void>;
+
+export interface JobOptions {
+    readonly clock: Clock;
+    readonly sink: OutputSink;
+}
+
+export type JobMetrics = Readonly<JobCounters>;
+
+/** A running Stream Analytics job over declared, partitioned inputs. See docs/stream-analytics.md for the contract. */
+export interface StreamJob {
+    /**
+     * Feeds events of one input partition, in the order the partition delivered them. Computes synchronously and
+     * queues any output that becomes final; call flush() to deliver it.
+     */
+    push(inputAlias: string, partitionId: string, events: readonly InputEvent[]): void;
+    /** Lets time pass without events, so idle partitions release output after the late-arrival tolerance. */
+    advance(nowMs?: number): void;
+    /** Delivers queued output batches in order. Rejects with OutputDeliveryError and keeps the failed batch queued. */
+    flush(): Promise<void>;
+    /** Output batches computed but not yet accepted by the sink. */
+    pendingBatches(): number;
+    metrics(): JobMetrics;
+}
+
+export interface JobDeclaration {
+    readonly inputs: ReadonlyMap<string, readonly string[]>;
+    readonly settings: JobSettings;
+}
+
+export function createJob(query: CompiledQuery, declaration: JobDeclaration, options: JobOptions): StreamJob {
+    return new RunningJob(query, declaration, options);
+}
+
+interface Batch {
+    readonly alias: string;
+    readonly rows: readonly OutputRow[];
+}
+
+class RunningJob implements StreamJob {
+    private readonly sources = new Map<string, InputSource[]>();
+    private readonly queue: Batch[] = [];
+    private delivering: Promise<void> | undefined;
+    private readonly counters: JobCounters = {
+        inputEvents: 0,
+        deserializationErrors: 0,
+        invalidTimestampEvents: 0,
+        lateInputEvents: 0,
+        earlyInputEvents: 0,
+        outOfOrderEvents: 0,
+        droppedEvents: 0,
+        adjustedEvents: 0,
+        outputRows: 0,
+    };
+
+    constructor(
+        query: CompiledQuery,
+        private readonly declaration: JobDeclaration,
+        private readonly options: JobOptions,
+    ) {
+        for (const alias of declaration.inputs.keys()) {
+            this.sources.set(alias, []);
+        }
+        const startedAt = options.clock.now().getTime();
+        const buffers = new Map<string, OutputBuffer>();
+        const emit = (alias: string, rows: OutputRow[]): void => {
+            this.counters.outputRows += rows.length;
+            this.queue.push({ alias, rows });
+        };
+        const stepOperators = new Map<string, Operator & { readonly targets: Operator[] }>();
+        const connect = (
+            statement: CompiledQuery['steps'] extends ReadonlyMap<string, infer S> ? S : never,
+        ): Operator & { readonly targets: Operator[] } => {
+            const operator = statement.create();
+            const source = statement.source;
+            if (source.kind === 'step') {
+                stepOperators.get(source.name)!.targets.push(operator);
+            } else {
+                const input = new InputSource(
+                    source.alias,
+                    declaration.inputs.get(source.alias)!,
+                    source.timestampBy,
+                    this.policy(source.timestampBy !== undefined),
+                    startedAt,
+                    this.counters,
+                    operator,
+                );
+                this.sources.get(source.alias)!.push(input);
+            }
+            return operator;
+        };
+        for (const [name, step] of query.steps) {
+            stepOperators.set(name, connect(step));
+        }
+        for (const { into, statement } of query.statements) {
+            let buffer = buffers.get(into);
+            if (buffer === undefined) {
+                buffer = new OutputBuffer(into, emit);
+                buffers.set(into, buffer);
+            }
+            connect(statement).targets.push(buffer.port());
+        }
+    }
+
+    push(inputAlias: string, partitionId: string, events: readonly InputEvent[]): void {
+        const sources = this.sources.get(inputAlias);
+        if (sources === undefined) {
+            throw new StreamJobUsageError(
+                'input alias',
+                inputAlias,
+                `expected one of ${[...this.sources.keys()].join(', ')}`,
+            );
+        }
+        if (!this.declaration.inputs.get(inputAlias)!.includes(partitionId)) {
+            throw new StreamJobUsageError(
+                'partition id',
+                partitionId,
+                `input "${inputAlias}" has partitions ${this.declaration.inputs.get(inputAlias)!.join(', ')}`,
+            );
+        }
+        const now = this.options.clock.now().getTime();
+        for (const source of sources) {
+            source.push(partitionId, events, now);
+        }
+    }
+
+    advance(nowMs: number = this.options.clock.now().getTime()): void {
+        for (const sources of this.sources.values()) {
+            for (const source of sources) {
+                source.advance(nowMs);
+            }
+        }
+    }
+
+    flush(): Promise<void> {
+        this.delivering ??= this.deliver().finally(() => {
+            this.delivering = undefined;
+        });
+        return this.delivering;
+    }
+
+    pendingBatches(): number {
+        return this.queue.length;
+    }
+
+    metrics(): JobMetrics {
+        return { ...this.counters };
+    }
+
+    private async deliver(): Promise<void> {
+        for (let batch = this.queue[0]; batch !== undefined; batch = this.queue[0]) {
+            try {
+                await this.options.sink(batch.alias, batch.rows);
+            } catch (error) {
+                throw new OutputDeliveryError(batch.alias, batch.rows.length, error);
+            }
+            this.queue.shift();
+        }
+    }
+
+    private policy(eventTime: boolean): EventOrderingPolicy {
+        const settings = this.declaration.settings;
+        const late = settings.eventsLateArrivalMaxDelayInSeconds;
+        return {
+            lateArrivalMs: late === -1 ? Infinity : late * 1000,
+            // Arrival time only increases within a partition, so the service ignores the out-of-order tolerance then.
+            outOfOrderMs: eventTime ? settings.eventsOutOfOrderMaxDelayInSeconds * 1000 : 0,
+            action: settings.eventsOutOfOrderPolicy,
+        };
+    }
+}

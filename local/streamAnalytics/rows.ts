@@ -1,0 +1,75 @@
+import { DateTime, type Value } from './values';
+
+/** An event as the query sees it: its fields, its System.Timestamp(), and, for input events, Event Hub metadata. */
+export interface Row {
+    readonly fields: Readonly<Record<string, Value>>;
+    ts: number;
+    readonly event: EventMetadata | undefined;
+}
+
+/** The properties Stream Analytics adds to every Event Hub event. */
+export interface EventMetadata {
+    readonly enqueuedMs: number;
+    readonly processedMs: number;
+    readonly partitionId: string | number;
+}
+
+/** Metadata columns in the order Stream Analytics appends them to `SELECT *` output. */
+const METADATA_COLUMNS: Readonly<Record<string, (event: EventMetadata) => Value>> = {
+    EventProcessedUtcTime: (event) => new DateTime(event.processedMs),
+    PartitionId: (event) => event.partitionId,
+    EventEnqueuedUtcTime: (event) => new DateTime(event.enqueuedMs),
+};
+
+const METADATA_BY_UPPER = new Map(Object.entries(METADATA_COLUMNS).map(([name, read]) => [name.toUpperCase(), read]));
+
+/**
+ * Reads a top-level column. The exact name is tried first (the hot path: one property read); then the Event Hub
+ * metadata columns; then a case-insensitive match. Missing columns are NULL, as in Stream Analytics.
+ */
+export function columnReader(name: string): (row: Row) => Value {
+    const upper = name.toUpperCase();
+    const metadata = METADATA_BY_UPPER.get(upper);
+    // Names such as "constructor" exist on every object's prototype; only own properties are columns.
+    const guardPrototype = name in Object.prototype;
+    return (row) => {
+        const fields = row.fields;
+        const value = fields[name];
+        if (value !== undefined && (!guardPrototype || Object.hasOwn(fields, name))) {
+            return value;
+        }
+        if (metadata !== undefined && row.event !== undefined) {
+            return metadata(row.event);
+        }
+        return propertyIgnoringCase(fields, upper);
+    };
+}
+
+/** Reads a field of a record value (`column.field`); anything that is not a record yields NULL. */
+export function recordField(value: Value, name: string): Value {
+    if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof DateTime) {
+        return null;
+    }
+    const record = value as Readonly<Record<string, Value>>;
+    return Object.hasOwn(record, name) ? record[name]! : propertyIgnoringCase(record, name.toUpperCase());
+}
+
+function propertyIgnoringCase(fields: Readonly<Record<string, Value>>, upper: string): Value {
+    for (const key of Object.keys(fields)) {
+        if (key.toUpperCase() === upper) {
+            return fields[key] ?? null;
+        }
+    }
+    return null;
+}
+
+/** `SELECT *` over an input: the event's own fields followed by the metadata columns. */
+export function allColumns(row: Row): Record<string, Value> {
+    const copy: Record<string, Value> = { ...row.fields };
+    if (row.event !== undefined) {
+        for (const [name, read] of Object.entries(METADATA_COLUMNS)) {
+            copy[name] = read(row.event);
+        }
+    }
+    return copy;
+}
