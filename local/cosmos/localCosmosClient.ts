@@ -16,7 +16,7 @@ export interface LocalCosmosClientOptions {
  */
 export function createLocalCosmosClient(connectionString: string, { ca }: LocalCosmosClientOptions = {}): CosmosClient {
     const { endpoint, key } = parseConnectionString(connectionString);
-    const agent = ca === undefined ? undefined : new https.Agent({ ca });
+    const agent = ca === undefined ? undefined : new https.Agent({ ca, keepAlive: true });
     return new CosmosClient({
         endpoint,
         key,

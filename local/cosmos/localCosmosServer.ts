@@ -42,6 +42,8 @@ export async function startLocalCosmos({
         cert: certificates.serverCertPem,
         key: certificates.serverKeyPem,
         minVersion: 'TLSv1.2',
+        // Without it the server answers every request with `connection: close`, so each call pays a new TLS handshake.
+        keepAlive: true,
     });
     await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
