@@ -45,6 +45,7 @@ export class InputSource {
     }
 
     push(partitionId: string, events: readonly InputEvent[], now: number): void {
+        let admitted = false;
         // Stream Analytics reports PartitionId as a bigint.
         const partitionValue: string | number = /^\d+$/.test(partitionId) ? Number(partitionId) : partitionId;
         for (const event of events) {
@@ -74,14 +75,19 @@ export class InputSource {
                 continue;
             }
             row.ts = time;
+            admitted = true;
             this.target.onRow(row);
         }
-        this.advance(now);
+        this.advance(now, admitted);
     }
 
-    advance(now: number): void {
+    /**
+     * Forwards the watermark when it moved, or when new rows arrived: an event adjusted to the current watermark is
+     * already final and must be released without waiting for the watermark to move again.
+     */
+    advance(now: number, rowsArrived = false): void {
         const watermark = this.watermark.current(now);
-        if (watermark > this.forwarded) {
+        if (watermark > this.forwarded || (rowsArrived && watermark > -Infinity)) {
             this.forwarded = watermark;
             this.target.onWatermark(watermark);
         }

@@ -1,0 +1,111 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+import {
+    compileQuery,
+    type JobSettings,
+    letterCountsJobSettings,
+    type OutputRow,
+} from '../../../local/streamAnalytics/index';
+
+/**
+ * Golden fixtures in the spirit of Stream Analytics' local testing (input files per input alias, expected output
+ * files per output alias), extended with wall-clock times because watermarks depend on when events arrive.
+ *
+ * A fixture folder holds `case.json`:
+ *   { description, script, jobSettings?, inputs: [{ inputAlias, partitionIds, filePath }],
+ *     outputs: [{ outputAlias, filePath }] }
+ * Each input file is a list of steps `{ at, partitionId?, events? }`: with events, they are pushed to that partition
+ * when the clock reads `at` (an event's enqueuedTime defaults to `at`); without, the job just advances to `at`.
+ * Steps of all inputs run in `at` order. Each expected output file lists the batches the sink received:
+ * `[{ at, rows }]`, `at` being the clock time of the step that released them.
+ */
+export interface FixtureCase {
+    description: string;
+    script: string;
+    jobSettings?: Partial<JobSettings>;
+    inputs: { inputAlias: string; partitionIds: string[]; filePath: string }[];
+    outputs: { outputAlias: string; filePath: string }[];
+}
+
+interface InputStep {
+    at: string;
+    partitionId?: string;
+    events?: { enqueuedTime?: string; body: unknown }[];
+}
+
+export interface OutputBatch {
+    at: string;
+    rows: OutputRow[];
+}
+
+export const FIXTURES_DIRECTORY = path.join(__dirname, 'fixtures');
+
+export function fixtureNames(): string[] {
+    return readdirSync(FIXTURES_DIRECTORY, { withFileTypes: true })
+        .filter((entry) => entry.isDirectory() && entry.name !== 'unsupported-constructs')
+        .map((entry) => entry.name)
+        .sort();
+}
+
+function readJson<T>(file: string): T {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+}
+
+export function readFixture(name: string): FixtureCase {
+    return readJson<FixtureCase>(path.join(FIXTURES_DIRECTORY, name, 'case.json'));
+}
+
+/** Runs a fixture and returns what each output received. */
+export async function runFixture(name: string): Promise<Record<string, OutputBatch[]>> {
+    const folder = path.join(FIXTURES_DIRECTORY, name);
+    const fixture = readFixture(name);
+    const plan = compileQuery(readFileSync(path.join(folder, fixture.script), 'utf8'), {
+        inputs: Object.fromEntries(
+            fixture.inputs.map((input) => [input.inputAlias, { partitionIds: input.partitionIds }]),
+        ),
+        outputs: fixture.outputs.map((output) => output.outputAlias),
+        jobSettings: { ...letterCountsJobSettings, ...fixture.jobSettings },
+    });
+    const steps = fixture.inputs
+        .flatMap((input) =>
+            readJson<InputStep[]>(path.join(folder, input.filePath)).map((step) => ({ ...step, input })),
+        )
+        .map((step, order) => ({ ...step, order }))
+        .sort((a, b) => Date.parse(a.at) - Date.parse(b.at) || a.order - b.order);
+    let now = Date.parse(steps[0]?.at ?? '2026-01-01T00:00:00Z');
+    const received: Record<string, OutputBatch[]> = Object.fromEntries(
+        fixture.outputs.map((output) => [output.outputAlias, []]),
+    );
+    const job = plan.createJob({
+        clock: { now: () => new Date(now) },
+        sink: (alias, rows) => {
+            received[alias]!.push({ at: new Date(now).toISOString(), rows: [...rows] });
+            return Promise.resolve();
+        },
+    });
+    for (const step of steps) {
+        now = Date.parse(step.at);
+        if (step.events !== undefined) {
+            const events = step.events.map((event) => ({
+                enqueuedTime: new Date(event.enqueuedTime ?? step.at),
+                body: event.body,
+            }));
+            job.push(step.input.inputAlias, step.partitionId ?? step.input.partitionIds[0]!, events);
+        } else {
+            job.advance();
+        }
+        await job.flush();
+    }
+    return received;
+}
+
+export function expectedOutputs(name: string): Record<string, OutputBatch[]> {
+    const fixture = readFixture(name);
+    return Object.fromEntries(
+        fixture.outputs.map((output) => [
+            output.outputAlias,
+            readJson<OutputBatch[]>(path.join(FIXTURES_DIRECTORY, name, output.filePath)),
+        ]),
+    );
+}
