@@ -177,6 +177,8 @@ export class ClientEndpoint {
                 if (closing) return;
                 closing = true;
                 connection.send(closeFrame(error, allowReconnect));
+                // Out of the registry at once: a closing connection must not receive further messages.
+                registry.remove(connection.id);
                 ws.close(1000);
             },
         };
