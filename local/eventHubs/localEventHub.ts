@@ -12,6 +12,8 @@ import { PartitionLog } from './partitionLog';
 import { type PartitionErrorContext, PartitionPump } from './partitionPump';
 
 export const DEFAULT_CONSUMER_GROUP = '$Default';
+/** Shared by every event sent without properties; frozen so no consumer can write into another's event. */
+const NO_PROPERTIES: Readonly<Record<string, unknown>> = Object.freeze({});
 
 export interface LocalEventHubOptions {
     name: string;
@@ -20,7 +22,11 @@ export interface LocalEventHubOptions {
     retentionMs?: number;
     /** Standard tier: 1 MB per event (and per batch, which is not enforced here). */
     maxEventBytes?: number;
-    /** In-memory cap per partition; beyond it the oldest events go first, as if retention had passed. */
+    /**
+     * In-memory cap per partition; beyond it the oldest events go first, as if retention had passed. An event costs
+     * about 250 bytes of heap with a small JSON body, so the default (250,000) bounds 4 partitions near 250 MB even
+     * when a benchmark outruns the retention period.
+     */
     maxRetainedEventsPerPartition?: number;
     clock?: Clock;
 }
@@ -97,7 +103,7 @@ export class LocalEventHub {
         const partitionCount = options.partitionCount ?? 4;
         this.retentionMs = options.retentionMs ?? 3_600_000;
         this.maxEventBytes = options.maxEventBytes ?? 1_048_576;
-        this.maxRetainedEventsPerPartition = options.maxRetainedEventsPerPartition ?? 1_000_000;
+        this.maxRetainedEventsPerPartition = options.maxRetainedEventsPerPartition ?? 250_000;
         this.clock = options.clock ?? systemClock;
         requirePositiveInteger('partitionCount', partitionCount);
         requirePositiveInteger('retentionMs', this.retentionMs);
@@ -131,9 +137,16 @@ export class LocalEventHub {
         }
         const partition = this.targetPartition(options);
         const nowMs = this.nowMs();
+        const enqueuedTime = new Date(nowMs);
         const partitionKey = options.partitionKey ?? null;
         const stored = events.map((event, index) =>
-            partition.append(event.body, { ...event.properties }, partitionKey, sizes[index] ?? 0, nowMs),
+            partition.append(
+                event.body,
+                event.properties === undefined ? NO_PROPERTIES : { ...event.properties },
+                partitionKey,
+                sizes[index] ?? 0,
+                enqueuedTime,
+            ),
         );
         partition.trim(nowMs, this.retentionMs, this.maxRetainedEventsPerPartition);
         for (const listener of this.appendListeners.get(partition.partitionId) ?? []) {

@@ -30,12 +30,13 @@ export class PartitionLog {
         return this.events[this.head]?.sequenceNumber ?? this.nextSequenceNumber;
     }
 
+    /** `enqueuedTime` is shared by the events of one send: one Date per batch instead of per event. */
     append(
         body: unknown,
-        properties: Record<string, unknown>,
+        properties: Readonly<Record<string, unknown>>,
         partitionKey: string | null,
         bytes: number,
-        nowMs: number,
+        enqueuedTime: Date,
     ): ReceivedEventData {
         const event: ReceivedEventData = {
             body,
@@ -43,7 +44,7 @@ export class PartitionLog {
             partitionId: this.partitionId,
             sequenceNumber: this.nextSequenceNumber++,
             offset: String(this.nextOffset),
-            enqueuedTimeUtc: new Date(nowMs),
+            enqueuedTimeUtc: enqueuedTime,
             partitionKey,
         };
         this.nextOffset += bytes;

@@ -1,0 +1,154 @@
+/**
+ * Micro-benchmark of the in-process brokers with no-op handlers: how many messages per second the Service Bus
+ * queue processor settles and how many events per second the Event Hub accepts and delivers. Run with
+ * `npx tsx bench/localBrokers.bench.ts [messageCount] [eventCount]`.
+ */
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+
+import { LocalEventHub } from '../local/eventHubs';
+import { LocalServiceBusQueue } from '../local/serviceBus';
+
+const messageCount = Number(process.argv[2] ?? 100_000);
+const eventCount = Number(process.argv[3] ?? 1_000_000);
+const body = JSON.stringify({ names: ['Ada Lovelace', 'Émile Zola', 'Grace Hopper'], generatedAt: new Date() });
+
+function rate(count: number, elapsedMs: number): string {
+    return `${Math.round((count / elapsedMs) * 1000).toLocaleString('en-US')}/s`;
+}
+
+async function benchQueueDrain(maxConcurrentCalls: number): Promise<void> {
+    const queue = new LocalServiceBusQueue({ name: 'bench-queue' });
+    const sendStart = performance.now();
+    for (let i = 0; i < messageCount; i++) {
+        queue.send({ body, contentType: 'application/json' });
+    }
+    const sendMs = performance.now() - sendStart;
+    let handled = 0;
+    const start = performance.now();
+    await new Promise<void>((done) => {
+        const processor = queue.startProcessor({
+            maxConcurrentCalls,
+            handler: () => {
+                if (++handled === messageCount) {
+                    void processor.stop().then(done);
+                }
+                return Promise.resolve();
+            },
+        });
+    });
+    const drainMs = performance.now() - start;
+    queue.close();
+    console.log(
+        `service bus  send ${messageCount} messages: ${rate(messageCount, sendMs)}; processor drain ` +
+            `(maxConcurrentCalls ${maxConcurrentCalls}): ${rate(messageCount, drainMs)}`,
+    );
+}
+
+async function benchQueueStreaming(maxConcurrentCalls: number): Promise<void> {
+    const queue = new LocalServiceBusQueue({ name: 'bench-queue' });
+    let handled = 0;
+    const start = performance.now();
+    const finished = new Promise<void>((done) => {
+        const processor = queue.startProcessor({
+            maxConcurrentCalls,
+            handler: () => {
+                if (++handled === messageCount) {
+                    void processor.stop().then(done);
+                }
+                return Promise.resolve();
+            },
+        });
+    });
+    // Sends arrive in bursts between event-loop turns, as they do from the timer function's output binding.
+    for (let sent = 0; sent < messageCount;) {
+        for (let burst = 0; burst < 100 && sent < messageCount; burst++, sent++) {
+            queue.send({ body, contentType: 'application/json' });
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+    }
+    await finished;
+    queue.close();
+    console.log(
+        `service bus  send+process interleaved (bursts of 100, maxConcurrentCalls ${maxConcurrentCalls}): ` +
+            `${rate(messageCount, performance.now() - start)}`,
+    );
+}
+
+async function benchEventHub(batchSize: number): Promise<void> {
+    const hub = new LocalEventHub({ name: 'bench-hub', partitionCount: 4 });
+    const sendStart = performance.now();
+    for (let sent = 0; sent < eventCount; sent += batchSize) {
+        const batch = Array.from({ length: Math.min(batchSize, eventCount - sent) }, (_, i) => ({
+            body: { name: 'Ada Lovelace', index: sent + i },
+        }));
+        hub.send(batch);
+    }
+    const sendMs = performance.now() - sendStart;
+    let delivered = 0;
+    const start = performance.now();
+    await new Promise<void>((done) => {
+        const subscription = hub.subscribe('$Default', {
+            startPosition: 'earliest',
+            maxBatchSize: 100,
+            handler: (_, events) => {
+                delivered += events.length;
+                if (delivered === eventCount) {
+                    void subscription.close().then(done);
+                }
+                return Promise.resolve();
+            },
+        });
+    });
+    const deliverMs = performance.now() - start;
+    console.log(
+        `event hubs   send ${eventCount} events in sends of ${batchSize}: ${rate(eventCount, sendMs)}; ` +
+            `subscribe delivery (4 partitions, batches of 100): ${rate(eventCount, deliverMs)}`,
+    );
+}
+
+async function benchEventHubStreaming(): Promise<void> {
+    const hub = new LocalEventHub({ name: 'bench-hub', partitionCount: 4 });
+    let delivered = 0;
+    const start = performance.now();
+    const finished = new Promise<void>((done) => {
+        const subscription = hub.subscribe('$Default', {
+            startPosition: 'latest',
+            maxBatchSize: 100,
+            handler: (_, events) => {
+                delivered += events.length;
+                if (delivered === eventCount) {
+                    void subscription.close().then(done);
+                }
+                return Promise.resolve();
+            },
+        });
+    });
+    // One send per name with the event loop turning between bursts, like the fan-out function's output.
+    for (let sent = 0; sent < eventCount;) {
+        for (let burst = 0; burst < 100 && sent < eventCount; burst++, sent++) {
+            hub.send([{ body: { name: 'Ada Lovelace', index: sent } }]);
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+    }
+    await finished;
+    console.log(
+        `event hubs   send+deliver interleaved (sends of 1, bursts of 100): ${rate(eventCount, performance.now() - start)}`,
+    );
+}
+
+async function main(): Promise<void> {
+    console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.cpus().length}, node ${process.version}`);
+    // The first pass is JIT warm-up; its numbers come out low and are printed only for honesty.
+    console.log('(warm-up pass)');
+    await benchQueueDrain(32);
+    console.log('(measured pass)');
+    await benchQueueDrain(32);
+    await benchQueueDrain(1);
+    await benchQueueStreaming(32);
+    await benchEventHub(1);
+    await benchEventHub(10);
+    await benchEventHubStreaming();
+}
+
+void main();
