@@ -211,8 +211,9 @@ export function arithmetic(operator: '+' | '-' | '*' | '/' | '%', left: Value, r
             if (operator === '%') {
                 return left % right;
             }
-            // bigint / bigint stays a bigint, truncated toward zero, as in T-SQL.
-            return Number.isInteger(left) && Number.isInteger(right) ? Math.trunc(left / right) : left / right;
+            // Numbers do not remember whether they were bigint or float (2.0 from AVG is 2), so division is always
+            // exact; integer division is CAST(a / b AS bigint). See docs/stream-analytics.md, "Not emulated".
+            return left / right;
         }
     }
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { compileQuery, letterCountsJobSettings, QueryCompileError } from '../../../local/streamAnalytics/index';
-import { expectedOutputs, FIXTURES_DIRECTORY, fixtureNames, readFixture, runFixture } from './fixtureRunner';
+import { expectedOutputs, fixtureNames, FIXTURES_DIRECTORY, readFixture, runFixture } from './fixtureRunner';
 
 describe('Stream Analytics golden fixtures', () => {
     for (const name of fixtureNames()) {

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+
+import {
+    compileQuery,
+    type JobSettings,
+    letterCountsJobSettings,
+    OutputDeliveryError,
+    type OutputRow,
+    QueryRuntimeError,
+    StreamJobUsageError,
+} from '../../../local/streamAnalytics/index';
+
+const START = Date.parse('2026-11-22T06:00:00Z');
+
+function setUp(query: string, settings: JobSettings = letterCountsJobSettings) {
+    const plan = compileQuery(query, {
+        inputs: { namesInput: { partitionIds: ['0', '1'] } },
+        outputs: ['out'],
+        jobSettings: settings,
+    });
+    const clock = { ms: START, now: () => new Date(clock.ms) };
+    const delivered: OutputRow[][] = [];
+    let failures = 0;
+    const job = plan.createJob({
+        clock,
+        sink: (_alias, rows) => {
+            if (failures > 0) {
+                failures -= 1;
+                return Promise.reject(new Error('Cosmos DB is unavailable'));
+            }
+            delivered.push([...rows]);
+            return Promise.resolve();
+        },
+    });
+    return { job, clock, delivered, failNext: (times: number) => (failures = times) };
+}
+
+const COUNT_BY_WINDOW = `SELECT System.Timestamp() AS windowEnd, COUNT(*) AS events INTO out FROM namesInput GROUP BY TumblingWindow(second, 10)`;
+
+describe('StreamJob', () => {
+    it('keeps a rejected batch queued and delivers it, in order, on the next flush', async () => {
+        const { job, clock, delivered, failNext } = setUp(COUNT_BY_WINDOW);
+        job.push('namesInput', '0', [{ enqueuedTime: START + 1000, body: {} }]);
+        job.push('namesInput', '1', [{ enqueuedTime: START + 1000, body: {} }]);
+        clock.ms = START + 15_000;
+        job.push('namesInput', '0', [{ enqueuedTime: START + 15_000, body: {} }]);
+        job.push('namesInput', '1', [{ enqueuedTime: START + 15_000, body: {} }]);
+        failNext(2);
+
+        await expect(job.flush()).rejects.toThrow(
+            new OutputDeliveryError('out', 1, new Error('Cosmos DB is unavailable')).message,
+        );
+        await expect(job.flush()).rejects.toBeInstanceOf(OutputDeliveryError);
+        expect(job.pendingBatches()).toBe(1);
+        clock.ms = START + 60_000;
+        job.advance();
+        expect(job.pendingBatches()).toBe(2);
+        await job.flush();
+
+        expect(delivered).toEqual([
+            [{ windowEnd: '2026-11-22T06:00:10.0000000Z', events: 2 }],
+            [{ windowEnd: '2026-11-22T06:00:20.0000000Z', events: 2 }],
+        ]);
+        expect(job.pendingBatches()).toBe(0);
+    });
+
+    it('rejects an unknown input alias or partition, naming it', () => {
+        const { job } = setUp(COUNT_BY_WINDOW);
+        expect(() => job.push('other', '0', [])).toThrow(
+            new StreamJobUsageError('input alias', 'other', 'expected one of namesInput'),
+        );
+        expect(() => job.push('namesInput', '7', [])).toThrow(
+            'Invalid partition id: input "namesInput" has partitions 0, 1 (got "7")',
+        );
+    });
+
+    it('stops on a failing CAST like Stream Analytics does, with the expression position', () => {
+        const { job } = setUp(`SELECT CAST(name AS bigint) AS number\nINTO out\nFROM namesInput`);
+        expect(() => job.push('namesInput', '0', [{ enqueuedTime: START, body: { name: 'Ann' } }])).toThrow(
+            new QueryRuntimeError(1, 8, 'Ann', 'cannot CAST a nvarchar(max) to bigint'),
+        );
+    });
+
+    it('counts late, out-of-order, malformed and untimestamped events in its metrics', () => {
+        const { job, clock } = setUp(
+            `SELECT name INTO out FROM namesInput TIMESTAMP BY generatedAt`,
+            letterCountsJobSettings,
+        );
+        clock.ms = START + 60_000;
+        job.push('namesInput', '0', [
+            { enqueuedTime: START + 60_000, body: { name: 'late', generatedAt: '2026-11-22T06:00:00Z' } },
+            { enqueuedTime: START + 60_000, body: { name: 'ok', generatedAt: '2026-11-22T06:00:59Z' } },
+            { enqueuedTime: START + 60_000, body: { name: 'behind', generatedAt: '2026-11-22T06:00:45Z' } },
+            { enqueuedTime: START + 60_000, body: { name: 'early', generatedAt: '2026-11-22T06:06:01Z' } },
+            { enqueuedTime: START + 60_000, body: { name: 'no time' } },
+            { enqueuedTime: START + 60_000, body: 'not an object' },
+        ]);
+        expect(job.metrics()).toEqual({
+            inputEvents: 6,
+            deserializationErrors: 1,
+            invalidTimestampEvents: 1,
+            lateInputEvents: 1,
+            earlyInputEvents: 1,
+            outOfOrderEvents: 1,
+            droppedEvents: 3,
+            adjustedEvents: 0,
+            outputRows: 0,
+        });
+    });
+});
