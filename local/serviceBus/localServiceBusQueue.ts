@@ -191,12 +191,14 @@ export class LocalServiceBusQueue {
     abandon(lockToken: string): void {
         const message = this.requireLock(lockToken);
         this.release(message, this.nowMs());
+        this.compactDeadlines();
     }
 
     deadLetter(lockToken: string, details: { reason: string; description: string }): void {
         const message = this.requireLock(lockToken);
         this.locks.delete(lockToken);
         this.moveToDeadLetter(message, details.reason, details.description, this.nowMs());
+        this.compactDeadlines();
     }
 
     /** Extends the lock by a full lock duration from now and returns the new lockedUntil. */
@@ -388,6 +390,7 @@ export class LocalServiceBusQueue {
         }
     }
 
+    /** Settled and abandoned locks leave stale deadline entries; drop them before they outnumber the live ones. */
     private compactDeadlines(): void {
         if (this.lockDeadlines.size > 2 * this.locks.size + 1024) {
             this.lockDeadlines.retain((entry) => entry.message.lockToken === entry.lockToken);

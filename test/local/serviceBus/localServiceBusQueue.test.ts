@@ -324,10 +324,11 @@ describe('LocalServiceBusQueue', () => {
         expect(listener).toHaveBeenCalledTimes(2);
     });
 
-    it('keeps heaps bounded when many messages are settled', () => {
+    it('keeps heaps bounded when many messages are abandoned and settled', () => {
         queue = queueWith();
         for (let i = 0; i < 5_000; i++) {
             queue.send({ body: String(i) });
+            queue.abandon(queue.receive(1)[0]!.lockToken);
             queue.complete(queue.receive(1)[0]!.lockToken);
         }
         const internals = queue as unknown as { expiries: { size: number }; lockDeadlines: { size: number } };
