@@ -95,6 +95,8 @@ var signalRHubName = 'letters'
 // Fixed in the blob output binding's path ('raw-names/{id}.json').
 var rawNamesContainerName = 'raw-names'
 var deploymentContainerName = 'app-package'
+// Must equal the TumblingWindow size in letter-counts.asaql: the functions use it to tell where a window starts.
+var letterCountWindowSeconds = '30'
 
 var functionAppName = '${abbrs.webSitesFunctions}${apiServiceName}-${resourceToken}'
 // The dashboard is served by the Function App, so its origin is the only browser origin by default.
@@ -404,6 +406,7 @@ module functionApp './modules/functionApp.bicep' = {
       COSMOS_DATABASE: cosmosDatabaseName
       LETTER_COUNTS_CONTAINER: letterCountsContainerName
       SIGNALR_HUB: signalRHubName
+      LETTER_COUNT_WINDOW_SECONDS: letterCountWindowSeconds
     }
   }
 }

@@ -77,6 +77,7 @@ function Write-LocalSettings {
             COSMOS_DATABASE                               = $env:COSMOS_DATABASE
             LETTER_COUNTS_CONTAINER                       = $env:LETTER_COUNTS_CONTAINER
             SIGNALR_HUB                                   = $env:SIGNALR_HUB
+            LETTER_COUNT_WINDOW_SECONDS                   = if ($env:LETTER_COUNT_WINDOW_SECONDS) { $env:LETTER_COUNT_WINDOW_SECONDS } else { '30' }
         }
         Host        = [ordered]@{
             LocalHttpPort   = 7071

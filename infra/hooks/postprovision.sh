@@ -87,7 +87,8 @@ write_local_settings() {
         "NAMES_EVENT_HUB": "$NAMES_EVENT_HUB",
         "COSMOS_DATABASE": "$COSMOS_DATABASE",
         "LETTER_COUNTS_CONTAINER": "$LETTER_COUNTS_CONTAINER",
-        "SIGNALR_HUB": "$SIGNALR_HUB"
+        "SIGNALR_HUB": "$SIGNALR_HUB",
+        "LETTER_COUNT_WINDOW_SECONDS": "${LETTER_COUNT_WINDOW_SECONDS:-30}"
     },
     "Host": {
         "LocalHttpPort": 7071,

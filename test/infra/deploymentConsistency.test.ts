@@ -167,6 +167,11 @@ describe('Stream Analytics job', () => {
     const steps = new Set(query.steps.map((s) => s.name));
     const selects = [...query.steps.map((s) => s.select), ...query.statements];
 
+    it('tells the functions the same window size the query aggregates over', () => {
+        const tumbling = /TumblingWindow\(\s*(second|ss|s)\s*,\s*(\d+)\s*\)/i.exec(queryText);
+        expect(tumbling?.[2]).toBe(appSettings.LETTER_COUNT_WINDOW_SECONDS);
+    });
+
     it('runs the same .asaql file the local runtime runs', () => {
         expect(resourceProperty(job, 'job', 'properties.transformation.properties.query')).toBe(queryText);
     });

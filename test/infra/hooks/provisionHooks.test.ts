@@ -142,6 +142,7 @@ describe('postprovision.sh', () => {
                 COSMOS_DATABASE: 'namestream',
                 LETTER_COUNTS_CONTAINER: 'letter-counts',
                 SIGNALR_HUB: 'letters',
+                LETTER_COUNT_WINDOW_SECONDS: '30',
             },
             Host: { LocalHttpPort: 7071, CORS: 'http://localhost:7071,http://127.0.0.1:7071', CORSCredentials: true },
         });
