@@ -47,6 +47,6 @@ export default tseslint.config(
             'no-console': 'off',
         },
     },
-    { files: ['*.config.mjs', '*.config.ts'], ...tseslint.configs.disableTypeChecked },
+    { files: ['*.config.mjs', '*.config.mts'], ...tseslint.configs.disableTypeChecked },
     prettier,
 );

@@ -10,6 +10,7 @@ export default defineConfig({
         unstubEnvs: true,
         // Handler unit tests import @azure/functions outside the host, which prints a test-mode warning per
         // registration; that is expected, so keep it out of the test log.
-        onConsoleLog: (log) => !log.includes('package is in test mode') && !log.includes('Failed to detect the Azure Functions runtime'),
+        onConsoleLog: (log) =>
+            !log.includes('package is in test mode') && !log.includes('Failed to detect the Azure Functions runtime'),
     },
 });

@@ -15,7 +15,9 @@ export function parseOrThrow<T>(schema: z.ZodType<T>, input: unknown, rootName: 
     // An unknown property is reported on its parent; name the property itself.
     const path = [...(issue?.path ?? []), ...(issue?.code === 'unrecognized_keys' ? issue.keys.slice(0, 1) : [])];
     const field = path.length > 0 ? path.map(String).join('.') : rootName;
-    return fail(field, valueAt(input, path), issue?.message ?? 'is invalid');
+    const value = valueAt(input, path);
+    const missing = issue?.code === 'invalid_type' && value === undefined && path.length > 0;
+    return fail(field, value, missing ? 'is missing' : (issue?.message ?? 'is invalid'));
 }
 
 function fail(field: string, value: unknown, reason: string): never {

@@ -1,6 +1,7 @@
 import { app, InvocationContext, output } from '@azure/functions';
 
 import { groupIntoWindows, toWindowCloudEvent } from '../domain/letterCounts/windowUpdate';
+import { readWindowSeconds } from './shared/appSettings';
 
 /** The SignalR method browsers listen on. */
 export const NEW_LETTER_DATA_TARGET = 'newFirstLetterData';
@@ -20,7 +21,7 @@ export const windowEvents = output.eventGrid({ connection: 'EventGridConnection'
  * trigger redeliver the same poisoned batch, and the valid windows in it would never be broadcast.
  */
 export function broadcastLetterCounts(documents: unknown[], context: InvocationContext): void {
-    const { windows, rejected } = groupIntoWindows(documents);
+    const { windows, rejected } = groupIntoWindows(documents, readWindowSeconds());
     for (const error of rejected) {
         context.warn(`Skipped a letter-count document: ${error.message}`);
     }

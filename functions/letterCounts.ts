@@ -3,6 +3,7 @@ import { app, HttpRequest, HttpResponseInit, input, InvocationContext } from '@a
 import { InvalidRequestError } from '../domain/errors';
 import { parseRecentWindowsParameter, RECENT_LETTER_COUNTS_QUERY } from '../domain/letterCounts/recentWindows';
 import { groupIntoWindows } from '../domain/letterCounts/windowUpdate';
+import { readWindowSeconds } from './shared/appSettings';
 
 export const recentLetterCounts = input.cosmosDB({
     connection: 'CosmosDBConnection',
@@ -23,7 +24,7 @@ export function letterCounts(request: HttpRequest, context: InvocationContext): 
         throw error;
     }
     const documents = context.extraInputs.get(recentLetterCounts);
-    const { windows, rejected } = groupIntoWindows(Array.isArray(documents) ? documents : []);
+    const { windows, rejected } = groupIntoWindows(Array.isArray(documents) ? documents : [], readWindowSeconds());
     for (const error of rejected) {
         context.warn(`Left out a letter-count document: ${error.message}`);
     }

@@ -24,17 +24,20 @@ export const LETTER_COUNTS_PARTITION_KEY = '/windowEnd';
  * deterministic, `{windowEnd as Unix seconds}-{letter}`, so a replayed or retried window overwrites its own
  * documents instead of adding new ones.
  */
-export const letterCountDocumentSchema = z.object({
-    id: z
-        .string({ error: 'must be a string' })
-        .regex(/^\d+-[A-Z]$/, { error: 'must look like "<unix seconds>-<A-Z>"' }),
-    windowEnd: isoUtcTimestampSchema,
-    letter: z.string({ error: 'must be a string' }).regex(/^[A-Z]$/, { error: 'must be one letter A to Z' }),
-    count: z
-        .number({ error: 'must be a number' })
-        .int({ error: 'must be a whole number' })
-        .nonnegative({ error: 'must not be negative' }),
-});
+export const letterCountDocumentSchema = z.object(
+    {
+        id: z
+            .string({ error: 'must be a string' })
+            .regex(/^\d+-[A-Z]$/, { error: 'must look like "<unix seconds>-<A-Z>"' }),
+        windowEnd: isoUtcTimestampSchema,
+        letter: z.string({ error: 'must be a string' }).regex(/^[A-Z]$/, { error: 'must be one letter A to Z' }),
+        count: z
+            .number({ error: 'must be a number' })
+            .int({ error: 'must be a whole number' })
+            .nonnegative({ error: 'must not be negative' }),
+    },
+    { error: 'must be an object' },
+);
 
 export type LetterCountDocument = z.infer<typeof letterCountDocumentSchema>;
 
