@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** The host.json settings the local host honours; defaults are the Service Bus extension's own. */
+export interface HostOptions {
+    routePrefix: string;
+    serviceBus: { maxConcurrentCalls: number; maxAutoLockRenewalDurationMs: number; autoCompleteMessages: boolean };
+    functionTimeoutMs?: number;
+}
+
+export function loadHostOptions(appRoot: string, processorCount: number): HostOptions {
+    const hostJson = JSON.parse(readFileSync(path.join(appRoot, 'host.json'), 'utf8')) as {
+        functionTimeout?: string;
+        extensions?: {
+            http?: { routePrefix?: string };
+            serviceBus?: {
+                maxConcurrentCalls?: number;
+                maxAutoLockRenewalDuration?: string;
+                autoCompleteMessages?: boolean;
+            };
+        };
+    };
+    const serviceBus = hostJson.extensions?.serviceBus ?? {};
+    return {
+        routePrefix: hostJson.extensions?.http?.routePrefix ?? 'api',
+        serviceBus: {
+            maxConcurrentCalls: serviceBus.maxConcurrentCalls ?? 16 * processorCount,
+            maxAutoLockRenewalDurationMs: parseTimeSpan(serviceBus.maxAutoLockRenewalDuration ?? '00:05:00'),
+            autoCompleteMessages: serviceBus.autoCompleteMessages ?? true,
+        },
+        ...(hostJson.functionTimeout ? { functionTimeoutMs: parseTimeSpan(hostJson.functionTimeout) } : {}),
+    };
+}
+
+/** Parses a .NET TimeSpan as host.json writes it: `hh:mm:ss` or `d.hh:mm:ss`, with optional fractions. */
+export function parseTimeSpan(text: string): number {
+    const match = /^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d+))?$/.exec(text.trim());
+    if (!match) {
+        throw new Error(`Invalid TimeSpan "${text}": expected hh:mm:ss`);
+    }
+    const [, days = '0', hours, minutes, seconds, fraction = '0'] = match;
+    return (
+        ((Number(days) * 24 + Number(hours)) * 60 + Number(minutes)) * 60_000 +
+        Number(seconds) * 1000 +
+        Math.round(Number(`0.${fraction}`) * 1000)
+    );
+}

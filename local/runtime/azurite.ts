@@ -1,0 +1,76 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+
+import { findFreePort } from './freePort';
+
+/** Azurite's well-known development account; public by design (https://learn.microsoft.com/azure/storage/common/storage-use-azurite). */
+export const AZURITE_ACCOUNT = 'devstoreaccount1';
+export const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+
+export interface RunningAzurite {
+    blobEndpoint: string;
+    connectionString: string;
+    close(): Promise<void>;
+}
+
+/**
+ * Starts the real Azurite Blob service as a child process (in memory unless a location is given). The API version
+ * check is skipped because the storage SDK pinned for Node 20 may be newer than this Azurite release.
+ */
+export async function startAzurite(
+    options: { port?: number; host?: string; location?: string } = {},
+): Promise<RunningAzurite> {
+    const host = options.host ?? '127.0.0.1';
+    const port = options.port || (await findFreePort(host));
+    const executable = path.join(
+        path.dirname(require.resolve('azurite/package.json')),
+        'dist',
+        'src',
+        'blob',
+        'main.js',
+    );
+    const args = [
+        executable,
+        '--blobHost',
+        host,
+        '--blobPort',
+        String(port),
+        '--skipApiVersionCheck',
+        '--disableTelemetry',
+        '--loose',
+    ];
+    args.push(...(options.location ? ['--location', options.location] : ['--inMemoryPersistence']));
+    const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    await new Promise<void>((resolve, reject) => {
+        const onData = (chunk: Buffer) => {
+            output += chunk.toString();
+            if (output.includes('successfully listens')) {
+                resolve();
+            }
+        };
+        child.stdout?.on('data', onData);
+        child.stderr?.on('data', onData);
+        child.once('exit', (code) =>
+            reject(new Error(`Azurite exited with code ${String(code)} before listening:\n${output}`)),
+        );
+        child.once('error', reject);
+    });
+    child.stdout?.removeAllListeners('data');
+    child.stderr?.removeAllListeners('data');
+    child.removeAllListeners('exit');
+    const blobEndpoint = `http://${host}:${port}/${AZURITE_ACCOUNT}`;
+    return {
+        blobEndpoint,
+        connectionString: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${blobEndpoint};`,
+        close: () =>
+            new Promise<void>((resolve) => {
+                if (child.exitCode !== null) {
+                    resolve();
+                    return;
+                }
+                child.once('exit', () => resolve());
+                child.kill('SIGTERM');
+            }),
+    };
+}

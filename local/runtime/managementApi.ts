@@ -1,0 +1,108 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+import type { ExtraHandler } from '../host/triggers/httpTrigger';
+import type { LocalRuntime } from './localRuntime';
+
+export const MANAGEMENT_PREFIX = '/_local';
+
+/**
+ * Local-only management endpoints beside the functions (never part of the Azure app): status, the dead-letter
+ * sub-queue (list, resubmit, purge), raw sends for experiments, and the Event Grid topic's recent events.
+ * `npm run dlq` is a client of these.
+ */
+export function managementApi(getRuntime: () => LocalRuntime | undefined): ExtraHandler {
+    return (request, response, body) => {
+        const url = new URL(request.url ?? '/', 'http://local');
+        if (!url.pathname.startsWith(`${MANAGEMENT_PREFIX}/`)) {
+            return false;
+        }
+        const runtime = getRuntime();
+        if (!runtime) {
+            return reply(response, 503, { error: 'The runtime is still starting' });
+        }
+        return route(runtime, request, response, url, body);
+    };
+}
+
+function route(
+    runtime: LocalRuntime,
+    request: IncomingMessage,
+    response: ServerResponse,
+    url: URL,
+    body: Buffer,
+): boolean {
+    const path = url.pathname.slice(MANAGEMENT_PREFIX.length);
+    const method = request.method ?? 'GET';
+    if (path === '/status' && method === 'GET') {
+        return reply(response, 200, { urls: runtime.urls, ...runtime.metrics.snapshot() });
+    }
+    if (path === '/eventgrid/events' && method === 'GET') {
+        return reply(response, 200, {
+            events: runtime.eventGrid.recentEvents(),
+            deliveries: runtime.eventGrid.deliveries(),
+            deadLetters: runtime.eventGrid.deadLetters(),
+        });
+    }
+    const queueMatch = /^\/queues\/([^/]+)\/(deadletters|deadletters\/resubmit|messages)$/.exec(path);
+    if (!queueMatch) {
+        return reply(response, 404, { error: `No management endpoint ${method} ${url.pathname}` });
+    }
+    const queueName = decodeURIComponent(queueMatch[1]!);
+    const queue = runtime.queues.get(queueName);
+    if (!queue) {
+        return reply(response, 404, {
+            error: `No queue "${queueName}" (queues: ${[...runtime.queues.keys()].join(', ')})`,
+        });
+    }
+    const sequenceText = url.searchParams.get('sequenceNumber');
+    const sequenceNumber = sequenceText === null ? undefined : Number(sequenceText);
+    if (sequenceNumber !== undefined && !Number.isSafeInteger(sequenceNumber)) {
+        return reply(response, 400, {
+            error: `sequenceNumber must be a whole number (got ${JSON.stringify(sequenceText)})`,
+        });
+    }
+    try {
+        switch (`${method} ${queueMatch[2]}`) {
+            case 'GET deadletters':
+                return reply(response, 200, {
+                    queue: queueName,
+                    deadLetters: queue.deadLetters().map((message) => ({
+                        ...message,
+                        body: Buffer.isBuffer(message.body) ? message.body.toString('base64') : message.body,
+                    })),
+                });
+            case 'POST deadletters/resubmit': {
+                const resubmitted =
+                    sequenceNumber === undefined
+                        ? queue.resubmitAllDeadLetters()
+                        : [queue.resubmitDeadLetter(sequenceNumber)];
+                return reply(response, 200, { resubmitted });
+            }
+            case 'DELETE deadletters':
+                if (sequenceNumber === undefined) {
+                    return reply(response, 200, { purged: queue.purgeAllDeadLetters() });
+                }
+                queue.purgeDeadLetter(sequenceNumber);
+                return reply(response, 200, { purged: 1 });
+            case 'POST messages':
+                return reply(
+                    response,
+                    201,
+                    queue.send({
+                        body: body.toString('utf8'),
+                        contentType: request.headers['content-type'] ?? 'application/json',
+                    }),
+                );
+            default:
+                return reply(response, 405, { error: `${method} is not allowed on ${url.pathname}` });
+        }
+    } catch (error) {
+        return reply(response, 404, { error: (error as Error).message });
+    }
+}
+
+function reply(response: ServerResponse, status: number, body: unknown): true {
+    response.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+    response.end(JSON.stringify(body, null, 2));
+    return true;
+}
