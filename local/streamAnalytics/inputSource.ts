@@ -48,6 +48,7 @@ export class InputSource {
         let admitted = false;
         // Stream Analytics reports PartitionId as a bigint.
         const partitionValue: string | number = /^\d+$/.test(partitionId) ? Number(partitionId) : partitionId;
+        const metadata = { processedMs: now, partitionId: partitionValue };
         for (const event of events) {
             this.counters.inputEvents += 1;
             const body = event.body;
@@ -59,7 +60,8 @@ export class InputSource {
             const row: Row = {
                 fields: body as Record<string, Value>,
                 ts: arrival,
-                event: { enqueuedMs: arrival, processedMs: now, partitionId: partitionValue },
+                enqueuedMs: arrival,
+                event: metadata,
             };
             let eventTime = arrival;
             if (this.timestampBy !== undefined) {

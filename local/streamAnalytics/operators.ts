@@ -27,7 +27,7 @@ export class ProjectOperator implements Operator {
         if (this.where !== undefined && !isTrue(this.where(row))) {
             return;
         }
-        const projected: Row = { fields: this.project(row), ts: row.ts, event: undefined };
+        const projected: Row = { fields: this.project(row), ts: row.ts, enqueuedMs: NaN, event: undefined };
         for (const target of this.targets) {
             target.onRow(projected);
         }
@@ -79,8 +79,8 @@ export class WindowedAggregateOperator implements Operator {
         if (this.where !== undefined && !isTrue(this.where(row))) {
             return;
         }
-        const keyValues = this.keys.map((key) => key(row));
-        const groupKey = keyOf(keyValues);
+        const keyValues = this.keys.length === 1 ? this.keys[0]!(row) : this.keys.map((key) => key(row));
+        const groupKey = this.keys.length === 1 ? valueKey(keyValues) : keyOf(keyValues as Value[]);
         if (this.tumbling) {
             const group = this.group(firstWindowEnd(this.window, row.ts), groupKey, keyValues);
             for (let index = 0; index < this.aggregates.length; index += 1) {
@@ -112,7 +112,7 @@ export class WindowedAggregateOperator implements Operator {
                 if (this.having !== undefined && !isTrue(this.having(result))) {
                     continue;
                 }
-                const row: Row = { fields: this.project(result), ts: end, event: undefined };
+                const row: Row = { fields: this.project(result), ts: end, enqueuedMs: NaN, event: undefined };
                 for (const target of this.targets) {
                     target.onRow(row);
                 }
@@ -128,7 +128,8 @@ export class WindowedAggregateOperator implements Operator {
         return this.windows.size;
     }
 
-    private group(end: number, key: string | number, keyValues: Value[]): Group {
+    /** `keyValues` is the single key value when there is one GROUP BY key (no array per event), else the array. */
+    private group(end: number, key: string | number, keyValues: Value | Value[]): Group {
         let groups = this.windows.get(end);
         if (groups === undefined) {
             groups = new Map();
@@ -136,7 +137,10 @@ export class WindowedAggregateOperator implements Operator {
         }
         let group = groups.get(key);
         if (group === undefined) {
-            group = { keys: keyValues, accumulators: this.aggregates.map((aggregate) => aggregate.create()) };
+            group = {
+                keys: this.keys.length === 1 ? [keyValues] : (keyValues as Value[]),
+                accumulators: this.aggregates.map((aggregate) => aggregate.create()),
+            };
             groups.set(key, group);
         }
         return group;
@@ -144,9 +148,6 @@ export class WindowedAggregateOperator implements Operator {
 }
 
 function keyOf(values: readonly Value[]): string | number {
-    if (values.length === 1) {
-        return valueKey(values[0]!);
-    }
     return values.map((value) => `${typeof value}:${String(valueKey(value))}`).join('\u0001');
 }
 

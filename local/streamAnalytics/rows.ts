@@ -4,21 +4,22 @@ import { DateTime, type Value } from './values';
 export interface Row {
     readonly fields: Readonly<Record<string, Value>>;
     ts: number;
+    /** The Event Hub enqueued time of an input event (NaN for rows a step produced). */
+    readonly enqueuedMs: number;
     readonly event: EventMetadata | undefined;
 }
 
-/** The properties Stream Analytics adds to every Event Hub event. */
+/** The properties Stream Analytics adds to every Event Hub event, shared by all events of one pushed batch. */
 export interface EventMetadata {
-    readonly enqueuedMs: number;
     readonly processedMs: number;
     readonly partitionId: string | number;
 }
 
 /** Metadata columns in the order Stream Analytics appends them to `SELECT *` output. */
-const METADATA_COLUMNS: Readonly<Record<string, (event: EventMetadata) => Value>> = {
+const METADATA_COLUMNS: Readonly<Record<string, (event: EventMetadata, row: Row) => Value>> = {
     EventProcessedUtcTime: (event) => new DateTime(event.processedMs),
     PartitionId: (event) => event.partitionId,
-    EventEnqueuedUtcTime: (event) => new DateTime(event.enqueuedMs),
+    EventEnqueuedUtcTime: (_event, row) => new DateTime(row.enqueuedMs),
 };
 
 const METADATA_BY_UPPER = new Map(Object.entries(METADATA_COLUMNS).map(([name, read]) => [name.toUpperCase(), read]));
@@ -39,7 +40,7 @@ export function columnReader(name: string): (row: Row) => Value {
             return value;
         }
         if (metadata !== undefined && row.event !== undefined) {
-            return metadata(row.event);
+            return metadata(row.event, row);
         }
         return propertyIgnoringCase(fields, upper);
     };
@@ -68,7 +69,7 @@ export function allColumns(row: Row): Record<string, Value> {
     const copy: Record<string, Value> = { ...row.fields };
     if (row.event !== undefined) {
         for (const [name, read] of Object.entries(METADATA_COLUMNS)) {
-            copy[name] = read(row.event);
+            copy[name] = read(row.event, row);
         }
     }
     return copy;

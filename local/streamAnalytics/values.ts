@@ -26,11 +26,28 @@ export function formatDateTime(ms: number): string {
 const ISO_8601 =
     /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
+const FULL_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:\d{2})$/;
+
 /**
  * Parses the ISO 8601 forms Stream Analytics accepts in TIMESTAMP BY and CAST(... AS datetime). A string without a
  * zone is UTC, because all Stream Analytics time handling is UTC. Returns undefined for anything else.
  */
 export function parseDateTime(text: string): number | undefined {
+    // Fast path for the common full form with an explicit zone. Date.parse reads it exactly, except that it rolls
+    // impossible dates over (31 February becomes 3 March), hence the field checks; zone-less strings must not reach
+    // Date.parse at all (it would read them in the machine's local time).
+    if (
+        FULL_WITH_ZONE.test(text) &&
+        twoDigits(text, 8) <= 28 &&
+        twoDigits(text, 11) < 24 &&
+        twoDigits(text, 14) < 60 &&
+        twoDigits(text, 17) < 60
+    ) {
+        const ms = Date.parse(text);
+        if (!Number.isNaN(ms)) {
+            return ms;
+        }
+    }
     const match = ISO_8601.exec(text);
     if (!match) {
         return undefined;
@@ -52,6 +69,10 @@ export function parseDateTime(text: string): number | undefined {
         ms -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || 0)) * 60_000;
     }
     return ms;
+}
+
+function twoDigits(text: string, at: number): number {
+    return (text.charCodeAt(at) - 48) * 10 + text.charCodeAt(at + 1) - 48;
 }
 
 /** The Stream Analytics type name of a value, for error messages. */

@@ -1,0 +1,184 @@
+/**
+ * Throughput of the local Stream Analytics engine running infra/letter-counts.asaql, next to a hand-written loop
+ * doing the same aggregation (event time from generatedAt, 30 s tumbling windows, COUNT(DISTINCT eventId) per
+ * letter, windows closed by the same max-event-time watermark). Rounds alternate which runs first.
+ *
+ *   npx tsx bench/streamAnalytics.bench.ts [eventsPerRound=300000] [rounds=7]
+ */
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+
+import firstNames from '../domain/names/data/firstNames.json';
+import {
+    compileQuery,
+    type InputEvent,
+    letterCountsJobSettings,
+    letterCountsQueryPath,
+    type OutputRow,
+} from '../local/streamAnalytics/index';
+
+const EVENTS = Number(process.argv[2] ?? 300_000);
+const ROUNDS = Number(process.argv[3] ?? 7);
+const PARTITIONS = ['0', '1', '2', '3'];
+const BATCH = 100;
+const START = Date.parse('2026-11-22T06:00:00Z');
+const OUT_OF_ORDER_MS = letterCountsJobSettings.eventsOutOfOrderMaxDelayInSeconds * 1000;
+
+interface Batch {
+    partitionId: string;
+    arrival: number;
+    events: InputEvent[];
+}
+
+/** Messages of 10 names every 20 ms, 2% of them redelivered once, spread over partitions in batches. */
+function workload(): Batch[] {
+    const names = firstNames.names.map(([name]) => String(name));
+    const byPartition = new Map<string, InputEvent[]>(PARTITIONS.map((id) => [id, []]));
+    const batches: Batch[] = [];
+    let produced = 0;
+    let generatedAt = START;
+    for (let message = 0; produced < EVENTS; message += 1) {
+        generatedAt = START + message * 20;
+        const copies = message % 50 === 0 ? 2 : 1;
+        for (let copy = 0; copy < copies; copy += 1) {
+            const partitionId = PARTITIONS[(message + copy) % PARTITIONS.length]!;
+            const pending = byPartition.get(partitionId)!;
+            for (let index = 0; index < 10 && produced < EVENTS; index += 1, produced += 1) {
+                pending.push({
+                    enqueuedTime: generatedAt + 40,
+                    body: {
+                        eventId: `m${message}:${index}`,
+                        messageId: `m${message}`,
+                        name: names[(message * 7 + index * 13) % names.length]!,
+                        generatedAt: new Date(generatedAt).toISOString(),
+                    },
+                });
+            }
+            if (pending.length >= BATCH) {
+                batches.push({ partitionId, arrival: generatedAt + 40, events: pending.splice(0) });
+            }
+        }
+    }
+    for (const [partitionId, pending] of byPartition) {
+        if (pending.length > 0) {
+            batches.push({ partitionId, arrival: generatedAt + 40, events: pending });
+        }
+    }
+    return batches;
+}
+
+async function runEngine(batches: readonly Batch[], query: string): Promise<OutputRow[]> {
+    const plan = compileQuery(query, {
+        inputs: { namesInput: { partitionIds: PARTITIONS } },
+        outputs: ['letterCountsOutput'],
+        jobSettings: letterCountsJobSettings,
+    });
+    let now = START;
+    const rows: OutputRow[] = [];
+    const job = plan.createJob({
+        clock: { now: () => new Date(now) },
+        sink: (_alias, batch) => {
+            rows.push(...batch);
+            return Promise.resolve();
+        },
+    });
+    for (const batch of batches) {
+        now = batch.arrival;
+        job.push('namesInput', batch.partitionId, batch.events);
+    }
+    now += 3_600_000;
+    job.advance();
+    await job.flush();
+    return rows;
+}
+
+/** The same aggregation written by hand, without a query engine in between. */
+function runHandWritten(batches: readonly Batch[]): OutputRow[] {
+    const windows = new Map<number, Map<string, Set<string>>>();
+    const maxByPartition = new Map<string, number>(PARTITIONS.map((id) => [id, -Infinity]));
+    const rows: OutputRow[] = [];
+    const close = (watermark: number): void => {
+        for (const end of [...windows.keys()].filter((e) => e < watermark).sort((a, b) => a - b)) {
+            for (const [letter, ids] of windows.get(end)!) {
+                const iso = new Date(end).toISOString();
+                rows.push({
+                    id: `${Math.floor(end / 1000)}-${letter}`,
+                    windowEnd: `${iso.slice(0, 19)}.${iso.slice(20, 23)}0000Z`,
+                    letter,
+                    count: ids.size,
+                });
+            }
+            windows.delete(end);
+        }
+    };
+    for (const batch of batches) {
+        let max = maxByPartition.get(batch.partitionId)!;
+        for (const event of batch.events) {
+            const body = event.body as { eventId: string; name: string; generatedAt: string };
+            const ts = Date.parse(body.generatedAt);
+            if (ts < max - OUT_OF_ORDER_MS) {
+                continue;
+            }
+            max = Math.max(max, ts);
+            const end = Math.ceil(ts / 30_000) * 30_000;
+            const letter = body.name.substring(0, 1).toUpperCase();
+            let letters = windows.get(end);
+            if (letters === undefined) {
+                letters = new Map();
+                windows.set(end, letters);
+            }
+            let ids = letters.get(letter);
+            if (ids === undefined) {
+                ids = new Set();
+                letters.set(letter, ids);
+            }
+            ids.add(body.eventId);
+        }
+        maxByPartition.set(batch.partitionId, max);
+        close(Math.min(...maxByPartition.values()) - OUT_OF_ORDER_MS);
+    }
+    close(Infinity);
+    return rows;
+}
+
+function median(values: number[]): number {
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+async function main(): Promise<void> {
+    const query = readFileSync(letterCountsQueryPath(), 'utf8');
+    const batches = workload();
+    const total = batches.reduce((sum, batch) => sum + batch.events.length, 0);
+    const engineRows = await runEngine(batches, query);
+    const handRows = runHandWritten(batches);
+    const key = (rows: OutputRow[]): string => JSON.stringify(rows.map((row) => [row.id, row.count]).sort());
+    if (key(engineRows) !== key(handRows)) {
+        throw new Error('engine and hand-written loop disagree; the comparison would be meaningless');
+    }
+    const engineRates: number[] = [];
+    const handRates: number[] = [];
+    for (let round = 0; round < ROUNDS; round += 1) {
+        const order = round % 2 === 0 ? ['engine', 'hand'] : ['hand', 'engine'];
+        for (const which of order) {
+            const started = performance.now();
+            if (which === 'engine') {
+                await runEngine(batches, query);
+            } else {
+                runHandWritten(batches);
+            }
+            const rate = total / ((performance.now() - started) / 1000);
+            (which === 'engine' ? engineRates : handRates).push(rate);
+        }
+    }
+    const engine = median(engineRates);
+    const hand = median(handRates);
+    console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown CPU'} x${os.cpus().length}, node ${process.version}`);
+    console.log(`workload: ${total} events, ${engineRows.length} output rows, ${ROUNDS} interleaved rounds (median)`);
+    console.log(`engine (letter-counts.asaql): ${Math.round(engine).toLocaleString('en-US')} events/s`);
+    console.log(`hand-written loop:            ${Math.round(hand).toLocaleString('en-US')} events/s`);
+    console.log(`ratio engine/hand: ${(engine / hand).toFixed(2)} (target >= 0.50)`);
+}
+
+void main();
