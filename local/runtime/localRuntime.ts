@@ -45,6 +45,8 @@ export interface LocalRuntimeOptions {
     clock?: Clock;
     log?: (line: string) => void;
     extraHttpHandlers?: ExtraHandler[];
+    /** Observes every change-feed batch as it reaches the Cosmos DB trigger (tests, benchmarks). */
+    onChangeFeedBatch?: (documents: unknown[]) => void;
 }
 
 export interface LocalRuntime {
@@ -185,7 +187,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             eventHubs,
             cosmosCa: cosmos.ca,
             clock,
-            onChangeFeedBatch: (documents) => metrics.recordChangeFeedBatch(documents),
+            onChangeFeedBatch: (documents) => {
+                metrics.recordChangeFeedBatch(documents);
+                options.onChangeFeedBatch?.(documents);
+            },
             changeFeedLag: (lag) => metrics.setChangeFeedLag(lag),
         });
         const createHost = () =>

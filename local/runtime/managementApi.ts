@@ -13,6 +13,11 @@ export const MANAGEMENT_PREFIX = '/_local';
 export function managementApi(getRuntime: () => LocalRuntime | undefined): ExtraHandler {
     return (request, response, body) => {
         const url = new URL(request.url ?? '/', 'http://local');
+        if (url.pathname === '/' && request.method === 'GET') {
+            // The dashboard is an HTTP function under the route prefix; the bare origin leads there.
+            response.writeHead(302, { Location: '/api/dashboard/' }).end();
+            return true;
+        }
         if (!url.pathname.startsWith(`${MANAGEMENT_PREFIX}/`)) {
             return false;
         }

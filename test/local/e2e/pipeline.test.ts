@@ -1,0 +1,198 @@
+import path from 'node:path';
+
+import { BlobServiceClient } from '@azure/storage-blob';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { windowEndFor } from '../../../domain/letterCounts/letterCountDocument';
+import { createLocalCosmosClient } from '../../../local/cosmos';
+import { startLocalRuntime, type LocalRuntime } from '../../../local/runtime/localRuntime';
+
+/**
+ * The whole pipeline on this machine, with 2-second windows: the timer generates names every second, the fan-out
+ * writes blobs and events, the .asaql job counts them into Cosmos DB, and the change feed broadcasts them.
+ * Every check compares Cosmos DB with the raw-names blobs, so a lost or double-counted name fails it.
+ */
+const WINDOW_SECONDS = 2;
+const appRoot = path.resolve(__dirname, '../../..');
+
+describe('local pipeline, end to end', () => {
+    let runtime: LocalRuntime;
+    const logs: string[] = [];
+    const delivered: Array<{ id: string; count: number }> = [];
+
+    beforeAll(async () => {
+        runtime = await startLocalRuntime({
+            appRoot,
+            ephemeralPorts: true,
+            windowSeconds: WINDOW_SECONDS,
+            jobSettings: { eventsLateArrivalMaxDelayInSeconds: 1, eventsOutOfOrderMaxDelayInSeconds: 1 },
+            settings: { GENERATE_NAMES_SCHEDULE: '* * * * * *', NAMES_SEED: '' },
+            log: (line) => logs.push(line),
+            onChangeFeedBatch: (documents) =>
+                delivered.push(
+                    ...(documents as Array<{ id: string; count: number }>).map(({ id, count }) => ({ id, count })),
+                ),
+        });
+    }, 60_000);
+
+    afterAll(async () => {
+        await runtime?.stop();
+    });
+
+    it('stores counts in Cosmos DB equal to the first letters of exactly the names in the raw-names blobs', async () => {
+        await waitFor(() => runtime.metrics.snapshot().windowsEmitted >= 3, 30_000, 'three windows');
+        await expectCountsMatchBlobs(runtime);
+    }, 60_000);
+
+    it('dead-letters a malformed message with its reason while the rest keeps flowing', async () => {
+        const queue = runtime.queues.get('newnames-queue')!;
+        const windowsBefore = runtime.metrics.snapshot().windowsEmitted;
+        const { sequenceNumber } = queue.send({ body: '{"id": "not-a-uuid", "names": "Ada"}' });
+
+        await waitFor(() => queue.deadLetterMessageCount === 1, 30_000, 'the message in the dead-letter queue');
+        expect(
+            queue
+                .deadLetters()
+                .map(({ sequenceNumber, deliveryCount, deadLetterReason, deadLetterErrorDescription, body }) => ({
+                    sequenceNumber,
+                    deliveryCount,
+                    deadLetterReason,
+                    deadLetterErrorDescription,
+                    body,
+                })),
+        ).toEqual([
+            {
+                sequenceNumber,
+                deliveryCount: 10,
+                deadLetterReason: 'MaxDeliveryCountExceeded',
+                deadLetterErrorDescription: 'Message could not be consumed after 10 delivery attempts.',
+                body: '{"id": "not-a-uuid", "names": "Ada"}',
+            },
+        ]);
+        // Each attempt logged why the message was rejected.
+        expect(
+            logs.filter((line) => line.includes('field "id" must be a UUID (got "not-a-uuid")')).length,
+        ).toBeGreaterThanOrEqual(10);
+        await waitFor(() => runtime.metrics.snapshot().windowsEmitted >= windowsBefore + 2, 30_000, 'two more windows');
+        await expectCountsMatchBlobs(runtime);
+    }, 60_000);
+
+    it('redelivers a message whose handler failed, and counts every name exactly once', async () => {
+        const hub = runtime.eventHubs.get('names')!;
+        const queue = runtime.queues.get('newnames-queue')!;
+        // 1. The Event Hub send fails once: the invocation fails, so the message is abandoned and redelivered.
+        const send = hub.send.bind(hub);
+        let sendFailures = 0;
+        hub.send = (events, options) => {
+            if (sendFailures++ === 0) {
+                throw new Error('injected: Event Hubs unavailable');
+            }
+            return send(events, options);
+        };
+        // 2. A delivery whose events were already sent is abandoned instead of completed (a lost lock): the same
+        //    events go out twice, and COUNT(DISTINCT eventId) must count them once.
+        const complete = queue.complete.bind(queue);
+        let completions = 0;
+        queue.complete = (lockToken) => (completions++ === 0 ? queue.abandon(lockToken) : complete(lockToken));
+
+        const windowsBefore = runtime.metrics.snapshot().windowsEmitted;
+        await waitFor(() => sendFailures > 1 && completions > 1, 10_000, 'both faults injected');
+        hub.send = send;
+        queue.complete = complete;
+        expect(logs.some((line) => line.includes('injected: Event Hubs unavailable'))).toBe(true);
+        await waitFor(
+            () => runtime.metrics.snapshot().windowsEmitted >= windowsBefore + 3,
+            30_000,
+            'three more windows',
+        );
+        await expectCountsMatchBlobs(runtime);
+    }, 60_000);
+
+    it('resumes the change feed from its lease after a host restart: windows closed meanwhile still arrive', async () => {
+        await runtime.host.stop();
+        const stoppedAt = Date.now();
+        // The Stream Analytics job keeps running while the functions host is down, so windows close and are stored.
+        await waitFor(
+            async () => (await storedDocuments(runtime)).some((doc) => Date.parse(doc.windowEnd) > stoppedAt),
+            30_000,
+            'a window stored while the host is down',
+        );
+        const storedWhileDown = (await storedDocuments(runtime)).filter((doc) => Date.parse(doc.windowEnd) > stoppedAt);
+        expect(storedWhileDown.length).toBeGreaterThan(0);
+        await runtime.restartHost();
+        await waitFor(
+            () => storedWhileDown.every((doc) => delivered.some((d) => d.id === doc.id && d.count === doc.count)),
+            20_000,
+            'the documents stored while the host was down reach the trigger',
+        );
+        // Every stored document version reached the trigger, none twice (the checkpoint followed each batch).
+        const stored = await storedDocuments(runtime);
+        const deliveredKeys = delivered.map((d) => `${d.id}=${d.count}`);
+        for (const doc of stored.filter((d) => Date.parse(d.windowEnd) < Date.now() - 5000)) {
+            expect(deliveredKeys).toContain(`${doc.id}=${doc.count}`);
+        }
+        expect(new Set(deliveredKeys).size).toBe(deliveredKeys.length);
+    }, 60_000);
+});
+
+interface StoredDocument {
+    id: string;
+    windowEnd: string;
+    letter: string;
+    count: number;
+}
+
+async function storedDocuments(runtime: LocalRuntime): Promise<StoredDocument[]> {
+    const client = createLocalCosmosClient(runtime.cosmos.connectionString, { ca: runtime.cosmos.ca });
+    const { resources } = await client
+        .database('namestream')
+        .container('letter-counts')
+        .items.query<StoredDocument>('SELECT c.id, c.windowEnd, c.letter, c["count"] FROM c')
+        .fetchAll();
+    return resources;
+}
+
+/** Compares every stored window, except the newest (it may still be written), with the blobs' names. */
+async function expectCountsMatchBlobs(runtime: LocalRuntime): Promise<void> {
+    const documents = await storedDocuments(runtime);
+    const windowEnds = [...new Set(documents.map((d) => Date.parse(d.windowEnd)))].sort((a, b) => a - b);
+    const settled = new Set(windowEnds.slice(0, -1));
+    expect(settled.size).toBeGreaterThanOrEqual(2);
+
+    const container = BlobServiceClient.fromConnectionString(runtime.settings.AzureWebJobsStorage!).getContainerClient(
+        'raw-names',
+    );
+    const expected = new Map<string, number>();
+    for await (const blob of container.listBlobsFlat()) {
+        const message = JSON.parse((await container.getBlobClient(blob.name).downloadToBuffer()).toString()) as {
+            id: string;
+            generatedAt: string;
+            names: string[];
+        };
+        expect(blob.name).toBe(`${message.id}.json`);
+        const windowEnd = windowEndFor(new Date(message.generatedAt), WINDOW_SECONDS).getTime();
+        if (!settled.has(windowEnd)) {
+            continue;
+        }
+        for (const name of message.names) {
+            const key = `${windowEnd}:${name[0]!.toUpperCase()}`;
+            expected.set(key, (expected.get(key) ?? 0) + 1);
+        }
+    }
+    const actual = new Map(
+        documents
+            .filter((d) => settled.has(Date.parse(d.windowEnd)))
+            .map((d) => [`${Date.parse(d.windowEnd)}:${d.letter}`, d.count] as const),
+    );
+    expect(Object.fromEntries([...actual].sort())).toEqual(Object.fromEntries([...expected].sort()));
+}
+
+async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await condition())) {
+        if (Date.now() > deadline) {
+            throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+}
