@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { windowEndFor } from '../../../domain/letterCounts/letterCountDocument';
 import { createLocalCosmosClient } from '../../../local/cosmos';
-import { startLocalRuntime, type LocalRuntime } from '../../../local/runtime/localRuntime';
+import { type LocalRuntime,startLocalRuntime } from '../../../local/runtime/localRuntime';
 
 /**
  * The whole pipeline on this machine, with 2-second windows: the timer generates names every second, the fan-out
