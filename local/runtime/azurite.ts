@@ -9,6 +9,8 @@ export const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2U
 
 export interface RunningAzurite {
     blobEndpoint: string;
+    /** The Azurite process (benchmarks add its memory to the runtime's). */
+    pid: number | undefined;
     connectionString: string;
     close(): Promise<void>;
 }
@@ -62,6 +64,7 @@ export async function startAzurite(
     const blobEndpoint = `http://${host}:${port}/${AZURITE_ACCOUNT}`;
     return {
         blobEndpoint,
+        pid: child.pid,
         connectionString: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${blobEndpoint};`,
         close: () =>
             new Promise<void>((resolve) => {

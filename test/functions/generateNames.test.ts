@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import type { Timer } from '@azure/functions';
+import { describe, expect, it, vi } from 'vitest';
 
 import { fixedClock } from '../../domain/clock';
 import { parseNewNamesMessage } from '../../domain/messages/newNamesMessage';
@@ -6,7 +7,15 @@ import { createRandomSource } from '../../domain/random';
 import { createGenerateNamesHandler, generateNames } from '../../functions/generateNames';
 import { createTestContext } from '../support/invocation';
 
-const timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: undefined };
+const timer: Timer = {
+    isPastDue: false,
+    schedule: { adjustForDST: true },
+    scheduleStatus: {
+        last: '2026-11-22T06:00:00.000Z',
+        next: '2026-11-22T06:00:02.000Z',
+        lastUpdated: '2026-11-22T06:00:00.000Z',
+    },
+};
 
 describe('generateNames', () => {
     it('returns one message with a fresh id, the clock time and the seeded names', () => {
@@ -52,9 +61,10 @@ describe('generateNames', () => {
         expect(message.names).toHaveLength(100);
         expect(Date.parse(message.generatedAt)).toBeGreaterThan(Date.parse('2026-01-01T00:00:00Z'));
         // A fresh module with the same seed draws the same names.
-        const { vi } = await import('vitest');
         vi.resetModules();
-        const again = await import('../../functions/generateNames');
+        const again = (await vi.importActual(
+            '../../functions/generateNames',
+        )) as typeof import('../../functions/generateNames');
         expect(again.generateNames(timer, context).names).toEqual(message.names);
         delete process.env.NAMES_PER_MESSAGE;
         delete process.env.NAMES_SEED;

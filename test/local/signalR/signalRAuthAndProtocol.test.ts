@@ -1,4 +1,3 @@
-import { decodeJwt } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 
@@ -79,6 +78,8 @@ describe('SignalR stand-in authentication', () => {
             { hubName: 'letters', userId: 'alice', lifetimeSeconds: 600, clock },
         );
         expect(info.url).toBe('http://localhost:8888/client/?hub=letters');
+        // jose is ESM-only and the project compiles to CommonJS: load it the way local/signalR/accessToken.ts does.
+        const { decodeJwt } = await import('jose');
         expect(decodeJwt(info.accessToken)).toEqual({
             aud: 'http://localhost/client/?hub=letters',
             'asrs.s.uid': 'alice',
