@@ -1,0 +1,174 @@
+/**
+ * Drives the local pipeline at rising rates and reports, per step: sustained names per second end to end (names
+ * that reached the Event Hub, and the backlog left), window-close-to-change-feed latency (p50, p99) and peak memory
+ * (this process plus Azurite). A soak run at one rate shows whether memory stays bounded.
+ *
+ *   npx tsx bench/pipeline.bench.ts                 rising rates, 100 names per message and 4-10 per message
+ *   npx tsx bench/pipeline.bench.ts --soak 300      5 minutes at --rate (default 20000) names/s, 100 per message
+ *   options: --step-seconds N (default 40), --window-seconds N (default 30, the production query)
+ *
+ * The timer can fire at most once a second, so the driver puts the timer's messages on the queue itself, built by
+ * the same createNewNamesMessage the timer uses; everything downstream is the real local pipeline.
+ */
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { systemClock } from '../domain/clock';
+import { createNewNamesMessage, type NamesPerMessage } from '../domain/messages/createNewNamesMessage';
+import { createRandomSource } from '../domain/random';
+import { letterCountsJobSettings } from '../local/streamAnalytics';
+import { startLocalRuntime } from '../local/runtime/localRuntime';
+
+interface StepResult {
+    namesPerMessage: string;
+    targetNamesPerSecond: number;
+    sentNamesPerSecond: number;
+    sustainedNamesPerSecond: number;
+    backlogMessages: number;
+    windowsMeasured: number;
+    latencyP50Ms: number | undefined;
+    latencyP99Ms: number | undefined;
+    peakRssMb: number;
+}
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: number) => {
+    const index = args.indexOf(`--${name}`);
+    return index >= 0 ? Number(args[index + 1]) : fallback;
+};
+const soakSeconds = option('soak', 0);
+const stepSeconds = option('step-seconds', 40);
+const windowSeconds = option('window-seconds', 30);
+
+async function main(): Promise<void> {
+    console.log(
+        `machine: ${os.cpus()[0]?.model ?? 'unknown'} x ${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${os.platform()} ${os.release()}`,
+    );
+    console.log(
+        `job settings: late arrival ${letterCountsJobSettings.eventsLateArrivalMaxDelayInSeconds} s, out of order ${letterCountsJobSettings.eventsOutOfOrderMaxDelayInSeconds} s (${letterCountsJobSettings.eventsOutOfOrderPolicy}); window ${windowSeconds} s`,
+    );
+    const runtime = await startLocalRuntime({
+        appRoot: path.resolve(__dirname, '..'),
+        ephemeralPorts: true,
+        disabledFunctions: ['generateNames'],
+        ...(windowSeconds !== 30 ? { windowSeconds } : {}),
+        log: (line) => {
+            if (/error/.test(line)) {
+                console.log(line);
+            }
+        },
+    });
+    const queue = runtime.queues.get('newnames-queue')!;
+    let peakRss = 0;
+    const sampleMemory = () => {
+        const rss = process.memoryUsage().rss + childRss(runtime.azurite.pid);
+        peakRss = Math.max(peakRss, rss);
+        return rss;
+    };
+    const memoryTimer = setInterval(sampleMemory, 500);
+    const random = createRandomSource(20261122);
+
+    const runStep = async (
+        namesPerMessage: NamesPerMessage,
+        targetNamesPerSecond: number,
+        seconds: number,
+        report?: (elapsed: number) => void,
+    ): Promise<StepResult> => {
+        const averageNames = (namesPerMessage.min + namesPerMessage.max) / 2;
+        const messagesPerSecond = targetNamesPerSecond / averageNames;
+        const namesAtStart = runtime.metrics.snapshot().totalNames;
+        const latenciesAtStart = runtime.metrics.windowLatenciesMs.length;
+        peakRss = 0;
+        let sentNames = 0;
+        let sentMessages = 0;
+        const started = performance.now();
+        let lastReport = started;
+        while (performance.now() - started < seconds * 1000) {
+            const due = Math.floor(((performance.now() - started) / 1000) * messagesPerSecond);
+            for (; sentMessages < due; sentMessages++) {
+                const message = createNewNamesMessage({ clock: systemClock, random, namesPerMessage });
+                sentNames += message.names.length;
+                queue.send({ body: JSON.stringify(message), contentType: 'application/json' });
+            }
+            if (report && performance.now() - lastReport > 30_000) {
+                lastReport = performance.now();
+                report((lastReport - started) / 1000);
+            }
+            await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        const elapsed = (performance.now() - started) / 1000;
+        const reached = runtime.metrics.snapshot().totalNames - namesAtStart;
+        const latencies = runtime.metrics.windowLatenciesMs.slice(latenciesAtStart).sort((a, b) => a - b);
+        return {
+            namesPerMessage:
+                namesPerMessage.min === namesPerMessage.max
+                    ? String(namesPerMessage.min)
+                    : `${namesPerMessage.min}-${namesPerMessage.max}`,
+            targetNamesPerSecond,
+            sentNamesPerSecond: Math.round(sentNames / elapsed),
+            sustainedNamesPerSecond: Math.round(reached / elapsed),
+            backlogMessages: queue.activeMessageCount + queue.lockedMessageCount,
+            windowsMeasured: latencies.length,
+            latencyP50Ms: percentile(latencies, 0.5),
+            latencyP99Ms: percentile(latencies, 0.99),
+            peakRssMb: Math.round(peakRss / 2 ** 20),
+        };
+    };
+    const drain = async () => {
+        const deadline = Date.now() + 60_000;
+        while (queue.activeMessageCount + queue.lockedMessageCount > 0 && Date.now() < deadline) {
+            await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+    };
+
+    const results: StepResult[] = [];
+    if (soakSeconds > 0) {
+        const rate = option('rate', 20_000);
+        console.log(`soak: ${soakSeconds} s at ${rate} names/s, 100 names per message; rss every 30 s:`);
+        const result = await runStep({ min: 100, max: 100 }, rate, soakSeconds, (elapsed) =>
+            console.log(
+                `  t=${elapsed.toFixed(0)} s rss=${Math.round(sampleMemory() / 2 ** 20)} MB heap=${Math.round(process.memoryUsage().heapUsed / 2 ** 20)} MB backlog=${queue.activeMessageCount}`,
+            ),
+        );
+        results.push(result);
+    } else {
+        for (const rate of [5_000, 10_000, 20_000, 30_000, 40_000]) {
+            results.push(await runStep({ min: 100, max: 100 }, rate, stepSeconds));
+            console.log(JSON.stringify(results.at(-1)));
+            await drain();
+        }
+        for (const rate of [1_000, 2_500, 5_000, 7_500]) {
+            results.push(await runStep({ min: 4, max: 10 }, rate, stepSeconds));
+            console.log(JSON.stringify(results.at(-1)));
+            await drain();
+        }
+    }
+    clearInterval(memoryTimer);
+    console.table(results);
+    await runtime.stop();
+}
+
+function percentile(sorted: number[], p: number): number | undefined {
+    if (sorted.length === 0) {
+        return undefined;
+    }
+    return Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!);
+}
+
+function childRss(pid: number | undefined): number {
+    if (!pid) {
+        return 0;
+    }
+    try {
+        const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+        return match ? Number(match[1]) * 1024 : 0;
+    } catch {
+        return 0;
+    }
+}
+
+main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+});
