@@ -17,8 +17,8 @@ import path from 'node:path';
 import { systemClock } from '../domain/clock';
 import { createNewNamesMessage, type NamesPerMessage } from '../domain/messages/createNewNamesMessage';
 import { createRandomSource } from '../domain/random';
-import { letterCountsJobSettings } from '../local/streamAnalytics';
 import { startLocalRuntime } from '../local/runtime/localRuntime';
+import { letterCountsJobSettings } from '../local/streamAnalytics';
 
 interface StepResult {
     namesPerMessage: string;
