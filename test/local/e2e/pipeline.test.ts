@@ -4,8 +4,10 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { windowEndFor } from '../../../domain/letterCounts/letterCountDocument';
+import { runDlq } from '../../../local/cli/dlq';
 import { createLocalCosmosClient } from '../../../local/cosmos';
-import { type LocalRuntime,startLocalRuntime } from '../../../local/runtime/localRuntime';
+import { type LocalRuntime, startLocalRuntime } from '../../../local/runtime/localRuntime';
+import { managementApi } from '../../../local/runtime/managementApi';
 
 /**
  * The whole pipeline on this machine, with 2-second windows: the timer generates names every second, the fan-out
@@ -28,6 +30,7 @@ describe('local pipeline, end to end', () => {
             jobSettings: { eventsLateArrivalMaxDelayInSeconds: 1, eventsOutOfOrderMaxDelayInSeconds: 1 },
             settings: { GENERATE_NAMES_SCHEDULE: '* * * * * *', NAMES_SEED: '' },
             log: (line) => logs.push(line),
+            extraHttpHandlers: [managementApi(() => runtime)],
             onChangeFeedBatch: (documents) =>
                 delivered.push(
                     ...(documents as Array<{ id: string; count: number }>).map(({ id, count }) => ({ id, count })),
@@ -75,7 +78,30 @@ describe('local pipeline, end to end', () => {
         ).toBeGreaterThanOrEqual(10);
         await waitFor(() => runtime.metrics.snapshot().windowsEmitted >= windowsBefore + 2, 30_000, 'two more windows');
         await expectCountsMatchBlobs(runtime);
-    }, 60_000);
+
+        // npm run dlq lists it with its reason, and resubmits it to the queue after a fix.
+        const printed: string[] = [];
+        expect(await runDlq(['--url', runtime.urls.functions], (line) => printed.push(line))).toBe(0);
+        expect(printed[0]).toBe('1 dead-lettered message(s) in newnames-queue');
+        expect(printed[1]).toContain(
+            `#${sequenceNumber} ${queue.deadLetters()[0]!.messageId}  MaxDeliveryCountExceeded: Message could not be consumed after 10 delivery attempts.  (deliveries 10,`,
+        );
+        expect(printed[1]).toContain('body: {"id": "not-a-uuid", "names": "Ada"}');
+        printed.length = 0;
+        expect(
+            await runDlq(['resubmit', String(sequenceNumber), '--url', runtime.urls.functions], (line) =>
+                printed.push(line),
+            ),
+        ).toBe(0);
+        expect(printed).toEqual(['Resubmitted 1 message(s) to newnames-queue']);
+        // Still malformed, so the resubmitted copy (a new sequence number) is dead-lettered again: nothing is lost.
+        await waitFor(
+            () => queue.deadLetters().some((message) => message.sequenceNumber > sequenceNumber),
+            30_000,
+            'the resubmitted copy back in the dead-letter queue',
+        );
+        expect(queue.deadLetters().map((message) => message.body)).toEqual(['{"id": "not-a-uuid", "names": "Ada"}']);
+    }, 90_000);
 
     it('redelivers a message whose handler failed, and counts every name exactly once', async () => {
         const hub = runtime.eventHubs.get('names')!;
