@@ -43,10 +43,19 @@ export function compileRoute(template: string): RouteMatcher {
             names.forEach((name, index) => {
                 const value = found?.[index + 1];
                 if (value !== undefined) {
-                    params[name] = decodeURIComponent(value);
+                    params[name] = decodeSegment(value);
                 }
             });
             return params;
         },
     };
+}
+
+/** Decodes a path segment; malformed percent-encoding stays as sent (as ASP.NET's path decoding leaves it). */
+function decodeSegment(value: string): string {
+    try {
+        return decodeURIComponent(value);
+    } catch {
+        return value;
+    }
 }
