@@ -77,7 +77,8 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
 
     async function handle(request: IncomingMessage, response: ServerResponse) {
         const origin = request.headers.origin;
-        if (origin && isAllowedOrigin(origin)) {
+        const corsAllowed = origin !== undefined && isAllowedOrigin(origin);
+        if (corsAllowed) {
             response.setHeader('Access-Control-Allow-Origin', origin);
             response.setHeader('Vary', 'Origin');
             if (options.corsCredentials) {
@@ -85,10 +86,13 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
             }
         }
         if (request.method === 'OPTIONS' && origin && request.headers['access-control-request-method']) {
-            response.setHeader('Access-Control-Allow-Methods', 'GET, POST, PUT, PATCH, DELETE, OPTIONS');
-            const requested = request.headers['access-control-request-headers'];
-            if (requested) {
-                response.setHeader('Access-Control-Allow-Headers', requested);
+            // As ASP.NET Core's CORS middleware: a preflight from a disallowed origin gets no CORS headers at all.
+            if (corsAllowed) {
+                response.setHeader('Access-Control-Allow-Methods', 'GET, POST, PUT, PATCH, DELETE, OPTIONS');
+                const requested = request.headers['access-control-request-headers'];
+                if (requested) {
+                    response.setHeader('Access-Control-Allow-Headers', requested);
+                }
             }
             response.writeHead(204).end();
             return;
