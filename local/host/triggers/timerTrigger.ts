@@ -40,9 +40,13 @@ export interface TimerTriggerOptions {
 }
 
 /**
- * Runs a timer trigger the way the host does: one invocation at a time (a slow invocation delays, never overlaps,
- * the next), `runOnStartup` fires once at start, and an occurrence that was missed because the previous run took
- * too long fires once, late, with `IsPastDue` set, instead of replaying every missed occurrence.
+ * Runs a timer trigger the way the host's TimerListener does: one invocation at a time; `runOnStartup` fires once
+ * at start; the next occurrence is computed from when an invocation started, so an occurrence that a slow
+ * invocation overran fires once, right after it, instead of every missed occurrence being replayed. A timer that
+ * fires a little early counts as its occurrence, so the occurrence cannot run twice. `ScheduleStatus` is what the
+ * previous invocation recorded (null before the first, as nothing is persisted locally). `IsPastDue` is set when the
+ * trigger woke a whole occurrence late (the machine slept, the event loop was blocked), the local counterpart of
+ * the host finding a missed occurrence in its stored status.
  */
 export function startTimerTrigger({ schedule, runOnStartup, now, invoke, onError }: TimerTriggerOptions): {
     stop(): Promise<void>;
@@ -50,7 +54,8 @@ export function startTimerTrigger({ schedule, runOnStartup, now, invoke, onError
     let stopped = false;
     let timer: NodeJS.Timeout | undefined;
     let wake: (() => void) | undefined;
-    let last: Date | undefined;
+    let next = schedule.next(now());
+    let status: TimerInfo['ScheduleStatus'] = null;
 
     const sleepUntil = (instant: Date) =>
         new Promise<void>((resolve) => {
@@ -58,36 +63,32 @@ export function startTimerTrigger({ schedule, runOnStartup, now, invoke, onError
             timer = setTimeout(resolve, Math.max(0, instant.getTime() - now().getTime()));
         });
 
-    const run = async (isPastDue: boolean, scheduled: Date) => {
-        const status = last
-            ? {
-                  Last: last.toISOString(),
-                  Next: schedule.next(scheduled).toISOString(),
-                  LastUpdated: now().toISOString(),
-              }
-            : null;
+    const run = async (invocationTime: Date, reason: 'schedule' | 'startup' | 'pastDue') => {
         try {
-            await invoke({ Schedule: { AdjustForDST: true }, ScheduleStatus: status, IsPastDue: isPastDue });
+            await invoke({ Schedule: { AdjustForDST: true }, ScheduleStatus: status, IsPastDue: reason === 'pastDue' });
         } catch (error) {
             onError(error);
         }
-        last = scheduled;
+        const recorded = reason === 'schedule' && next > invocationTime ? next : invocationTime;
+        next = schedule.next(recorded);
+        status = { Last: recorded.toISOString(), Next: next.toISOString(), LastUpdated: recorded.toISOString() };
     };
 
     const loop = async () => {
-        let scheduled = schedule.next(now());
         if (runOnStartup) {
-            await run(false, now());
+            await run(now(), 'startup');
         }
         while (!stopped) {
-            await sleepUntil(scheduled);
-            if (stopped) {
-                break;
+            const sleptAt = now();
+            if (next > sleptAt) {
+                await sleepUntil(next);
+                if (stopped) {
+                    break;
+                }
             }
-            // Past due when we are at least one whole occurrence late.
-            const isPastDue = schedule.next(scheduled).getTime() <= now().getTime();
-            await run(isPastDue, scheduled);
-            scheduled = schedule.next(now());
+            const wokeAt = now();
+            const pastDue = sleptAt < next && schedule.next(next) <= wokeAt;
+            await run(wokeAt, pastDue ? 'pastDue' : 'schedule');
         }
     };
     const done = loop();
