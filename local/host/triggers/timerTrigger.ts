@@ -25,6 +25,8 @@ export class NcrontabSchedule {
     }
 }
 
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
 export interface TimerInfo {
     Schedule: { AdjustForDST: boolean };
     ScheduleStatus: { Last: string; Next: string; LastUpdated: string } | null;
@@ -57,11 +59,22 @@ export function startTimerTrigger({ schedule, runOnStartup, now, invoke, onError
     let next = schedule.next(now());
     let status: TimerInfo['ScheduleStatus'] = null;
 
-    const sleepUntil = (instant: Date) =>
+    const sleep = (ms: number) =>
         new Promise<void>((resolve) => {
             wake = resolve;
-            timer = setTimeout(resolve, Math.max(0, instant.getTime() - now().getTime()));
+            timer = setTimeout(resolve, ms);
         });
+    // setTimeout turns a delay over 2^31-1 ms (about 24.8 days) into 1 ms: wait for a far occurrence in steps.
+    const sleepUntil = async (instant: Date) => {
+        let remaining = instant.getTime() - now().getTime();
+        while (!stopped && remaining > MAX_TIMEOUT_MS) {
+            await sleep(MAX_TIMEOUT_MS);
+            remaining = instant.getTime() - now().getTime();
+        }
+        if (!stopped) {
+            await sleep(Math.max(0, remaining));
+        }
+    };
 
     const run = async (invocationTime: Date, reason: 'schedule' | 'startup' | 'pastDue') => {
         try {
