@@ -137,6 +137,17 @@ export class LocalFunctionsHost {
             }
         }
         const enabled = definitions.filter((d) => !this.#options.disabled?.has(d.name));
+        // Check binding types before listening anywhere, so an unsupported one leaves nothing running.
+        enabled.forEach(checkSupported);
+        try {
+            await this.#startListeners(enabled);
+        } catch (error) {
+            await this.stop();
+            throw error;
+        }
+    }
+
+    async #startListeners(enabled: FunctionDefinition[]): Promise<void> {
         const httpFunctions = enabled.filter((d) => d.trigger.type === 'httpTrigger');
         this.#http = await startHttpHost({
             port: this.#options.http.port,
@@ -363,9 +374,7 @@ export class LocalFunctionsHost {
                     },
                 );
             default:
-                throw new BindingResolutionError(
-                    `Function "${definition.name}": input binding type "${binding.type}" is not supported by the local runtime`,
-                );
+                throw new BindingResolutionError(unsupported(definition, 'input', binding));
         }
     }
 
@@ -409,9 +418,7 @@ export class LocalFunctionsHost {
                     items,
                 );
             default:
-                throw new BindingResolutionError(
-                    `Function "${definition.name}": output binding type "${binding.type}" is not supported by the local runtime`,
-                );
+                throw new BindingResolutionError(unsupported(definition, 'output', binding));
         }
     }
 
@@ -422,6 +429,34 @@ export class LocalFunctionsHost {
             message: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
         });
     }
+}
+
+const SUPPORTED_TRIGGERS = new Set(['httpTrigger', 'timerTrigger', 'serviceBusTrigger', 'cosmosDBTrigger']);
+const SUPPORTED_INPUTS = new Set(['cosmosDB', 'signalRConnectionInfo']);
+const SUPPORTED_OUTPUTS = new Set(['http', 'serviceBus', 'eventHub', 'blob', 'signalR', 'eventGrid']);
+
+function checkSupported(definition: FunctionDefinition): void {
+    if (!SUPPORTED_TRIGGERS.has(definition.trigger.type)) {
+        throw new BindingResolutionError(
+            `Function "${definition.name}": trigger type "${definition.trigger.type}" is not supported by the local runtime`,
+        );
+    }
+    const input = definition.inputs.find((binding) => !SUPPORTED_INPUTS.has(binding.type));
+    if (input) {
+        throw new BindingResolutionError(unsupported(definition, 'input', input));
+    }
+    const output = definition.outputs.find((binding) => !SUPPORTED_OUTPUTS.has(binding.type));
+    if (output) {
+        throw new BindingResolutionError(unsupported(definition, 'output', output));
+    }
+}
+
+function unsupported(
+    definition: FunctionDefinition,
+    direction: 'input' | 'output',
+    binding: BindingDefinition,
+): string {
+    return `Function "${definition.name}": ${direction} binding "${binding.name}" type "${binding.type}" is not supported by the local runtime`;
 }
 
 function toTriggerData(data: unknown): Record<string, unknown> {
