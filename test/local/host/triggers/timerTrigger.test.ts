@@ -197,6 +197,24 @@ describe('startTimerTrigger', () => {
         expect(calls.map((c) => c.at)).toEqual([at(10)]);
     });
 
+    it('waits for an occurrence further away than setTimeout can wait at once', async () => {
+        const trigger = startTimerTrigger({
+            schedule: new NcrontabSchedule('0 0 0 1 1 *'),
+            runOnStartup: false,
+            now,
+            invoke: (timer) => {
+                calls.push({ at: now().toISOString(), timer });
+                return Promise.resolve();
+            },
+            onError: (error) => errors.push(error),
+        });
+        await vi.advanceTimersByTimeAsync(300 * 86_400_000);
+        expect(calls).toEqual([]);
+        await vi.advanceTimersByTimeAsync(65 * 86_400_000);
+        expect(calls.map((c) => c.at)).toEqual(['2026-01-01T00:00:00.000Z']);
+        await trigger.stop();
+    });
+
     it('stop() while sleeping ends at once and nothing runs', async () => {
         const { trigger } = start();
         await vi.advanceTimersByTimeAsync(1_000);
