@@ -179,6 +179,20 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         });
         stoppers.push(() => streamAnalytics.stop());
 
+        // App settings are environment variables to function code, in Azure and under func start alike.
+        const previousEnv = new Map(Object.keys(settings).map((key) => [key, process.env[key]]));
+        Object.assign(process.env, settings);
+        stoppers.push(() => {
+            for (const [key, value] of previousEnv) {
+                if (value === undefined) {
+                    delete process.env[key];
+                } else {
+                    process.env[key] = value;
+                }
+            }
+            return Promise.resolve();
+        });
+
         const app = loadFunctionApp(appRoot);
         const hostOptions = loadHostOptions(appRoot, 2);
         const services = new LocalServices({

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 
 import { type Browser, chromium, type Page, type WebSocketRoute } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 
 import type { WindowRenderRecord } from '../../dashboard/src/renderLog';
 import { parseIsoUtc } from '../../domain/time';
@@ -138,11 +138,6 @@ describe('dashboard in headless Chromium', () => {
         { timeout: 120_000 },
         async () => {
             onTestFailed(() => console.log([...runtimeLog.slice(-30), ...pageLog.slice(-30)].join('\n')));
-            // Workaround: the local host does not expose app settings through process.env as Azure and `func start` do,
-            // so the dashboard function would not see the SignalR endpoint its CSP must allow. Remove once it does.
-            for (const [name, value] of Object.entries(runtime.settings)) {
-                vi.stubEnv(name, value);
-            }
             const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
             const page = await context.newPage();
             const pageErrors: string[] = [];

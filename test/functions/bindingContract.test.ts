@@ -19,6 +19,7 @@ describe('binding contract', () => {
     it('finds every function file through package.json main', () => {
         expect(app.files.map((file) => path.relative(path.resolve(__dirname, '../..'), file))).toEqual([
             'dist/functions/broadcastLetterCounts.js',
+            'dist/functions/dashboard.js',
             'dist/functions/dequeueNames.js',
             'dist/functions/generateNames.js',
             'dist/functions/letterCounts.js',
@@ -54,6 +55,19 @@ describe('binding contract', () => {
                     },
                     { name: 'eventGridOutput', type: 'eventGrid', direction: 'out', connection: 'EventGridConnection' },
                 ],
+            },
+            {
+                name: 'dashboard',
+                trigger: {
+                    name: 'httpTrigger',
+                    type: 'httpTrigger',
+                    direction: 'in',
+                    route: 'dashboard/{*path}',
+                    methods: ['GET'],
+                    authLevel: 'anonymous',
+                },
+                inputs: [],
+                outputs: [{ name: '$return', type: 'http', direction: 'out' }],
             },
             {
                 name: 'dequeueNames',
