@@ -1,16 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import type { ExtraHandler } from '../host/triggers/httpTrigger';
+import { DeadLetterNotFoundError, MessageSizeExceededError } from '../serviceBus';
 import type { LocalRuntime } from './localRuntime';
 
 export const MANAGEMENT_PREFIX = '/_local';
+
+/** The parts of the runtime the endpoints read. */
+export type ManagedRuntime = Pick<LocalRuntime, 'urls' | 'metrics' | 'eventGrid' | 'queues'>;
 
 /**
  * Local-only management endpoints beside the functions (never part of the Azure app): status, the dead-letter
  * sub-queue (list, resubmit, purge), raw sends for experiments, and the Event Grid topic's recent events.
  * `npm run dlq` is a client of these.
  */
-export function managementApi(getRuntime: () => LocalRuntime | undefined): ExtraHandler {
+export function managementApi(getRuntime: () => ManagedRuntime | undefined): ExtraHandler {
     return (request, response, body) => {
         const url = new URL(request.url ?? '/', 'http://local');
         if (url.pathname === '/' && request.method === 'GET') {
@@ -30,7 +34,7 @@ export function managementApi(getRuntime: () => LocalRuntime | undefined): Extra
 }
 
 function route(
-    runtime: LocalRuntime,
+    runtime: ManagedRuntime,
     request: IncomingMessage,
     response: ServerResponse,
     url: URL,
@@ -102,7 +106,13 @@ function route(
                 return reply(response, 405, { error: `${method} is not allowed on ${url.pathname}` });
         }
     } catch (error) {
-        return reply(response, 404, { error: (error as Error).message });
+        if (error instanceof DeadLetterNotFoundError) {
+            return reply(response, 404, { error: error.message });
+        }
+        if (error instanceof MessageSizeExceededError) {
+            return reply(response, 413, { error: error.message });
+        }
+        throw error;
     }
 }
 
