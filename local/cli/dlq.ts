@@ -62,12 +62,15 @@ export async function runDlq(argv: string[], print: (line: string) => void = con
         );
         return 1;
     }
-    const body = (await response.json()) as {
-        error?: string;
-        deadLetters?: DeadLetter[];
-        resubmitted?: unknown[];
-        purged?: number;
-    };
+    const text = await response.text();
+    let body: { error?: string; deadLetters?: DeadLetter[]; resubmitted?: unknown[]; purged?: number };
+    try {
+        body = JSON.parse(text) as typeof body;
+    } catch {
+        // Something else answers there (`func start` has no /_local endpoints): say so instead of a JSON stack trace.
+        print(`Error ${response.status}: ${options.url} did not answer as the local runtime does (is it "npm start"?)`);
+        return 1;
+    }
     if (!response.ok) {
         print(`Error ${response.status}: ${body.error ?? 'unknown'}`);
         return 1;
