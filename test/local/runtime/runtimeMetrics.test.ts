@@ -1,0 +1,138 @@
+import { describe, expect, it } from 'vitest';
+
+import { LocalEventHub } from '../../../local/eventHubs';
+import { RuntimeMetrics } from '../../../local/runtime/runtimeMetrics';
+import { formatStatusLine } from '../../../local/runtime/statusLine';
+import { LocalServiceBusQueue } from '../../../local/serviceBus';
+
+function setUp() {
+    let nowMs = Date.parse('2025-01-01T00:00:00Z');
+    const clock = { now: () => new Date(nowMs) };
+    const hub = new LocalEventHub({ name: 'names', partitionCount: 2, clock });
+    const queue = new LocalServiceBusQueue({ name: 'newnames-queue', clock });
+    const metrics = new RuntimeMetrics({
+        queues: new Map([['newnames-queue', queue]]),
+        eventHubs: new Map([['names', hub]]),
+        clock,
+    });
+    const sendNames = (count: number) =>
+        hub.send(Array.from({ length: count }, (_, i) => ({ body: { name: `N${i}` } })));
+    return { metrics, hub, queue, sendNames, advance: (ms: number) => (nowMs += ms) };
+}
+
+describe('RuntimeMetrics', () => {
+    it('starts from zero', () => {
+        expect(setUp().metrics.snapshot()).toEqual({
+            namesPerSecond: 0,
+            totalNames: 0,
+            queueDepth: 0,
+            deadLetters: 0,
+            windowsEmitted: 0,
+            changeFeedLagMs: undefined,
+            invocations: {},
+        });
+    });
+
+    it('computes names per second over the time since the previous snapshot', () => {
+        const { metrics, sendNames, advance } = setUp();
+        sendNames(4);
+        expect(metrics.snapshot()).toMatchObject({ namesPerSecond: 0, totalNames: 4 });
+        sendNames(10);
+        advance(2_000);
+        expect(metrics.snapshot()).toMatchObject({ namesPerSecond: 5, totalNames: 14 });
+        advance(500);
+        expect(metrics.snapshot()).toMatchObject({ namesPerSecond: 0, totalNames: 14 });
+        sendNames(3);
+        expect(metrics.snapshot()).toMatchObject({ namesPerSecond: 0, totalNames: 17 });
+    });
+
+    it('counts active and locked messages as queue depth, and dead letters apart', () => {
+        const { metrics, queue } = setUp();
+        for (const body of ['a', 'b', 'c']) {
+            queue.send({ body });
+        }
+        const [locked, dead] = queue.receive(2);
+        queue.deadLetter(dead!.lockToken, { reason: 'r', description: 'd' });
+        expect(locked).toBeDefined();
+        expect(metrics.snapshot()).toMatchObject({ queueDepth: 2, deadLetters: 1 });
+    });
+
+    it('counts distinct windows from output rows, ignoring rows without a window end', () => {
+        const { metrics } = setUp();
+        metrics.recordWindowRows([
+            { windowEnd: '2025-01-01T00:00:30Z', letter: 'A' },
+            { windowEnd: '2025-01-01T00:00:30.000Z', letter: 'B' },
+            { windowEnd: '2025-01-01T00:01:00Z', letter: 'A' },
+            { letter: 'C' },
+        ]);
+        expect(metrics.snapshot().windowsEmitted).toBe(2);
+    });
+
+    it('records window latency once per document id, from window end to arrival', () => {
+        const { metrics, advance } = setUp();
+        advance(31_500);
+        metrics.recordChangeFeedBatch([
+            { id: 'w1-A', windowEnd: '2025-01-01T00:00:30Z' },
+            { id: 'w1-B', windowEnd: '2025-01-01T00:00:30Z' },
+            { id: 42, windowEnd: '2025-01-01T00:00:30Z' },
+            { id: 'no-end' },
+        ]);
+        advance(1_000);
+        metrics.recordChangeFeedBatch([
+            { id: 'w1-A', windowEnd: '2025-01-01T00:00:30Z' },
+            { id: 'w2-A', windowEnd: '2025-01-01T00:01:00Z' },
+        ]);
+        expect(metrics.windowLatenciesMs).toEqual([1_500, 1_500, -27_500]);
+    });
+
+    it('counts invocation outcomes per function and reports the change-feed lag it is given', () => {
+        const { metrics } = setUp();
+        metrics.recordInvocation('dequeueNames', 'succeeded');
+        metrics.recordInvocation('dequeueNames', 'succeeded');
+        metrics.recordInvocation('dequeueNames', 'failed');
+        metrics.recordInvocation('generateNames', 'succeeded');
+        metrics.setChangeFeedLag(() => 1_234);
+        const snapshot = metrics.snapshot();
+        expect({ invocations: snapshot.invocations, lag: snapshot.changeFeedLagMs }).toEqual({
+            invocations: { dequeueNames: { succeeded: 2, failed: 1 }, generateNames: { succeeded: 1, failed: 0 } },
+            lag: 1_234,
+        });
+        // A snapshot is a copy: later invocations do not change it.
+        metrics.recordInvocation('dequeueNames', 'failed');
+        expect(snapshot.invocations.dequeueNames).toEqual({ succeeded: 2, failed: 1 });
+    });
+});
+
+describe('formatStatusLine', () => {
+    it('prints every figure on one line, failures summed over functions', () => {
+        expect(
+            formatStatusLine({
+                namesPerSecond: 12.345,
+                totalNames: 1_000,
+                queueDepth: 3,
+                deadLetters: 1,
+                windowsEmitted: 7,
+                changeFeedLagMs: 1_250,
+                invocations: { a: { succeeded: 5, failed: 2 }, b: { succeeded: 1, failed: 1 } },
+            }),
+        ).toBe(
+            'names/s 12.3 | names 1000 | queue 3 | dead letters 1 | windows 7 | change-feed lag 1.3s | failed invocations 3',
+        );
+    });
+
+    it('shows a dash before the change feed has polled', () => {
+        expect(
+            formatStatusLine({
+                namesPerSecond: 0,
+                totalNames: 0,
+                queueDepth: 0,
+                deadLetters: 0,
+                windowsEmitted: 0,
+                changeFeedLagMs: undefined,
+                invocations: {},
+            }),
+        ).toBe(
+            'names/s 0.0 | names 0 | queue 0 | dead letters 0 | windows 0 | change-feed lag - | failed invocations 0',
+        );
+    });
+});
