@@ -50,12 +50,16 @@ export function startStreamAnalyticsRunner(options: StreamAnalyticsRunnerOptions
     let delivering: Promise<void> = Promise.resolve();
     const deliver = (): Promise<void> => {
         delivering = delivering.then(async () => {
-            while (!stopped) {
+            // Always try once, so stopping still writes what is ready; after a failure, retry only while running.
+            for (;;) {
                 try {
                     await job.flush();
                     return;
                 } catch (error) {
                     options.onError(error);
+                    if (stopped) {
+                        return;
+                    }
                     await new Promise((resolve) => setTimeout(resolve, retryDelayMs));
                 }
             }
@@ -94,8 +98,9 @@ export function startStreamAnalyticsRunner(options: StreamAnalyticsRunnerOptions
         job,
         async stop() {
             clearInterval(tick);
-            await Promise.all(subscriptions.map((s) => s.close()));
+            // Before closing the inputs: a pump waits for its batch handler, which waits for blocked output.
             stopped = true;
+            await Promise.all(subscriptions.map((s) => s.close()));
             await delivering;
         },
     };
