@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net';
 import { hostname } from 'node:os';
 
 import type { CosmosClient } from '@azure/cosmos';
@@ -278,7 +279,8 @@ function triggerMetadata(message: ReceivedServiceBusMessage): Record<string, unk
 }
 
 function isLoopback(host: string): boolean {
-    return host === 'localhost' || host === '::1' || host === '[::1]' || host.startsWith('127.');
+    // Only an IPv4 address is in 127.0.0.0/8: a name such as 127.example.com is not.
+    return host === 'localhost' || host === '::1' || host === '[::1]' || (isIPv4(host) && host.startsWith('127.'));
 }
 
 function tryParseJson(text: string): unknown {
