@@ -289,7 +289,7 @@ function parseSubscriptions(text: string | undefined): SubscriptionSettings[] {
         });
 }
 
-function withWindowSeconds(query: string, windowSeconds: number | undefined): string {
+export function withWindowSeconds(query: string, windowSeconds: number | undefined): string {
     if (windowSeconds === undefined) {
         return query;
     }

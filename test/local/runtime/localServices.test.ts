@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest';
+
+import { fixedClock } from '../../../domain/clock';
+import { LocalEventHub } from '../../../local/eventHubs';
+import { BindingResolutionError } from '../../../local/host/appSettings';
+import { LocalConnectionError, LocalServices } from '../../../local/runtime/localServices';
+import { LocalServiceBusQueue } from '../../../local/serviceBus';
+
+const clock = fixedClock('2025-01-01T00:00:00Z');
+const EMULATOR_SB =
+    'Endpoint=sb://localhost;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=x;UseDevelopmentEmulator=true;';
+const AZURE_SB = 'Endpoint=sb://namestream.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=x';
+const AZURITE =
+    'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;';
+
+function setUp(settings: Record<string, string>) {
+    const queue = new LocalServiceBusQueue({ name: 'names', clock });
+    const hub = new LocalEventHub({ name: 'names-hub', partitionCount: 1, clock });
+    const services = new LocalServices({
+        settings,
+        queues: new Map([['names', queue]]),
+        eventHubs: new Map([['names-hub', hub]]),
+        cosmosCa: '',
+        clock,
+    });
+    return { services, queue, hub };
+}
+
+const notLocal = (connection: string, reason: string) => new LocalConnectionError(connection, reason).message;
+
+describe('LocalServices connection checks', () => {
+    it('documents the way out in the error message', () => {
+        expect(new LocalConnectionError('SB', 'is wrong')).toMatchObject({
+            name: 'LocalConnectionError',
+            message:
+                'Connection "SB" is wrong. The local runtime hosts its own stand-ins; run "func start" to use Azure resources.',
+        });
+    });
+
+    it('sends to a local queue through an emulator connection string, one message per body', async () => {
+        const { services, queue } = setUp({ SB: EMULATOR_SB });
+        await services.sendToServiceBusQueue('SB', 'names', ['{"id":1}', Buffer.from([1])]);
+        expect(queue.receive(2).map(({ body, contentType }) => ({ body, contentType }))).toEqual([
+            { body: '{"id":1}', contentType: 'application/json' },
+            { body: Buffer.from([1]), contentType: 'application/octet-stream' },
+        ]);
+    });
+
+    it('refuses a Service Bus connection string that is not the emulator', async () => {
+        const { services, queue } = setUp({ SB: AZURE_SB });
+        await expect(services.sendToServiceBusQueue('SB', 'names', ['x'])).rejects.toThrow(
+            notLocal('SB', 'is not an emulator connection string (UseDevelopmentEmulator=true)'),
+        );
+        expect(() =>
+            services.startServiceBusQueueTrigger({
+                connection: 'SB',
+                queueName: 'names',
+                maxConcurrentCalls: 1,
+                maxAutoLockRenewalDurationMs: 1000,
+                handler: () => Promise.resolve(),
+                onError: () => undefined,
+            }),
+        ).toThrow(LocalConnectionError);
+        expect(queue.activeMessageCount).toBe(0);
+    });
+
+    it('refuses identity-based Service Bus settings, which cannot point at the emulator', async () => {
+        const { services } = setUp({ SB__fullyQualifiedNamespace: 'namestream.servicebus.windows.net' });
+        await expect(services.sendToServiceBusQueue('SB', 'names', ['x'])).rejects.toThrow(LocalConnectionError);
+    });
+
+    it('names a missing connection setting', async () => {
+        const { services } = setUp({});
+        await expect(services.sendToServiceBusQueue('SB', 'names', ['x'])).rejects.toThrow(
+            new BindingResolutionError(
+                'Connection "SB" is not configured: set app setting "SB" or "SB__<property>" settings',
+            ),
+        );
+    });
+
+    it('names a queue or event hub that does not exist locally', async () => {
+        const { services } = setUp({ SB: EMULATOR_SB });
+        await expect(services.sendToServiceBusQueue('SB', 'nope', ['x'])).rejects.toThrow(
+            'Service Bus queue "nope" does not exist in the local namespace',
+        );
+        await expect(services.sendToEventHub('SB', 'nope', ['x'])).rejects.toThrow(
+            'Event Hub "nope" does not exist in the local namespace',
+        );
+    });
+
+    it('sends events to a local Event Hub, JSON text as the object it encodes', async () => {
+        const { services, hub } = setUp({ EH: EMULATOR_SB });
+        await services.sendToEventHub('EH', 'names-hub', ['{"name":"Ada"}', 'plain', { name: 'Bo' }]);
+        expect(hub.read('0', 0, 10).map((event) => event.body)).toEqual([{ name: 'Ada' }, 'plain', { name: 'Bo' }]);
+    });
+
+    it('refuses an Event Hub connection that is not the emulator', async () => {
+        const { services } = setUp({ EH: 'Endpoint=sb://ns.servicebus.windows.net/;EntityPath=names-hub' });
+        await expect(services.sendToEventHub('EH', 'names-hub', ['x'])).rejects.toThrow(
+            notLocal('EH', 'is not an emulator connection string (UseDevelopmentEmulator=true)'),
+        );
+    });
+
+    it('refuses a Cosmos DB endpoint that is not on this machine', async () => {
+        const { services } = setUp({
+            Cosmos: 'AccountEndpoint=https://namestream.documents.azure.com:443/;AccountKey=eA==;',
+        });
+        await expect(
+            services.queryCosmos('Cosmos', {
+                databaseName: 'd',
+                containerName: 'c',
+                sqlQuery: 'SELECT 1',
+                parameters: [],
+            }),
+        ).rejects.toThrow(
+            notLocal(
+                'Cosmos',
+                'must be a connection string to the local Cosmos DB (got endpoint "https://namestream.documents.azure.com:443/")',
+            ),
+        );
+    });
+
+    it('refuses a Cosmos DB connection without an endpoint, and a host that only starts with 127.', async () => {
+        const { services } = setUp({
+            Empty: 'AccountKey=eA==;',
+            Tricky: 'AccountEndpoint=https://127.attacker.example:8081/;AccountKey=eA==;',
+        });
+        const read = (connection: string) =>
+            services.readCosmosItem(connection, { databaseName: 'd', containerName: 'c', id: 'i', partitionKey: 'i' });
+        await expect(read('Empty')).rejects.toThrow(
+            notLocal('Empty', 'must be a connection string to the local Cosmos DB (got endpoint "")'),
+        );
+        await expect(read('Tricky')).rejects.toThrow(
+            notLocal(
+                'Tricky',
+                'must be a connection string to the local Cosmos DB (got endpoint "https://127.attacker.example:8081/")',
+            ),
+        );
+    });
+
+    it('refuses blob storage that is not Azurite, and a blob path without a container', async () => {
+        const { services } = setUp({
+            Storage:
+                'DefaultEndpointsProtocol=https;AccountName=namestream;AccountKey=eA==;EndpointSuffix=core.windows.net',
+            Local: AZURITE,
+        });
+        await expect(services.writeBlob('Storage', 'raw/a.json', '{}')).rejects.toThrow(
+            notLocal('Storage', 'must point at Azurite (got https://namestream.blob.core.windows.net/)'),
+        );
+        await expect(services.writeBlob('Local', 'a.json', '{}')).rejects.toThrow(
+            'Blob path "a.json" must be "<container>/<blob name>"',
+        );
+    });
+
+    it('refuses an Event Grid topic that is not on this machine', async () => {
+        const { services } = setUp({
+            EG__topicEndpointUri: 'https://topic.westeurope-1.eventgrid.azure.net/api/events',
+        });
+        await expect(services.publishEventGridEvents('EG', [{}])).rejects.toThrow(
+            notLocal(
+                'EG',
+                'needs "EG__topicEndpointUri" pointing at the local topic (got "https://topic.westeurope-1.eventgrid.azure.net/api/events")',
+            ),
+        );
+    });
+
+    it('refuses a SignalR connection given only as identity-based settings', async () => {
+        const { services } = setUp({ AzureSignalRConnectionString__serviceUri: 'https://x.service.signalr.net' });
+        await expect(services.sendSignalRMessages('AzureSignalRConnectionString', 'hub', [])).rejects.toThrow(
+            notLocal('AzureSignalRConnectionString', 'must be a SignalR connection string to the local service'),
+        );
+    });
+});
