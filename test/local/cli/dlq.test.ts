@@ -5,11 +5,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { fixedClock } from '../../../domain/clock';
 import { runDlq } from '../../../local/cli/dlq';
-import { startLocalEventGridTopic } from '../../../local/eventGrid';
 import type { LocalEventGridTopic } from '../../../local/eventGrid';
+import { startLocalEventGridTopic } from '../../../local/eventGrid';
 import type { LocalEventHub } from '../../../local/eventHubs';
 import { type HttpHost, startHttpHost } from '../../../local/host/triggers/httpTrigger';
-import { managementApi, type ManagedRuntime } from '../../../local/runtime/managementApi';
+import { type ManagedRuntime, managementApi } from '../../../local/runtime/managementApi';
 import { RuntimeMetrics } from '../../../local/runtime/runtimeMetrics';
 import { LocalServiceBusQueue } from '../../../local/serviceBus';
 

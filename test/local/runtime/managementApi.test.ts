@@ -4,7 +4,7 @@ import { fixedClock } from '../../../domain/clock';
 import { type LocalEventGridTopic, startLocalEventGridTopic } from '../../../local/eventGrid';
 import type { LocalEventHub } from '../../../local/eventHubs';
 import { type HttpHost, startHttpHost } from '../../../local/host/triggers/httpTrigger';
-import { managementApi, type ManagedRuntime } from '../../../local/runtime/managementApi';
+import { type ManagedRuntime, managementApi } from '../../../local/runtime/managementApi';
 import { RuntimeMetrics } from '../../../local/runtime/runtimeMetrics';
 import { LocalServiceBusQueue } from '../../../local/serviceBus';
 
