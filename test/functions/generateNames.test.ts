@@ -62,9 +62,9 @@ describe('generateNames', () => {
         expect(Date.parse(message.generatedAt)).toBeGreaterThan(Date.parse('2026-01-01T00:00:00Z'));
         // A fresh module with the same seed draws the same names.
         vi.resetModules();
-        const again = (await vi.importActual(
+        const again = await vi.importActual<typeof import('../../functions/generateNames')>(
             '../../functions/generateNames',
-        )) as typeof import('../../functions/generateNames');
+        );
         expect(again.generateNames(timer, context).names).toEqual(message.names);
         delete process.env.NAMES_PER_MESSAGE;
         delete process.env.NAMES_SEED;
