@@ -53,6 +53,9 @@ export class RuntimeMetrics {
     recordChangeFeedBatch(documents: readonly unknown[]): void {
         const now = this.#clock.now().getTime();
         for (const document of documents) {
+            if (document === null || typeof document !== 'object') {
+                continue;
+            }
             const { id, windowEnd } = document as { id?: unknown; windowEnd?: unknown };
             const end = Date.parse(String(windowEnd));
             if (typeof id !== 'string' || Number.isNaN(end) || this.#seenDocuments.has(id)) {
