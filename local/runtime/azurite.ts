@@ -40,6 +40,8 @@ export async function startAzurite(
         '--skipApiVersionCheck',
         '--disableTelemetry',
         '--loose',
+        // The access log would cost Azurite a formatted console line per request.
+        '--silent',
     ];
     args.push(...(options.location ? ['--location', options.location] : ['--inMemoryPersistence']));
     const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
