@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 import { findFreePort } from './freePort';
@@ -32,6 +33,8 @@ export async function startAzurite(
         'main.js',
     );
     const args = [
+        '--require',
+        lookupPreloadPath(),
         executable,
         '--blobHost',
         host,
@@ -78,4 +81,24 @@ export async function startAzurite(
                 child.kill('SIGTERM');
             }),
     };
+}
+
+/**
+ * azuriteLookupPreload.js is plain JavaScript (it runs inside Azurite), so tsc does not copy it to dist/: find it
+ * beside this module or in the source tree above the compiled one.
+ */
+function lookupPreloadPath(): string {
+    for (let directory = __dirname; ; directory = path.dirname(directory)) {
+        for (const candidate of [
+            path.join(directory, 'azuriteLookupPreload.js'),
+            path.join(directory, 'local', 'runtime', 'azuriteLookupPreload.js'),
+        ]) {
+            if (existsSync(candidate)) {
+                return candidate;
+            }
+        }
+        if (path.dirname(directory) === directory) {
+            throw new Error(`azuriteLookupPreload.js not found above ${__dirname}`);
+        }
+    }
 }

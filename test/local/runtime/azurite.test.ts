@@ -21,4 +21,32 @@ describe('startAzurite', () => {
         await expect(fetch(azurite.blobEndpoint)).rejects.toThrow('fetch failed');
         await azurite.close();
     });
+
+    it('keeps blob semantics with the indexed-lookup preload: overwrite, read, list and same names in two containers', async () => {
+        const azurite = await startAzurite({ port: 0 });
+        try {
+            const service = BlobServiceClient.fromConnectionString(azurite.connectionString);
+            const first = service.getContainerClient('raw-names');
+            const second = service.getContainerClient('other');
+            await first.create();
+            await second.create();
+            for (const name of ['a.json', 'b.json', 'c.json']) {
+                await first.getBlockBlobClient(name).upload(`first ${name}`, `first ${name}`.length);
+                await second.getBlockBlobClient(name).upload(`second ${name}`, `second ${name}`.length);
+            }
+            await first.getBlockBlobClient('b.json').upload('rewritten', 9);
+            expect((await first.getBlockBlobClient('b.json').downloadToBuffer()).toString()).toBe('rewritten');
+            expect((await second.getBlockBlobClient('b.json').downloadToBuffer()).toString()).toBe('second b.json');
+            const names: string[] = [];
+            for await (const blob of first.listBlobsFlat()) {
+                names.push(blob.name);
+            }
+            expect(names).toEqual(['a.json', 'b.json', 'c.json']);
+            await expect(first.getBlockBlobClient('missing.json').downloadToBuffer()).rejects.toMatchObject({
+                statusCode: 404,
+            });
+        } finally {
+            await azurite.close();
+        }
+    });
 });
