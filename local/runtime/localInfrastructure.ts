@@ -16,7 +16,16 @@ export function localInfrastructure(settings: Record<string, string>) {
                 deadLetteringOnMessageExpiration: true,
             },
         ],
-        eventHubs: [{ name: settings.NAMES_EVENT_HUB ?? 'names', partitionCount: 4, retentionMs: 60 * 60_000 }],
+        // Retention is bounded by time (an hour, Azure's minimum) and, for a laptop's memory, by count: the job
+        // reads each event within milliseconds, so 50,000 per partition is ample history.
+        eventHubs: [
+            {
+                name: settings.NAMES_EVENT_HUB ?? 'names',
+                partitionCount: 4,
+                retentionMs: 60 * 60_000,
+                maxRetainedEventsPerPartition: 50_000,
+            },
+        ],
         /** The consumer group the Stream Analytics job reads with; the Bicep creates the same one. */
         streamAnalyticsConsumerGroup: 'stream-analytics',
         cosmos: {
