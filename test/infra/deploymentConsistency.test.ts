@@ -44,6 +44,7 @@ describe('Function App settings in the Bicep', () => {
     it('reads the registered functions from the compiled app', () => {
         expect(functions.map((f) => f.name)).toEqual([
             'broadcastLetterCounts',
+            'dashboard',
             'dequeueNames',
             'generateNames',
             'letterCounts',
