@@ -5,6 +5,7 @@
  *
  *   npx tsx bench/pipeline.bench.ts                 rising rates, 100 names per message and 4-10 per message
  *   npx tsx bench/pipeline.bench.ts --soak 300      5 minutes at --rate (default 20000) names/s, 100 per message
+ *   with --soak: --batch N or N-M names per message (default 100)
  *   options: --step-seconds N (default 65: two 30-second windows close in each step), --window-seconds N (default 30, the production query)
  *
  * The timer can fire at most once a second, so the driver puts the timer's messages on the queue itself, built by
@@ -123,9 +124,13 @@ async function main(): Promise<void> {
     const results: StepResult[] = [];
     if (soakSeconds > 0) {
         const rate = option('rate', 20_000);
-        console.log(`soak: ${soakSeconds} s at ${rate} names/s, 100 names per message; every 30 s:`);
+        const batch = /^(\d+)(?:-(\d+))?$/.exec(args[args.indexOf('--batch') + 1] ?? '') ?? ['', '100'];
+        const namesPerMessage = { min: Number(batch[1]), max: Number(batch[2] ?? batch[1]) };
+        console.log(
+            `soak: ${soakSeconds} s at ${rate} names/s, ${namesPerMessage.min}-${namesPerMessage.max} names per message; every 30 s:`,
+        );
         results.push(
-            await runStep({ min: 100, max: 100 }, rate, soakSeconds, (elapsed, rss, backlog) =>
+            await runStep(namesPerMessage, rate, soakSeconds, (elapsed, rss, backlog) =>
                 console.log(
                     `  t=${elapsed.toFixed(0)} s rss=${Math.round(rss / 2 ** 20)} MB heap=${Math.round(process.memoryUsage().heapUsed / 2 ** 20)} MB backlog=${backlog}`,
                 ),
