@@ -428,7 +428,7 @@ output AZURE_RESOURCE_GROUP string = resourceGroup.name
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 
 @description('The dashboard URL.')
-output DASHBOARD_URL string = 'https://${functionApp.outputs.defaultHostName}'
+output DASHBOARD_URL string = 'https://${functionApp.outputs.defaultHostName}/api/dashboard/'
 
 @description('The Stream Analytics job the post-provision hook starts.')
 output AZURE_STREAM_ANALYTICS_JOB_NAME string = streamAnalytics.outputs.name
