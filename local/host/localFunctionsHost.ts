@@ -111,6 +111,7 @@ export class LocalFunctionsHost {
     readonly #options: LocalFunctionsHostOptions;
     readonly #invoker: FunctionInvoker;
     readonly #triggers: TriggerHandle[] = [];
+    readonly #resolvedBindings = new WeakMap<BindingDefinition, Record<string, unknown>>();
     #http: HttpHost | undefined;
 
     constructor(options: LocalFunctionsHostOptions) {
@@ -196,11 +197,14 @@ export class LocalFunctionsHost {
         },
     ): Promise<unknown> {
         const started = performance.now();
-        const bindingData = {
-            ...bindingDataFromPayload(payload.data),
-            ...(payload.metadata ?? {}),
-            ...(payload.bindingData ?? {}),
-        };
+        // Built on first use: most bindings hold no {expression}, and the payload would be parsed a second time.
+        let bindingDataCache: Record<string, unknown> | undefined;
+        const bindingData = () =>
+            (bindingDataCache ??= {
+                ...bindingDataFromPayload(payload.data),
+                ...(payload.metadata ?? {}),
+                ...(payload.bindingData ?? {}),
+            });
         try {
             const inputs: Record<string, unknown> = {};
             for (const binding of definition.inputs) {
@@ -229,6 +233,11 @@ export class LocalFunctionsHost {
     }
 
     #resolveSettings(definition: FunctionDefinition, binding: BindingDefinition): Record<string, unknown> {
+        // App settings do not change while the host runs: resolve each binding once, not on every invocation.
+        const cached = this.#resolvedBindings.get(binding);
+        if (cached) {
+            return cached;
+        }
         const resolved: Record<string, unknown> = {};
         for (const [key, value] of Object.entries(binding)) {
             try {
@@ -240,11 +249,15 @@ export class LocalFunctionsHost {
                 );
             }
         }
+        this.#resolvedBindings.set(binding, resolved);
         return resolved;
     }
 
-    #expressions(text: string, bindingData: Record<string, unknown>): string {
-        return resolveBindingExpressions(text, bindingData, {
+    #expressions(text: string, bindingData: () => Record<string, unknown>): string {
+        if (!text.includes('{')) {
+            return text;
+        }
+        return resolveBindingExpressions(text, bindingData(), {
             randomGuid: randomUUID,
             now: () => this.#options.clock.now(),
         });
@@ -333,7 +346,7 @@ export class LocalFunctionsHost {
     async #readInput(
         definition: FunctionDefinition,
         binding: BindingDefinition,
-        bindingData: Record<string, unknown>,
+        bindingData: () => Record<string, unknown>,
     ): Promise<unknown> {
         const resolved = this.#resolveSettings(definition, binding);
         switch (binding.type) {
@@ -382,7 +395,7 @@ export class LocalFunctionsHost {
         definition: FunctionDefinition,
         binding: BindingDefinition,
         value: unknown,
-        bindingData: Record<string, unknown>,
+        bindingData: () => Record<string, unknown>,
     ): Promise<void> {
         const resolved = this.#resolveSettings(definition, binding);
         const items = Array.isArray(value) ? value : [value];
