@@ -1,12 +1,12 @@
 import { EventGridDeserializer } from '@azure/eventgrid';
 import { describe, expect, it } from 'vitest';
 
-import { letterCountId } from '../../domain/letterCounts/letterCountDocument';
 import { broadcastLetterCounts, signalRMessages, windowEvents } from '../../functions/broadcastLetterCounts';
 import { createTestContext } from '../support/invocation';
+import { letterCountDoc } from '../support/letterCounts';
 
 function doc(windowEnd: string, letter: string, count: number) {
-    return { id: letterCountId(new Date(windowEnd), letter), windowEnd, letter, count, _ts: 1795327231 };
+    return { ...letterCountDoc(windowEnd, letter, count), _ts: 1795327231 };
 }
 
 describe('broadcastLetterCounts', () => {

@@ -1,13 +1,11 @@
 import { HttpRequest } from '@azure/functions';
 import { describe, expect, it } from 'vitest';
 
-import { letterCountId } from '../../domain/letterCounts/letterCountDocument';
 import { letterCounts, recentLetterCounts } from '../../functions/letterCounts';
 import { createTestContext } from '../support/invocation';
+import { letterCountDoc } from '../support/letterCounts';
 
-function doc(windowEnd: string, letter: string, count: number) {
-    return { id: letterCountId(new Date(windowEnd), letter), windowEnd, letter, count };
-}
+const doc = letterCountDoc;
 
 // What the input binding returns: newest first.
 const documents = [

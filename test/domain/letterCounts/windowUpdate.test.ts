@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
 
-import { letterCountId, windowEndFor } from '../../../domain/letterCounts/letterCountDocument';
+import { windowEndFor } from '../../../domain/letterCounts/letterCountDocument';
 import { groupIntoWindows, toWindowCloudEvent } from '../../../domain/letterCounts/windowUpdate';
+import { letterCountDoc } from '../../support/letterCounts';
 
-function doc(windowEnd: string, letter: string, count: number) {
-    return { id: letterCountId(new Date(windowEnd), letter), windowEnd, letter, count };
-}
+const doc = letterCountDoc;
 
 describe('groupIntoWindows', () => {
     it('groups a batch spanning several windows, oldest first, letters sorted, last version wins', () => {

@@ -9,9 +9,10 @@ import type { LocalEventGridTopic } from '../../../local/eventGrid';
 import { startLocalEventGridTopic } from '../../../local/eventGrid';
 import type { LocalEventHub } from '../../../local/eventHubs';
 import { type HttpHost, startHttpHost } from '../../../local/host/triggers/httpTrigger';
-import { type ManagedRuntime, managementApi } from '../../../local/runtime/managementApi';
+import type { ManagedRuntime } from '../../../local/runtime/managementApi';
 import { RuntimeMetrics } from '../../../local/runtime/runtimeMetrics';
 import { LocalServiceBusQueue } from '../../../local/serviceBus';
+import { startManagementHost } from '../../support/managementHost';
 
 const clock = fixedClock('2025-01-01T00:00:00Z');
 
@@ -25,17 +26,7 @@ describe('runDlq', () => {
 
     beforeAll(async () => {
         eventGrid = await startLocalEventGridTopic({ port: 0, clock });
-        host = await startHttpHost({
-            port: 0,
-            host: '127.0.0.1',
-            routePrefix: 'api',
-            functions: [],
-            corsOrigins: [],
-            corsCredentials: false,
-            invoke: () => Promise.resolve(undefined),
-            onError: () => undefined,
-            extraHandlers: [managementApi(() => runtime)],
-        });
+        host = await startManagementHost(() => runtime);
     });
     afterAll(async () => {
         await host.close();
