@@ -65,14 +65,23 @@ describe('startTtlSweeper', () => {
         await cosmos.close();
     });
 
+    /**
+     * Writes the items and returns their common `_ts`. The server stamps `_ts` in whole seconds, so a seed that
+     * straddles a second boundary is written again: the tests' expiry instants assume one `_ts` for all items.
+     */
     async function seed(containerName: string, items: { id: string; ttl?: number }[]): Promise<number> {
         const container = client.database(DATABASE).container(containerName);
-        let newestTs = 0;
-        for (const item of items) {
-            const { resource } = await container.items.upsert({ ...item, windowEnd: `w-${item.id}` });
-            newestTs = Math.max(newestTs, resource!._ts);
+        for (let attempt = 0; attempt < 5; attempt++) {
+            const stamps = new Set<number>();
+            for (const item of items) {
+                const { resource } = await container.items.upsert({ ...item, windowEnd: `w-${item.id}` });
+                stamps.add(resource!._ts);
+            }
+            if (stamps.size === 1) {
+                return [...stamps][0]!;
+            }
         }
-        return newestTs;
+        throw new Error('could not write the seed items within one second');
     }
 
     async function remainingIds(containerName: string): Promise<string[]> {
