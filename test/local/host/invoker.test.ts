@@ -1,5 +1,6 @@
 import path from 'node:path';
 
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { loadFunctionApp } from '../../../local/host/functionApp';
@@ -51,6 +52,35 @@ describe('FunctionInvoker', () => {
         const second = await invoker.invoke('echo', { triggerData: { string: 'plain text' } });
         expect(first.returnValue).toEqual({ message: 'plain text', triggerMetadata: {}, retryContext: null });
         expect(first.invocationId).not.toBe(second.invocationId);
+    });
+
+    it("hands trigger metadata text over exactly as the library decodes the host's text encoding", async () => {
+        const invoker = new FunctionInvoker(app);
+        const jsonLike = fc.string({ unit: fc.constantFrom(...'0123456789-+.e {}[]",:truefalsn\t'.split('')) });
+        const text = fc.oneof(
+            fc.string(),
+            jsonLike,
+            fc.double().map(String),
+            fc.integer().map((n) => ` ${String(n)}\n`),
+            fc.uuid(),
+            fc.date({ noInvalidDate: true }).map((date) => date.toISOString()),
+        );
+        await fc.assert(
+            fc.asyncProperty(text, async (value) => {
+                // The trigger payload goes over as { string } as the host sends it: what the library makes of it
+                // is what the metadata value must decode to, whichever encoding toTypedData chose.
+                const result = await invoker.invoke('echo', {
+                    triggerData: { string: value },
+                    triggerMetadata: { Value: value },
+                });
+                const { message, triggerMetadata } = result.returnValue as {
+                    message: unknown;
+                    triggerMetadata: { value: unknown };
+                };
+                expect(triggerMetadata.value).toEqual(message);
+            }),
+            { numRuns: 2000 },
+        );
     });
 
     it("propagates the handler's error", async () => {

@@ -3,9 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { fromTypedData, toTypedData } from '../../../local/host/rpcData';
 
 describe('toTypedData', () => {
-    it('encodes each kind of value as the host does', () => {
+    it('encodes each kind of value as the host does, text that is certainly not JSON as JSON text', () => {
         expect([
-            toTypedData('text'),
+            toTypedData('plain'),
+            toTypedData(' 12 '),
+            toTypedData('012'),
+            toTypedData('{"a":1}'),
+            toTypedData('nope'),
+            toTypedData(''),
             toTypedData(Buffer.from('ab')),
             toTypedData(3),
             toTypedData(2.5),
@@ -13,11 +18,17 @@ describe('toTypedData', () => {
             toTypedData({ a: [1] }),
             toTypedData(null),
         ]).toEqual([
-            { string: 'text' },
+            { json: '"plain"' },
+            { string: ' 12 ' },
+            { json: '"012"' },
+            { string: '{"a":1}' },
+            // Starts like null: the library's own JSON.parse decides (and keeps the text).
+            { string: 'nope' },
+            { json: '""' },
             { bytes: Buffer.from('ab') },
             { int: 3 },
             { double: 2.5 },
-            { string: '2025-01-01T00:00:00.000Z' },
+            { json: '"2025-01-01T00:00:00.000Z"' },
             { json: '{"a":[1]}' },
             { json: 'null' },
         ]);
