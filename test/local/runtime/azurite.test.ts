@@ -1,3 +1,6 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+
 import { BlobServiceClient } from '@azure/storage-blob';
 import { describe, expect, it } from 'vitest';
 
@@ -48,5 +51,53 @@ describe('startAzurite', () => {
         } finally {
             await azurite.close();
         }
+    });
+
+    it("matches Azurite's dispatch templates exactly as uri-templates does, compiling each template once", () => {
+        // Runs where the preload runs: a Node process started with it, as Azurite is. The unpatched module is
+        // reached by its file path, which the preload leaves alone.
+        const script = `
+            const UriTemplate = require('uri-templates');
+            const Original = require(require.resolve('uri-templates'));
+            const specifications = require('azurite/dist/src/blob/generated/artifacts/specifications').default;
+            const templates = [...new Set(Object.values(specifications).map((spec) =>
+                spec.path ? (spec.path.startsWith('/') ? spec.path : '/' + spec.path) : '/'))];
+            const paths = ['/', '/container', '/container/blob', '/raw-names/a%20b.json', '/$logs', ''];
+            const results = [];
+            for (let round = 0; round < 2; round++) {
+                for (const template of templates) {
+                    for (const uri of paths) {
+                        for (const options of [{ strict: true }, undefined]) {
+                            results.push([
+                                JSON.stringify(UriTemplate(template).fromUri(uri, options)),
+                                JSON.stringify(new Original(template).fromUri(uri, options)),
+                            ]);
+                        }
+                    }
+                }
+            }
+            console.log(JSON.stringify({
+                templates: templates.length,
+                compiledOnce: UriTemplate('/{containerName}') === UriTemplate('/{containerName}'),
+                matches: results.filter(([patched]) => patched !== undefined && patched !== 'undefined').length,
+                differences: results.filter(([patched, original]) => patched !== original),
+            }));`;
+        const preload = path.resolve(__dirname, '../../../local/runtime/azuriteLookupPreload.js');
+        const output = execFileSync(process.execPath, ['--require', preload, '-e', script], {
+            cwd: path.dirname(require.resolve('azurite/package.json')),
+            encoding: 'utf8',
+        });
+        const report = JSON.parse(output) as {
+            templates: number;
+            compiledOnce: boolean;
+            matches: number;
+            differences: unknown[];
+        };
+        expect(report.templates).toBeGreaterThanOrEqual(3);
+        expect(report.matches).toBeGreaterThan(0);
+        expect({ compiledOnce: report.compiledOnce, differences: report.differences }).toEqual({
+            compiledOnce: true,
+            differences: [],
+        });
     });
 });
