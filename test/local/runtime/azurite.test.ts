@@ -25,7 +25,7 @@ describe('startAzurite', () => {
         await azurite.close();
     });
 
-    it('keeps blob semantics with the indexed-lookup preload: overwrite, read, list and same names in two containers', async () => {
+    it('keeps blob semantics with the preload: overwrite, read, list, snapshots, deletes and same names in two containers', async () => {
         const azurite = await startAzurite({ port: 0 });
         try {
             const service = BlobServiceClient.fromConnectionString(azurite.connectionString);
@@ -48,14 +48,52 @@ describe('startAzurite', () => {
             await expect(first.getBlockBlobClient('missing.json').downloadToBuffer()).rejects.toMatchObject({
                 statusCode: 404,
             });
+            // Snapshots, deletes, prefix listing and deleting a container with blobs of the same names.
+            const { snapshot } = await first.getBlockBlobClient('a.json').createSnapshot();
+            await first.getBlockBlobClient('a.json').upload('after snapshot', 14);
+            await first.getBlockBlobClient('c.json').delete();
+            await first.getBlockBlobClient('ab.json').upload('ab', 2);
+            await second.delete();
+            const containers: string[] = [];
+            for await (const container of service.listContainers()) {
+                containers.push(container.name);
+            }
+            const list = async (prefix?: string) => {
+                const listed: string[] = [];
+                for await (const blob of first.listBlobsFlat({
+                    ...(prefix ? { prefix } : {}),
+                    includeSnapshots: true,
+                })) {
+                    listed.push(blob.snapshot ? `${blob.name}@snapshot` : blob.name);
+                }
+                return listed;
+            };
+            expect({
+                listed: await list(),
+                listedWithPrefix: await list('a'),
+                snapshotContent: (
+                    await first.getBlockBlobClient('a.json').withSnapshot(snapshot!).downloadToBuffer()
+                ).toString(),
+                current: (await first.getBlockBlobClient('a.json').downloadToBuffer()).toString(),
+                containers,
+            }).toEqual({
+                // Azurite's order (the base blob before its snapshot), the same with and without the preload.
+                listed: ['a.json', 'a.json@snapshot', 'ab.json', 'b.json'],
+                listedWithPrefix: ['a.json', 'a.json@snapshot', 'ab.json'],
+                snapshotContent: 'first a.json',
+                current: 'after snapshot',
+                containers: ['raw-names'],
+            });
+            await expect(second.getBlockBlobClient('a.json').downloadToBuffer()).rejects.toMatchObject({
+                statusCode: 404,
+            });
         } finally {
             await azurite.close();
         }
     });
 
     it("matches Azurite's dispatch templates exactly as uri-templates does, compiling each template once", () => {
-        // Runs where the preload runs: a Node process started with it, as Azurite is. The unpatched module is
-        // reached by its file path, which the preload leaves alone.
+        // The unpatched module is reached by its file path, which the preload leaves alone.
         const script = `
             const UriTemplate = require('uri-templates');
             const Original = require(require.resolve('uri-templates'));
@@ -82,12 +120,7 @@ describe('startAzurite', () => {
                 matches: results.filter(([patched]) => patched !== undefined && patched !== 'undefined').length,
                 differences: results.filter(([patched, original]) => patched !== original),
             }));`;
-        const preload = path.resolve(__dirname, '../../../local/runtime/azuriteLookupPreload.js');
-        const output = execFileSync(process.execPath, ['--require', preload, '-e', script], {
-            cwd: path.dirname(require.resolve('azurite/package.json')),
-            encoding: 'utf8',
-        });
-        const report = JSON.parse(output) as {
+        const report = JSON.parse(runWithPreload(script)) as {
             templates: number;
             compiledOnce: boolean;
             matches: number;
@@ -100,4 +133,35 @@ describe('startAzurite', () => {
             differences: [],
         });
     });
+
+    it('keeps only the selective name index on the blobs collection, however the collection is reached', () => {
+        const script = `
+            const Loki = require('lokijs');
+            const db = new Loki('memory');
+            const indices = ['accountName', 'containerName', 'name', 'snapshot'];
+            db.addCollection('$BLOBS_COLLECTION$', { indices });
+            const blocks = db.addCollection('$BLOCKS_COLLECTION$', { indices: ['accountName', 'name'] });
+            // As Azurite's --location storage loads it: the collection exists before Azurite asks for it.
+            const loaded = new Loki('disk');
+            loaded.loadCollection(new Loki.Collection('$BLOBS_COLLECTION$', { indices }));
+            console.log(JSON.stringify({
+                created: Object.keys(db.getCollection('$BLOBS_COLLECTION$').binaryIndices),
+                loaded: Object.keys(loaded.getCollection('$BLOBS_COLLECTION$').binaryIndices),
+                blocks: Object.keys(blocks.binaryIndices),
+            }));`;
+        expect(JSON.parse(runWithPreload(script))).toEqual({
+            created: ['name'],
+            loaded: ['name'],
+            blocks: ['accountName', 'name'],
+        });
+    });
 });
+
+/** Runs a script where the preload runs: a Node process started with it, resolving modules as Azurite does. */
+function runWithPreload(script: string): string {
+    const preload = path.resolve(__dirname, '../../../local/runtime/azuriteLookupPreload.js');
+    return execFileSync(process.execPath, ['--require', preload, '-e', script], {
+        cwd: path.dirname(require.resolve('azurite/package.json')),
+        encoding: 'utf8',
+    });
+}
