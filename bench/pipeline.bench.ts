@@ -5,11 +5,17 @@
  *
  *   npx tsx bench/pipeline.bench.ts                 rising rates, 100 names per message and 4-10 per message
  *   npx tsx bench/pipeline.bench.ts --soak 300      5 minutes at --rate (default 20000) names/s, 100 per message
- *   with --soak: --batch N or N-M names per message (default 100)
+ *   npx tsx bench/pipeline.bench.ts --capacity      the highest rate it keeps up with, 4-10 names per message
+ *   with --soak: --batch N or N-M names per message (default 100); with --capacity (default 4-10)
  *   options: --step-seconds N (default 65: two 30-second windows close in each step), --window-seconds N (default 30, the production query)
  *
  * The timer can fire at most once a second, so the driver puts the timer's messages on the queue itself, built by
  * the same createNewNamesMessage the timer uses; everything downstream is the real local pipeline.
+ *
+ * A fixed rate above what the machine can do builds a backlog that grows without end, and the growing backlog
+ * (memory, GC) makes the run slower still, so an overloaded step understates the ceiling and varies a lot from
+ * run to run. The capacity step instead keeps a fixed backlog on the queue (enough to keep every concurrent call
+ * busy) and sends exactly as fast as the pipeline drains it: the rate it settles at is the highest it sustains.
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -21,12 +27,17 @@ import { createRandomSource } from '../domain/random';
 import { startLocalRuntime } from '../local/runtime/localRuntime';
 import { letterCountsJobSettings } from '../local/streamAnalytics';
 
+/** Messages the capacity step keeps waiting on the queue: well above maxConcurrentCalls, under a second of work. */
+const CAPACITY_BACKLOG_MESSAGES = 500;
+
 interface StepResult {
     namesPerMessage: string;
-    targetNamesPerSecond: number;
+    targetNamesPerSecond: number | 'capacity';
     sentNamesPerSecond: number;
     sustainedNamesPerSecond: number;
     backlogMessages: number;
+    /** dequeueNames invocations that failed (each one is redelivered work the pipeline pays for twice). */
+    failedInvocations: number;
     documentsMeasured: number;
     latencyP50Ms: number | undefined;
     latencyP99Ms: number | undefined;
@@ -67,7 +78,7 @@ async function main(): Promise<void> {
     // that inherited the previous steps' blobs and backlog would measure them, not its own rate.
     const runStep = async (
         namesPerMessage: NamesPerMessage,
-        targetNamesPerSecond: number,
+        targetNamesPerSecond: number | 'capacity',
         seconds: number,
         report?: (elapsed: number, rssBytes: number, backlog: number) => void,
     ): Promise<StepResult> => {
@@ -81,14 +92,16 @@ async function main(): Promise<void> {
         };
         const memoryTimer = setInterval(sampleMemory, 500);
         const averageNames = (namesPerMessage.min + namesPerMessage.max) / 2;
-        const messagesPerSecond = targetNamesPerSecond / averageNames;
         let sentNames = 0;
         let sentMessages = 0;
         const started = performance.now();
+        const due =
+            targetNamesPerSecond === 'capacity'
+                ? () => sentMessages + Math.max(0, CAPACITY_BACKLOG_MESSAGES - queue.activeMessageCount)
+                : () => Math.floor(((performance.now() - started) / 1000) * (targetNamesPerSecond / averageNames));
         let lastReport = started;
         while (performance.now() - started < seconds * 1000) {
-            const due = Math.floor(((performance.now() - started) / 1000) * messagesPerSecond);
-            for (; sentMessages < due; sentMessages++) {
+            for (const until = due(); sentMessages < until; sentMessages++) {
                 const message = createNewNamesMessage({ clock: systemClock, random, namesPerMessage });
                 sentNames += message.names.length;
                 queue.send({ body: JSON.stringify(message), contentType: 'application/json' });
@@ -100,7 +113,8 @@ async function main(): Promise<void> {
             await new Promise((resolve) => setTimeout(resolve, 5));
         }
         const elapsed = (performance.now() - started) / 1000;
-        const reached = runtime.metrics.snapshot().totalNames;
+        const snapshot = runtime.metrics.snapshot();
+        const reached = snapshot.totalNames;
         const latencies = [...runtime.metrics.windowLatenciesMs].sort((a, b) => a - b);
         clearInterval(memoryTimer);
         const result = {
@@ -112,6 +126,7 @@ async function main(): Promise<void> {
             sentNamesPerSecond: Math.round(sentNames / elapsed),
             sustainedNamesPerSecond: Math.round(reached / elapsed),
             backlogMessages: queue.activeMessageCount + queue.lockedMessageCount,
+            failedInvocations: snapshot.invocations.dequeueNames?.failed ?? 0,
             documentsMeasured: latencies.length,
             latencyP50Ms: percentile(latencies, 0.5),
             latencyP99Ms: percentile(latencies, 0.99),
@@ -122,10 +137,15 @@ async function main(): Promise<void> {
     };
 
     const results: StepResult[] = [];
-    if (soakSeconds > 0) {
+    if (args.includes('--capacity')) {
+        const namesPerMessage = batchOption({ min: 4, max: 10 });
+        console.log(
+            `capacity: ${stepSeconds} s keeping ${CAPACITY_BACKLOG_MESSAGES} messages queued, ${namesPerMessage.min}-${namesPerMessage.max} names per message`,
+        );
+        results.push(await runStep(namesPerMessage, 'capacity', stepSeconds));
+    } else if (soakSeconds > 0) {
         const rate = option('rate', 20_000);
-        const batch = /^(\d+)(?:-(\d+))?$/.exec(args[args.indexOf('--batch') + 1] ?? '') ?? ['', '100'];
-        const namesPerMessage = { min: Number(batch[1]), max: Number(batch[2] ?? batch[1]) };
+        const namesPerMessage = batchOption({ min: 100, max: 100 });
         console.log(
             `soak: ${soakSeconds} s at ${rate} names/s, ${namesPerMessage.min}-${namesPerMessage.max} names per message; every 30 s:`,
         );
@@ -141,12 +161,24 @@ async function main(): Promise<void> {
             results.push(await runStep({ min: 100, max: 100 }, rate, stepSeconds));
             console.log(JSON.stringify(results.at(-1)));
         }
-        for (const rate of [1_000, 2_500, 5_000]) {
+        for (const rate of [1_000, 2_500, 5_000, 'capacity'] as const) {
             results.push(await runStep({ min: 4, max: 10 }, rate, stepSeconds));
             console.log(JSON.stringify(results.at(-1)));
         }
     }
     console.table(results);
+}
+
+function batchOption(fallback: NamesPerMessage): NamesPerMessage {
+    const index = args.indexOf('--batch');
+    if (index < 0) {
+        return fallback;
+    }
+    const batch = /^(\d+)(?:-(\d+))?$/.exec(args[index + 1] ?? '');
+    if (!batch) {
+        throw new Error(`--batch must be N or N-M names per message (got ${JSON.stringify(args[index + 1])})`);
+    }
+    return { min: Number(batch[1]), max: Number(batch[2] ?? batch[1]) };
 }
 
 function percentile(sorted: number[], p: number): number | undefined {
