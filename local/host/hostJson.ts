@@ -39,6 +39,18 @@ export function parseTimeSpan(text: string): number {
         throw new Error(`Invalid TimeSpan "${text}": expected hh:mm:ss`);
     }
     const [, days = '0', hours, minutes, seconds, fraction = '0'] = match;
+    // .NET rejects a component beyond its unit (TimeSpan.Parse("00:60:00") throws) rather than carrying it over.
+    for (const [value, unit, max] of [
+        [hours, 'hours', 23],
+        [minutes, 'minutes', 59],
+        [seconds, 'seconds', 59],
+    ] as const) {
+        if (Number(value) > max) {
+            throw new Error(
+                `Invalid TimeSpan "${text}": ${unit} must be 0-${max} (got ${value}); write days as d.hh:mm:ss`,
+            );
+        }
+    }
     return (
         ((Number(days) * 24 + Number(hours)) * 60 + Number(minutes)) * 60_000 +
         Number(seconds) * 1000 +

@@ -23,6 +23,14 @@ describe('parseTimeSpan', () => {
     it.each(['', '5', '00:05', '00:5:00', 'PT5M', '-00:05:00', '00:00:00.'])('rejects "%s"', (text) => {
         expect(() => parseTimeSpan(text)).toThrow(`Invalid TimeSpan "${text}": expected hh:mm:ss`);
     });
+
+    it.each([
+        ['24:00:00', 'hours must be 0-23 (got 24)'],
+        ['00:60:00', 'minutes must be 0-59 (got 60)'],
+        ['1.00:00:75', 'seconds must be 0-59 (got 75)'],
+    ])('rejects "%s" (%s) instead of carrying the excess over', (text, reason) => {
+        expect(() => parseTimeSpan(text)).toThrow(`Invalid TimeSpan "${text}": ${reason}; write days as d.hh:mm:ss`);
+    });
 });
 
 describe('loadHostOptions', () => {
