@@ -78,6 +78,37 @@ export function resolveBindingExpressions(
     });
 }
 
+/** A Cosmos DB query with its binding expressions replaced by parameters. */
+export interface ParameterizedSqlQuery {
+    sqlQuery: string;
+    parameters: Array<{ name: string; value: string }>;
+}
+
+/**
+ * Turns the `{expression}`s in a Cosmos DB input binding's sqlQuery into SQL parameters, as the extension does, so
+ * a value never becomes query text. Each distinct expression gets one parameter, named after it with non-word
+ * characters as `_`; when two expressions would share a name (`{a.b}` and `{a_b}`) the later one gets a suffix.
+ */
+export function parameterizeSqlQuery(sqlQuery: string, resolve: (expression: string) => string): ParameterizedSqlQuery {
+    const nameByExpression = new Map<string, string>();
+    const parameters: ParameterizedSqlQuery['parameters'] = [];
+    const taken = (name: string) => parameters.some((parameter) => parameter.name === name);
+    const text = sqlQuery.replace(/\{([^{}]+)\}/g, (_match, expression: string) => {
+        let name = nameByExpression.get(expression);
+        if (name === undefined) {
+            const base = `@${expression.replace(/\W/g, '_')}`;
+            name = base;
+            for (let suffix = 2; taken(name); suffix++) {
+                name = `${base}_${String(suffix)}`;
+            }
+            nameByExpression.set(expression, name);
+            parameters.push({ name, value: resolve(expression) });
+        }
+        return name;
+    });
+    return { sqlQuery: text, parameters };
+}
+
 /** The binding data a JSON trigger payload contributes: its top-level scalar properties. */
 export function bindingDataFromPayload(payload: unknown): Record<string, unknown> {
     if (typeof payload === 'string') {

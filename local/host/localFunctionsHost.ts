@@ -4,6 +4,7 @@ import type { Clock } from '../../domain/clock';
 import {
     bindingDataFromPayload,
     BindingResolutionError,
+    parameterizeSqlQuery,
     resolveAppSettingExpressions,
     resolveBindingExpressions,
 } from './appSettings';
@@ -361,15 +362,9 @@ export class LocalFunctionsHost {
                         partitionKey: this.#expressions(text(resolved.partitionKey ?? resolved.id), bindingData),
                     });
                 }
-                // As the extension does, binding expressions in the query become SQL parameters, never text.
-                const parameters: Array<{ name: string; value: string }> = [];
-                const sqlQuery = text(resolved.sqlQuery, 'SELECT * FROM c').replace(
-                    /\{([^{}]+)\}/g,
-                    (_m, expression: string) => {
-                        const name = `@${expression.replace(/\W/g, '_')}`;
-                        parameters.push({ name, value: this.#expressions(`{${expression}}`, bindingData) });
-                        return name;
-                    },
+                const { sqlQuery, parameters } = parameterizeSqlQuery(
+                    text(resolved.sqlQuery, 'SELECT * FROM c'),
+                    (expression) => this.#expressions(`{${expression}}`, bindingData),
                 );
                 return this.#options.services.queryCosmos(text(resolved.connection), {
                     databaseName,

@@ -8,6 +8,7 @@ import {
     bindingDataFromPayload,
     BindingResolutionError,
     loadLocalSettings,
+    parameterizeSqlQuery,
     parseConnectionString,
     readConnection,
     resolveAppSettingExpressions,
@@ -191,5 +192,34 @@ describe('loadLocalSettings', () => {
         expect(() => loadLocalSettings(root)).toThrow(
             `No settings: neither ${path.join(root, 'local.settings.json')} nor ${path.join(root, 'local.settings.sample.json')} exists`,
         );
+    });
+});
+
+describe('parameterizeSqlQuery', () => {
+    const values: Record<string, string> = { 'a.b': 'dotted', a_b: 'underscored', id: "O'Brien", a_b_2: 'literal' };
+
+    it('gives each distinct expression one parameter, and two expressions that sanitize alike different names', () => {
+        expect(
+            parameterizeSqlQuery(
+                'SELECT * FROM c WHERE c.x = {a.b} AND c.y = {a_b} AND c.z = {a.b} AND c.id = {id} AND c.w = {a_b_2}',
+                (expression) => values[expression]!,
+            ),
+        ).toEqual({
+            sqlQuery:
+                'SELECT * FROM c WHERE c.x = @a_b AND c.y = @a_b_2 AND c.z = @a_b AND c.id = @id AND c.w = @a_b_2_2',
+            parameters: [
+                { name: '@a_b', value: 'dotted' },
+                { name: '@a_b_2', value: 'underscored' },
+                { name: '@id', value: "O'Brien" },
+                { name: '@a_b_2_2', value: 'literal' },
+            ],
+        });
+    });
+
+    it('leaves a query without expressions as it is', () => {
+        expect(parameterizeSqlQuery('SELECT * FROM c', () => 'unused')).toEqual({
+            sqlQuery: 'SELECT * FROM c',
+            parameters: [],
+        });
     });
 });
