@@ -3,7 +3,7 @@ import type { LocalEventHub } from '../eventHubs';
 import type { LocalServiceBusQueue } from '../serviceBus';
 
 export interface RuntimeSnapshot {
-    /** Names per second reaching the Event Hub over the last interval. */
+    /** Names per second reaching the Event Hub over about the last five seconds. */
     namesPerSecond: number;
     totalNames: number;
     queueDepth: number;
@@ -13,6 +13,8 @@ export interface RuntimeSnapshot {
     changeFeedLagMs: number | undefined;
     invocations: Record<string, { succeeded: number; failed: number }>;
 }
+
+const RATE_WINDOW_MS = 5_000;
 
 /**
  * Counts what the status line shows and the benchmark reports. Window latency is measured the first time each
@@ -27,7 +29,8 @@ export class RuntimeMetrics {
     readonly #seenDocuments = new Set<string>();
     readonly #invocations: Record<string, { succeeded: number; failed: number }> = {};
     #lag: () => number | undefined = () => undefined;
-    #lastNames = { at: 0, total: 0 };
+    /** (time, total names) at each snapshot, back to the newest one at least RATE_WINDOW_MS old. */
+    readonly #nameSamples: Array<{ at: number; total: number }> = [];
     /** Window-close-to-trigger latencies in ms, newest last (bounded). */
     readonly windowLatenciesMs: number[] = [];
 
@@ -84,10 +87,15 @@ export class RuntimeMetrics {
     snapshot(): RuntimeSnapshot {
         const now = this.#clock.now().getTime();
         const totalNames = [...this.#eventHubs.values()].reduce((sum, hub) => sum + hub.stats().totalEnqueuedEvents, 0);
-        const elapsed = (now - this.#lastNames.at) / 1000;
-        const namesPerSecond =
-            this.#lastNames.at > 0 && elapsed > 0 ? (totalNames - this.#lastNames.total) / elapsed : 0;
-        this.#lastNames = { at: now, total: totalNames };
+        // The rate is measured against a sample about RATE_WINDOW_MS old, not the previous snapshot, so the status
+        // line and /_local/status (or any other caller) can poll at their own pace without skewing each other.
+        this.#nameSamples.push({ at: now, total: totalNames });
+        while (this.#nameSamples.length > 2 && this.#nameSamples[1]!.at <= now - RATE_WINDOW_MS) {
+            this.#nameSamples.shift();
+        }
+        const baseline = this.#nameSamples[0]!;
+        const elapsed = (now - baseline.at) / 1000;
+        const namesPerSecond = elapsed > 0 ? (totalNames - baseline.total) / elapsed : 0;
         const queues = [...this.#queues.values()];
         return {
             namesPerSecond,

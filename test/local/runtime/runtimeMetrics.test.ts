@@ -33,17 +33,22 @@ describe('RuntimeMetrics', () => {
         });
     });
 
-    it('computes names per second over the time since the previous snapshot', () => {
+    it('computes names per second over about five seconds, however often and by whom it is asked', () => {
         const { metrics, sendNames, advance } = setUp();
         sendNames(4);
         expect(metrics.snapshot()).toMatchObject({ namesPerSecond: 0, totalNames: 4 });
         sendNames(10);
-        advance(2_000);
-        expect(metrics.snapshot()).toMatchObject({ namesPerSecond: 5, totalNames: 14 });
-        advance(500);
-        expect(metrics.snapshot()).toMatchObject({ namesPerSecond: 0, totalNames: 14 });
-        sendNames(3);
-        expect(metrics.snapshot()).toMatchObject({ namesPerSecond: 0, totalNames: 17 });
+        advance(1_000);
+        expect(metrics.snapshot()).toMatchObject({ namesPerSecond: 10, totalNames: 14 });
+        // A second caller 100 ms later (say /_local/status beside the status line) sees the same rate, not zero.
+        advance(100);
+        expect(metrics.snapshot().namesPerSecond).toBeCloseTo(10 / 1.1, 6);
+        advance(4_900);
+        sendNames(6);
+        // The baseline moved to the newest sample at least five seconds old (t = 1 s, 14 names).
+        expect(metrics.snapshot()).toMatchObject({ namesPerSecond: 6 / 5, totalNames: 20 });
+        advance(10_000);
+        expect(metrics.snapshot()).toMatchObject({ namesPerSecond: 0, totalNames: 20 });
     });
 
     it('counts active and locked messages as queue depth, and dead letters apart', () => {
