@@ -101,6 +101,12 @@ export function startStreamAnalyticsRunner(options: StreamAnalyticsRunnerOptions
             // Before closing the inputs: a pump waits for its batch handler, which waits for blocked output.
             stopped = true;
             await Promise.all(subscriptions.map((s) => s.close()));
+            // Windows the watermark has already passed are complete: write them (one attempt) rather than leave
+            // them for a tick that will not come.
+            job.advance(options.clock.now().getTime());
+            if (job.pendingBatches() > 0) {
+                await deliver();
+            }
             await delivering;
         },
     };

@@ -22,7 +22,7 @@ describe('startStreamAnalyticsRunner', () => {
         await Promise.all(runners.splice(0).map((runner) => runner.stop()));
     });
 
-    function setUp(sink: (rows: readonly OutputRow[]) => Promise<void>) {
+    function setUp(sink: (rows: readonly OutputRow[]) => Promise<void>, { tickMs = 10 } = {}) {
         const clock = { ms: START, now: () => new Date(clock.ms) };
         const hub = new LocalEventHub({ name: 'names', partitionCount: 2, clock });
         const errors: unknown[] = [];
@@ -37,7 +37,7 @@ describe('startStreamAnalyticsRunner', () => {
             inputs: { namesInput: { hub, consumerGroup: 'asa' } },
             outputs: { counts: sink },
             clock,
-            tickMs: 10,
+            tickMs,
             retryDelayMs: 10,
             onError: (error) => errors.push(error),
             onOutput: (alias, rows) => observed.push({ alias, rows }),
@@ -109,6 +109,24 @@ describe('startStreamAnalyticsRunner', () => {
         await new Promise((resolve) => setTimeout(resolve, 100));
         expect(delivered).toEqual([]);
         expect(runner.job.metrics().inputEvents).toBe(0);
+    });
+
+    it('writes the windows the watermark has already closed when it stops, without waiting for a tick', async () => {
+        const delivered: OutputRow[] = [];
+        const { runner, clock, sendAt } = setUp(
+            (rows) => {
+                delivered.push(...rows);
+                return Promise.resolve();
+            },
+            { tickMs: 60_000 },
+        );
+        await sendAt(START + 1_000, 3);
+        await sendAt(START + 9_000, 2);
+        // No later event closes the window; time alone takes it past its end plus the 1 s late-arrival tolerance.
+        clock.ms = START + 15_000;
+        expect(delivered).toEqual([]);
+        await runner.stop();
+        expect(delivered).toEqual([{ windowEnd: '2026-11-22T06:00:10.0000000Z', names: 5 }]);
     });
 
     it('stops while the sink keeps failing, without waiting for it to recover', async () => {
