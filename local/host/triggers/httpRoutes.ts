@@ -1,31 +1,163 @@
-/** A compiled Functions route template such as `letter-counts`, `items/{id}` or `files/{*path}`. */
+/** A compiled Functions route template such as `letter-counts`, `items/{id:int}` or `files/{*path}`. */
 export interface RouteMatcher {
     template: string;
     match(path: string): Record<string, string> | undefined;
 }
 
+/** Thrown at start-up for a route template the host would reject, naming the template and the problem. */
+export class RouteTemplateError extends Error {
+    constructor(template: string, problem: string, options?: ErrorOptions) {
+        super(`Route "${template}": ${problem}`, options);
+        this.name = 'RouteTemplateError';
+    }
+}
+
+type Constraint = (value: string) => boolean;
+
+const INT32 = { min: -(2n ** 31n), max: 2n ** 31n - 1n };
+const INT64 = { min: -(2n ** 63n), max: 2n ** 63n - 1n };
+const GUID_FORMATS = [
+    /^[0-9a-f]{32}$/i,
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+    /^\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}$/i,
+    /^\([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\)$/i,
+];
+
+/**
+ * ASP.NET Core's inline route constraints, which the Functions host applies: a value that fails one makes the
+ * route not match (404), as in Azure. Numbers are read as the invariant culture reads them.
+ */
+function compileConstraint(template: string, text: string): Constraint {
+    const parsed = /^([a-z]+)(?:\((.*)\))?$/i.exec(text);
+    if (!parsed) {
+        throw new RouteTemplateError(template, `cannot read the constraint "${text}"`);
+    }
+    const name = parsed[1]!.toLowerCase();
+    const argument = parsed[2];
+    const integerArguments = (count: number[]): bigint[] => {
+        const values = (argument ?? '').split(',').map((part) => part.trim());
+        if (!count.includes(values.length) || !values.every((value) => /^-?\d+$/.test(value))) {
+            throw new RouteTemplateError(
+                template,
+                `the constraint "${text}" needs ${count.join(' or ')} integer argument(s)`,
+            );
+        }
+        return values.map((value) => BigInt(value));
+    };
+    const integerIn = (range: { min: bigint; max: bigint }) => (value: string) =>
+        /^[+-]?\d+$/.test(value) && BigInt(value) >= range.min && BigInt(value) <= range.max;
+    switch (name) {
+        case 'int':
+            return integerIn(INT32);
+        case 'long':
+            return integerIn(INT64);
+        case 'bool':
+            return (value) => /^(true|false)$/i.test(value);
+        case 'guid':
+            return (value) => GUID_FORMATS.some((format) => format.test(value));
+        case 'alpha':
+            return (value) => /^[a-z]*$/i.test(value);
+        case 'decimal':
+            return (value) => /^[+-]?(\d+\.?\d*|\.\d+)$/.test(value);
+        case 'double':
+        case 'float':
+            return (value) => /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(value);
+        case 'datetime':
+            return (value) => !Number.isNaN(Date.parse(value));
+        case 'required':
+            return (value) => value.length > 0;
+        case 'min': {
+            const [min] = integerArguments([1]);
+            return (value) => integerIn(INT64)(value) && BigInt(value) >= min!;
+        }
+        case 'max': {
+            const [max] = integerArguments([1]);
+            return (value) => integerIn(INT64)(value) && BigInt(value) <= max!;
+        }
+        case 'range': {
+            const [min, max] = integerArguments([2]);
+            return (value) => integerIn(INT64)(value) && BigInt(value) >= min! && BigInt(value) <= max!;
+        }
+        case 'minlength': {
+            const [min] = integerArguments([1]);
+            return (value) => value.length >= Number(min);
+        }
+        case 'maxlength': {
+            const [max] = integerArguments([1]);
+            return (value) => value.length <= Number(max);
+        }
+        case 'length': {
+            const [first, second] = integerArguments([1, 2]);
+            return second === undefined
+                ? (value) => value.length === Number(first)
+                : (value) => value.length >= Number(first) && value.length <= Number(second);
+        }
+        case 'regex': {
+            // ASP.NET matches regex constraints case-insensitively and unanchored; templates anchor with ^ and $.
+            let regex: RegExp;
+            try {
+                regex = new RegExp(argument ?? '', 'i');
+            } catch (error) {
+                throw new RouteTemplateError(template, `the constraint "${text}" is not a valid regular expression`, {
+                    cause: error,
+                });
+            }
+            return (value) => regex.test(value);
+        }
+        default:
+            throw new RouteTemplateError(template, `unknown route constraint "${name}"`);
+    }
+}
+
+/** Splits `int:min(1):regex(^a:b$)` at the colons outside parentheses. */
+function splitConstraints(text: string): string[] {
+    const parts: string[] = [];
+    let depth = 0;
+    let current = '';
+    for (const character of text) {
+        if (character === ':' && depth === 0) {
+            parts.push(current);
+            current = '';
+            continue;
+        }
+        depth += character === '(' ? 1 : character === ')' ? -1 : 0;
+        current += character;
+    }
+    parts.push(current);
+    return parts;
+}
+
 /**
  * Compiles an ASP.NET-style route template as the Functions host accepts it: literal segments match
- * case-insensitively, `{name}` one segment, `{name?}` an optional last segment, `{*name}` the rest of the path;
- * constraints such as `{id:int}` are accepted and their type ignored.
+ * case-insensitively, `{name}` one segment, `{name?}` an optional last segment, `{*name}` the rest of the path, and
+ * inline constraints (`{id:int}`, `{code:length(3)}`, `{slug:regex(^[a-z-]+$)}`) must hold for the route to match.
+ * An unknown constraint is an error at start-up, as it is for the host.
  */
 export function compileRoute(template: string): RouteMatcher {
     const segments = template
         .replace(/^\/+|\/+$/g, '')
         .split('/')
         .filter(Boolean);
-    const names: string[] = [];
+    const parameters: Array<{ name: string; constraints: Constraint[] }> = [];
     let pattern = '';
     for (const segment of segments) {
-        const parameter = /^\{(\*)?([A-Za-z_][\w]*)(?::[^}?]+)?(\?)?\}$/.exec(segment);
+        const parameter = /^\{(\*)?([A-Za-z_][\w]*)(?::(.+?))?(\?)?\}$/.exec(segment);
         if (!parameter) {
             pattern += `/${segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`;
             continue;
         }
-        names.push(parameter[2]!);
+        parameters.push({
+            name: parameter[2]!,
+            // Braces inside a constraint are written doubled in a template (`regex(^\\d{{3}}$)`).
+            constraints: parameter[3]
+                ? splitConstraints(parameter[3].replaceAll('{{', '{').replaceAll('}}', '}')).map((text) =>
+                      compileConstraint(template, text),
+                  )
+                : [],
+        });
         if (parameter[1]) {
             pattern += '(?:/(.*))?';
-        } else if (parameter[3]) {
+        } else if (parameter[4]) {
             pattern += '(?:/([^/]+))?';
         } else {
             pattern += '/([^/]+)';
@@ -40,12 +172,17 @@ export function compileRoute(template: string): RouteMatcher {
                 return undefined;
             }
             const params: Record<string, string> = {};
-            names.forEach((name, index) => {
-                const value = found?.[index + 1];
-                if (value !== undefined) {
-                    params[name] = decodeSegment(value);
+            for (const [index, { name, constraints }] of parameters.entries()) {
+                const raw = found?.[index + 1];
+                if (raw === undefined) {
+                    continue;
                 }
-            });
+                const value = decodeSegment(raw);
+                if (!constraints.every((holds) => holds(value))) {
+                    return undefined;
+                }
+                params[name] = value;
+            }
             return params;
         },
     };

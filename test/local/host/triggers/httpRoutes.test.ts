@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { compileRoute } from '../../../../local/host/triggers/httpRoutes';
+import { compileRoute, RouteTemplateError } from '../../../../local/host/triggers/httpRoutes';
 
 describe('compileRoute', () => {
     it('matches a literal route case-insensitively, with or without a trailing slash', () => {
@@ -47,11 +47,61 @@ describe('compileRoute', () => {
         expect(route.match('/other/assets')).toBeUndefined();
     });
 
-    it('accepts constraints and ignores their type', () => {
+    it('matches only values that meet their inline constraints, as ASP.NET routing does', () => {
         const route = compileRoute('items/{id:int}/{slug:alpha?}');
         expect(route.match('/items/12/abc')).toEqual({ id: '12', slug: 'abc' });
         expect(route.match('/items/12')).toEqual({ id: '12' });
-        expect(route.match('/items/twelve')).toEqual({ id: 'twelve' });
+        expect(route.match('/items/-7')).toEqual({ id: '-7' });
+        expect(route.match('/items/twelve')).toBeUndefined();
+        expect(route.match('/items/12/abc1')).toBeUndefined();
+        expect(route.match('/items/2147483648')).toBeUndefined();
+    });
+
+    it.each([
+        ['{v:long}', ['9223372036854775807', '-3'], ['9223372036854775808', '1.5']],
+        ['{v:bool}', ['true', 'FALSE'], ['yes', '1']],
+        [
+            '{v:guid}',
+            [
+                '0f8fad5b-d9cb-469f-a165-70867728950e',
+                '0F8FAD5BD9CB469FA16570867728950E',
+                '{0f8fad5b-d9cb-469f-a165-70867728950e}',
+            ],
+            ['0f8fad5b-d9cb-469f-a165', 'zf8fad5b-d9cb-469f-a165-70867728950e'],
+        ],
+        ['{v:decimal}', ['1.5', '-2', '.5'], ['1e3', 'one']],
+        ['{v:double}', ['1e3', '-2.5E-1'], ['1e', 'nan']],
+        ['{v:datetime}', ['2026-11-22', '2026-11-22T06:00:00Z'], ['not-a-date']],
+        ['{v:min(10)}', ['10', '99'], ['9', 'ten']],
+        ['{v:max(10)}', ['10', '-1'], ['11']],
+        ['{v:range(1,3)}', ['1', '3'], ['0', '4']],
+        ['{v:length(3)}', ['abc'], ['ab', 'abcd']],
+        ['{v:length(2,3)}', ['ab', 'abc'], ['a', 'abcd']],
+        ['{v:minlength(2)}', ['ab'], ['a']],
+        ['{v:maxlength(2)}', ['ab'], ['abc']],
+        ['{v:regex(^[a-z]{{2}}-\\d+$)}', ['ab-12', 'AB-1'], ['abc-1', 'ab-']],
+        ['{v:int:min(1)}', ['1'], ['0', 'x']],
+        ['{v:regex(^a:b$)}', ['a:b'], ['ab']],
+    ])('%s accepts %j and rejects %j', (parameter, accepted, rejected) => {
+        const route = compileRoute(`x/${parameter}`);
+        expect(accepted.map((value) => route.match(`/x/${encodeURIComponent(value)}`))).toEqual(
+            accepted.map((value) => ({ v: value })),
+        );
+        expect(rejected.map((value) => route.match(`/x/${encodeURIComponent(value)}`))).toEqual(
+            rejected.map(() => undefined),
+        );
+    });
+
+    it('rejects, at start-up, a constraint the host does not know or cannot read', () => {
+        expect(() => compileRoute('items/{id:integer}')).toThrow(
+            new RouteTemplateError('items/{id:integer}', 'unknown route constraint "integer"'),
+        );
+        expect(() => compileRoute('items/{id:min(one)}')).toThrow(
+            'Route "items/{id:min(one)}": the constraint "min(one)" needs 1 integer argument(s)',
+        );
+        expect(() => compileRoute('items/{id:regex(()}')).toThrow(
+            'Route "items/{id:regex(()}": the constraint "regex(()" is not a valid regular expression',
+        );
     });
 
     it('matches the root for an empty template', () => {
