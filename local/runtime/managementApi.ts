@@ -15,7 +15,7 @@ export type ManagedRuntime = Pick<LocalRuntime, 'urls' | 'metrics' | 'eventGrid'
  * `npm run dlq` is a client of these.
  */
 export function managementApi(getRuntime: () => ManagedRuntime | undefined): ExtraHandler {
-    return (request, response, body) => {
+    return (request, response, readBody) => {
         const url = new URL(request.url ?? '/', 'http://local');
         if (url.pathname === '/' && request.method === 'GET') {
             // The dashboard is an HTTP function under the route prefix; the bare origin leads there.
@@ -29,17 +29,17 @@ export function managementApi(getRuntime: () => ManagedRuntime | undefined): Ext
         if (!runtime) {
             return reply(response, 503, { error: 'The runtime is still starting' });
         }
-        return route(runtime, request, response, url, body);
+        return route(runtime, request, response, url, readBody);
     };
 }
 
-function route(
+async function route(
     runtime: ManagedRuntime,
     request: IncomingMessage,
     response: ServerResponse,
     url: URL,
-    body: Buffer,
-): boolean {
+    readBody: () => Promise<Buffer>,
+): Promise<boolean> {
     const path = url.pathname.slice(MANAGEMENT_PREFIX.length);
     const method = request.method ?? 'GET';
     if (path === '/status' && method === 'GET') {
@@ -98,7 +98,7 @@ function route(
                     response,
                     201,
                     queue.send({
-                        body: body.toString('utf8'),
+                        body: (await readBody()).toString('utf8'),
                         contentType: request.headers['content-type'] ?? 'application/json',
                     }),
                 );

@@ -25,12 +25,23 @@ export interface HttpFunctionRoute {
     methods: string[];
 }
 
-/** Extra handlers served beside the functions (local management endpoints, static files); true = handled. */
+/**
+ * Extra handlers served beside the functions (the local management endpoints); true = handled. The body is read
+ * only if a handler asks for it, so a request nobody handles is never buffered.
+ */
 export type ExtraHandler = (
     request: IncomingMessage,
     response: ServerResponse,
-    body: Buffer,
+    readBody: () => Promise<Buffer>,
 ) => Promise<boolean> | boolean;
+
+/** A request body over the host's limit; answered with 413. */
+export class RequestBodyTooLargeError extends Error {
+    constructor(readonly maxBytes: number) {
+        super(`Request body larger than ${maxBytes} bytes`);
+        this.name = 'RequestBodyTooLargeError';
+    }
+}
 
 export interface HttpHostOptions {
     port: number;
@@ -68,9 +79,21 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
 
     const server: Server = createServer((request, response) => {
         void handle(request, response).catch((error: unknown) => {
-            options.onError('(http host)', error);
+            const tooLarge = error instanceof RequestBodyTooLargeError;
+            if (!tooLarge) {
+                options.onError('(http host)', error);
+            }
             if (!response.headersSent) {
-                response.writeHead(500).end();
+                // After a 413 the rest of the body is unread, so the connection cannot carry another request.
+                response
+                    .writeHead(
+                        tooLarge ? 413 : 500,
+                        tooLarge ? { 'Content-Type': 'text/plain', Connection: 'close' } : {},
+                    )
+                    .end(tooLarge ? error.message : undefined);
+            } else if (!response.writableEnded) {
+                // A handler failed after starting its response: cut it off rather than leave the client waiting.
+                response.destroy();
             }
         });
     });
@@ -97,15 +120,10 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
             response.writeHead(204).end();
             return;
         }
-        const body = await readBody(request, maxBodyBytes);
-        if (body === undefined) {
-            response
-                .writeHead(413, { 'Content-Type': 'text/plain' })
-                .end(`Request body larger than ${maxBodyBytes} bytes`);
-            return;
-        }
+        let body: Promise<Buffer> | undefined;
+        const readRequestBody = () => (body ??= readBody(request, maxBodyBytes));
         for (const extra of options.extraHandlers ?? []) {
-            if (await extra(request, response, body)) {
+            if (await extra(request, response, readRequestBody)) {
                 return;
             }
         }
@@ -122,7 +140,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
             if (!params || !route.methods.includes(method)) {
                 continue;
             }
-            await invoke(route.functionName, request, response, url, params, body);
+            await invoke(route.functionName, request, response, url, params, await readRequestBody());
             return;
         }
         response.writeHead(404).end();
@@ -184,16 +202,29 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     };
 }
 
-async function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer | undefined> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of request) {
-        const buffer = chunk as Buffer;
-        size += buffer.length;
-        if (size > maxBytes) {
-            return undefined;
-        }
-        chunks.push(buffer);
-    }
-    return Buffer.concat(chunks);
+/**
+ * Buffers the body up to maxBytes. Past the limit it rejects and discards the rest as it arrives, instead of
+ * destroying the request (which would take the socket, and the 413 on it, down too).
+ */
+function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        let tooLarge = false;
+        request.on('data', (chunk: Buffer) => {
+            if (tooLarge) {
+                return;
+            }
+            size += chunk.length;
+            if (size > maxBytes) {
+                tooLarge = true;
+                chunks.length = 0;
+                reject(new RequestBodyTooLargeError(maxBytes));
+                return;
+            }
+            chunks.push(chunk);
+        });
+        request.on('end', () => resolve(Buffer.concat(chunks)));
+        request.on('error', reject);
+    });
 }

@@ -213,10 +213,35 @@ describe('startHttpHost', () => {
         expect((await send(host, 'POST', '/api/items/1', { body: '1234567890' })).status).toBe(201);
     });
 
+    it('routes before reading the body: no route is 404 whatever the body, and an extra handler gets 413 too', async () => {
+        const host = await start({
+            maxBodyBytes: 10,
+            extraHandlers: [
+                async (request, response, readBody) => {
+                    if (request.url !== '/_local/upload') {
+                        return false;
+                    }
+                    const body = await readBody();
+                    response.writeHead(200).end(body);
+                    return true;
+                },
+            ],
+        });
+        const oversized = { body: 'x'.repeat(1_000) };
+        expect([
+            (await send(host, 'POST', '/api/nothing/here', oversized)).status,
+            (await send(host, 'PUT', '/api/items/1', oversized)).status,
+            (await send(host, 'POST', '/_local/upload', oversized)).status,
+            (await send(host, 'POST', '/_local/upload', { body: 'small' })).body,
+        ]).toEqual([404, 404, 413, 'small']);
+        expect(invocations).toEqual([]);
+        expect(errors).toEqual([]);
+    });
+
     it('offers each request to the extra handlers first, in order, then to the functions', async () => {
         const seen: string[] = [];
-        const first: ExtraHandler = (request, response, body) => {
-            seen.push(`first ${request.url ?? ''} ${body.toString()}`);
+        const first: ExtraHandler = async (request, response, readBody) => {
+            seen.push(`first ${request.url ?? ''} ${(await readBody()).toString()}`);
             if (request.url === '/api/items/owned') {
                 response.writeHead(200).end('extra');
                 return true;
@@ -244,6 +269,20 @@ describe('startHttpHost', () => {
         });
         expect((await send(host, 'GET', '/api/items/1')).status).toBe(500);
         expect(errors).toEqual([{ functionName: '(http host)', error: new Error('extra failed') }]);
+    });
+
+    it('cuts off a response whose handler failed after starting it, instead of leaving the client waiting', async () => {
+        const host = await start({
+            extraHandlers: [
+                async (_request, response) => {
+                    response.writeHead(200);
+                    await Promise.resolve();
+                    throw new Error('failed mid-response');
+                },
+            ],
+        });
+        await expect(send(host, 'GET', '/anything')).rejects.toThrow(/socket hang up|ECONNRESET|aborted/);
+        expect(errors).toEqual([{ functionName: '(http host)', error: new Error('failed mid-response') }]);
     });
 
     it('listens on the port it reports and stops accepting after close', async () => {
