@@ -134,6 +134,15 @@ describe('startAzurite', () => {
         });
     });
 
+    it('dispatches every kind of request to the operation Azurite itself picks, first time and from memory', () => {
+        const patched = JSON.parse(runWithPreload(DISPATCH_SCRIPT)) as { memoized: boolean; decisions: unknown[] };
+        const original = JSON.parse(runWithPreload(DISPATCH_SCRIPT, false)) as typeof patched;
+        expect(patched.memoized).toBe(true);
+        expect(original.memoized).toBe(false);
+        expect(new Set(original.decisions).size).toBeGreaterThan(40);
+        expect(patched.decisions).toEqual(original.decisions);
+    });
+
     it('keeps only the selective name index on the blobs collection, however the collection is reached', () => {
         const script = `
             const Loki = require('lokijs');
@@ -157,10 +166,60 @@ describe('startAzurite', () => {
     });
 });
 
+/**
+ * Dispatches a request built from every operation specification (and variants missing a parameter, with another
+ * method, or with X-HTTP-Method), twice each, and prints the operation picked or the error.
+ */
+const DISPATCH_SCRIPT = `
+    const dispatch = require('azurite/dist/src/blob/generated/middleware/dispatch.middleware');
+    const specifications = require('azurite/dist/src/blob/generated/artifacts/specifications').default;
+    const patterns = { undefined: '/', '{containerName}': '/container', '{containerName}/{blob}': '/container/blob' };
+    const logger = { verbose() {}, info() {}, error() {} };
+    const requests = [];
+    for (const spec of Object.values(specifications)) {
+        const query = {};
+        const headers = {};
+        for (const [target, parameters] of [[query, spec.queryParameters], [headers, spec.headerParameters]]) {
+            for (const { mapper } of parameters || []) {
+                if (!mapper.required) continue;
+                const name = target === headers ? mapper.serializedName.toLowerCase() : mapper.serializedName;
+                target[name] = mapper.isConstant ? mapper.defaultValue
+                    : mapper.type.name === 'Enum' ? mapper.type.allowedValues[0] : 'value';
+            }
+        }
+        const base = { method: spec.httpMethod, pattern: patterns[String(spec.path)], query, headers };
+        requests.push(base, { ...base, method: base.method === 'PUT' ? 'GET' : 'PUT' });
+        requests.push({ ...base, method: 'POST', headers: { ...headers, 'x-http-method': base.method } });
+        for (const key of Object.keys(query)) {
+            const { [key]: _, ...rest } = query;
+            requests.push({ ...base, query: rest });
+        }
+        for (const key of Object.keys(headers)) {
+            const { [key]: _, ...rest } = headers;
+            requests.push({ ...base, headers: rest });
+        }
+    }
+    const decisions = [];
+    for (let round = 0; round < 2; round++) {
+        for (const request of requests) {
+            const req = {
+                getMethod: () => request.method,
+                getHeader: (name) => request.headers[name.toLowerCase()],
+                getQuery: (name) => request.query[name],
+                getPath: () => request.pattern,
+            };
+            const context = { dispatchPattern: request.pattern, contextId: 'test' };
+            let outcome;
+            dispatch.default(context, req, (error) => { outcome = error ? error.name : context.operation; }, logger);
+            decisions.push(outcome);
+        }
+    }
+    console.log(JSON.stringify({ memoized: dispatch.default.name === 'memoizedDispatch', decisions }));`;
+
 /** Runs a script where the preload runs: a Node process started with it, resolving modules as Azurite does. */
-function runWithPreload(script: string): string {
+function runWithPreload(script: string, withPreload = true): string {
     const preload = path.resolve(__dirname, '../../../local/runtime/azuriteLookupPreload.js');
-    return execFileSync(process.execPath, ['--require', preload, '-e', script], {
+    return execFileSync(process.execPath, [...(withPreload ? ['--require', preload] : []), '-e', script], {
         cwd: path.dirname(require.resolve('azurite/package.json')),
         encoding: 'utf8',
     });
