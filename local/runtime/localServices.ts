@@ -43,6 +43,7 @@ export class LocalServices implements BindingServices {
     readonly #options: LocalServicesOptions;
     readonly #cosmosClients = new Map<string, CosmosClient>();
     readonly #blobContainers = new Map<string, Promise<ContainerClient>>();
+    readonly #emulatorConnections = new Set<string>();
 
     constructor(options: LocalServicesOptions) {
         this.#options = options;
@@ -209,6 +210,10 @@ export class LocalServices implements BindingServices {
     }
 
     #checkEmulatorConnection(connection: string): void {
+        // Settings do not change while the runtime runs: one check per connection, not one per send.
+        if (this.#emulatorConnections.has(connection)) {
+            return;
+        }
         const { value } = readConnection(connection, this.#options.settings);
         const parts = parseConnectionString(value ?? '');
         if (parts.get('usedevelopmentemulator')?.toLowerCase() !== 'true') {
@@ -217,6 +222,7 @@ export class LocalServices implements BindingServices {
                 'is not an emulator connection string (UseDevelopmentEmulator=true)',
             );
         }
+        this.#emulatorConnections.add(connection);
     }
 
     #cosmos(connection: string): CosmosClient {
