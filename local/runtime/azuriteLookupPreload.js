@@ -13,13 +13,12 @@
 //    "/container", "/container/blob"), so each template's match results are kept too (bounded, in case a path
 //    is ever a real one); Azurite only reads them, and each caller gets its own copy anyway.
 // 3. LokiJS keeps a sorted binary index per indexed key and splices every insert into each. Azurite indexes the
-//    blobs collection on accountName, containerName, name and snapshot, but accountName and snapshot hold one
-//    value here and containerName a handful, so each of those indices is one long run of equal keys and every
-//    insert moved the whole array: write cost grew with the number of blobs ever written (Azurite CPU per
-//    upload rose to 900-1,000 us over 50,000 uploads; without the three indices it stays at 710-780 us). No
-//    Azurite query can be narrowed by them: every query on the
-//    collection leads with accountName (or with name, after fix 1), and the results that are not single
-//    lookups are sorted by name. Dropping those three indices leaves every answer as it was.
+//    blobs collection on accountName, containerName, name and snapshot. snapshot holds one value for every base
+//    blob and containerName a handful, so each of those two indices is one long run of equal keys and every insert
+//    moved most of the array: write cost grew with the number of blobs ever written. No Azurite query leads with
+//    either (they lead with accountName, or with name after fix 1), so no lookup uses them and no result order
+//    comes from them: they are dropped. The accountName index costs the same but stays: List Blobs sorts by name
+//    only, and the order of a blob's snapshots (oldest first, as in Azure) comes from that index.
 // 4. Even with fix 2, dispatching walks all ~70 operation specifications per request (10 % of Azurite's CPU).
 //    The walk reads only the method, the X-HTTP-Method header, the dispatch pattern and the required query and
 //    header parameters of the specifications (their values where a specification constrains them, their
@@ -49,7 +48,7 @@ function reorder(query) {
 
 const MATCHES_KEPT_PER_TEMPLATE = 64;
 const BLOBS_COLLECTION = '$BLOBS_COLLECTION$';
-const UNSELECTIVE_BLOB_INDICES = ['accountName', 'containerName', 'snapshot'];
+const UNSELECTIVE_BLOB_INDICES = ['containerName', 'snapshot'];
 
 function dropUnselectiveIndices(collection) {
     if (collection && collection.name === BLOBS_COLLECTION && !collection.__namestreamIndicesDropped) {
@@ -121,6 +120,32 @@ function dispatchInputs(specifications) {
     return [...fields.values()];
 }
 
+/**
+ * The dispatch inputs of one request as a key: JSON, so no two different inputs can build the same text. Undefined
+ * when an input is not plain text (express parses `comp[]=list` to an array, which Azurite's checks treat
+ * differently from the string): such a request is dispatched the slow way and not remembered.
+ */
+function dispatchKey(req, dispatchPattern, inputs) {
+    const method = req.getMethod();
+    const xHttpMethod = req.getHeader('X-HTTP-Method');
+    if (!isTextOrAbsent(method) || !isTextOrAbsent(xHttpMethod)) {
+        return undefined;
+    }
+    const parts = [method, xHttpMethod === undefined ? null : xHttpMethod, dispatchPattern];
+    for (const { kind, name, valueMatters } of inputs) {
+        const value = kind === 'query' ? req.getQuery(name) : req.getHeader(name);
+        if (!isTextOrAbsent(value)) {
+            return undefined;
+        }
+        parts.push(valueMatters ? (value === undefined ? null : value) : value !== undefined);
+    }
+    return JSON.stringify(parts);
+}
+
+function isTextOrAbsent(value) {
+    return value === undefined || typeof value === 'string';
+}
+
 function memoizeDispatch(dispatchModule, filename) {
     const dispatch = dispatchModule.default;
     const specifications = require(path.join(path.dirname(filename), '..', 'artifacts', 'specifications')).default;
@@ -132,14 +157,9 @@ function memoizeDispatch(dispatchModule, filename) {
         if (context.dispatchPattern === undefined) {
             return dispatch(context, req, next, logger);
         }
-        let key = `${req.getMethod()}\n${req.getHeader('X-HTTP-Method')}\n${context.dispatchPattern}`;
-        for (const { kind, name, valueMatters } of inputs) {
-            const value = kind === 'query' ? req.getQuery(name) : req.getHeader(name);
-            key += valueMatters
-                ? `\n${value === undefined ? '\u0000' : String(value)}`
-                : value === undefined
-                  ? '0'
-                  : '1';
+        const key = dispatchKey(req, context.dispatchPattern, inputs);
+        if (key === undefined) {
+            return dispatch(context, req, next, logger);
         }
         const operation = decisions.get(key);
         if (operation === undefined) {
