@@ -32,13 +32,21 @@ export function loadHostOptions(appRoot: string, processorCount: number): HostOp
     };
 }
 
-/** Parses a .NET TimeSpan as host.json writes it: `hh:mm:ss` or `d.hh:mm:ss`, with optional fractions. */
+/**
+ * Parses a .NET TimeSpan as host.json writes it: `hh:mm:ss` or `d.hh:mm:ss`, with optional fractions, and as
+ * TimeSpan.Parse reads it: a first field beyond 23 in `hh:mm:ss` is days, so "24:00:00" is 24 days, not a day
+ * (https://learn.microsoft.com/dotnet/fundamentals/runtime-libraries/system-timespan-parse).
+ */
 export function parseTimeSpan(text: string): number {
-    const match = /^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d+))?$/.exec(text.trim());
+    const match = /^(?:(\d+)\.)?(\d+):(\d{2}):(\d{2})(?:\.(\d+))?$/.exec(text.trim());
     if (!match) {
         throw new Error(`Invalid TimeSpan "${text}": expected hh:mm:ss`);
     }
-    const [, days = '0', hours, minutes, seconds, fraction = '0'] = match;
+    const [, dayField, first = '0', second = '0', third = '0', fraction = '0'] = match;
+    const firstIsDays = dayField === undefined && match[5] === undefined && Number(first) > 23;
+    const [days, hours, minutes, seconds] = firstIsDays
+        ? [first, second, third, '0']
+        : [dayField ?? '0', first, second, third];
     // .NET rejects a component beyond its unit (TimeSpan.Parse("00:60:00") throws) rather than carrying it over.
     for (const [value, unit, max] of [
         [hours, 'hours', 23],
@@ -46,9 +54,7 @@ export function parseTimeSpan(text: string): number {
         [seconds, 'seconds', 59],
     ] as const) {
         if (Number(value) > max) {
-            throw new Error(
-                `Invalid TimeSpan "${text}": ${unit} must be 0-${max} (got ${value}); write days as d.hh:mm:ss`,
-            );
+            throw new Error(`Invalid TimeSpan "${text}": ${unit} must be 0-${max} (got ${value})`);
         }
     }
     return (

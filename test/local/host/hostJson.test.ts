@@ -25,11 +25,21 @@ describe('parseTimeSpan', () => {
     });
 
     it.each([
-        ['24:00:00', 'hours must be 0-23 (got 24)'],
+        ['24:00:00', 24 * 86_400_000],
+        ['25:01:02', 25 * 86_400_000 + 3_600_000 + 120_000],
+        ['100:00:00', 100 * 86_400_000],
+    ])('reads "%s" as TimeSpan.Parse does, its first field as days (%d ms)', (text, expected) => {
+        expect(parseTimeSpan(text)).toBe(expected);
+    });
+
+    it.each([
         ['00:60:00', 'minutes must be 0-59 (got 60)'],
         ['1.00:00:75', 'seconds must be 0-59 (got 75)'],
+        ['1.24:00:00', 'hours must be 0-23 (got 24)'],
+        ['25:30:00', 'hours must be 0-23 (got 30)'],
+        ['24:00:00.5', 'hours must be 0-23 (got 24)'],
     ])('rejects "%s" (%s) instead of carrying the excess over', (text, reason) => {
-        expect(() => parseTimeSpan(text)).toThrow(`Invalid TimeSpan "${text}": ${reason}; write days as d.hh:mm:ss`);
+        expect(() => parseTimeSpan(text)).toThrow(`Invalid TimeSpan "${text}": ${reason}`);
     });
 });
 
