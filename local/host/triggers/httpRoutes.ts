@@ -16,12 +16,68 @@ type Constraint = (value: string) => boolean;
 
 const INT32 = { min: -(2n ** 31n), max: 2n ** 31n - 1n };
 const INT64 = { min: -(2n ** 63n), max: 2n ** 63n - 1n };
+/** The white space .NET's NumberStyles allow around a number (and bool.TryParse trims). */
+const WS = '[\\t\\n\\v\\f\\r ]*';
 const GUID_FORMATS = [
     /^[0-9a-f]{32}$/i,
     /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
     /^\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}$/i,
     /^\([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\)$/i,
 ];
+const INTEGER = new RegExp(`^${WS}([+-]?\\d+)${WS}$`);
+const BOOLEAN = new RegExp(`^${WS}(true|false)${WS}$`, 'i');
+/** Digits with thousands separators in the integer part, as NumberStyles.AllowThousands reads them. */
+const NUMBER = '(?:\\d[\\d,]*(?:\\.\\d*)?|\\.\\d+)';
+/** double.TryParse(NumberStyles.Float | AllowThousands, invariant), its NaN and Infinity symbols included. */
+const FLOATING = new RegExp(`^${WS}(?:[+-]?${NUMBER}(?:e[+-]?\\d+)?|NaN|[+-]?Infinity)${WS}$`, 'i');
+/** decimal.TryParse(NumberStyles.Number, invariant): a leading or trailing sign, no exponent. */
+const DECIMAL = new RegExp(`^${WS}(?:[+-]?${NUMBER}|${NUMBER}[+-])${WS}$`);
+/**
+ * The invariant-culture forms DateTime.TryParse reads that a URL can carry: ISO dates and date-times (with `T` or
+ * a space, optional fraction and zone), `yyyy/MM/dd`, `MM/dd/yyyy`, each with an optional time, and a time alone.
+ */
+const DATE_TIME =
+    /^(?:(\d{4})([-/])(\d{1,2})\2(\d{1,2})|(\d{1,2})\/(\d{1,2})\/(\d{4}))?(?:(?:^|[T ])(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d{1,7})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+function integerIn(range: { min: bigint; max: bigint }): (value: string) => boolean {
+    return (value) => {
+        const digits = INTEGER.exec(value)?.[1];
+        return digits !== undefined && BigInt(digits) >= range.min && BigInt(digits) <= range.max;
+    };
+}
+
+function readInteger(value: string): bigint | undefined {
+    const digits = INTEGER.exec(value)?.[1];
+    return digits === undefined || !integerIn(INT64)(value) ? undefined : BigInt(digits);
+}
+
+function isDateTime(value: string): boolean {
+    const found = DATE_TIME.exec(value.trim());
+    if (!found || value.trim() === '') {
+        return false;
+    }
+    const [, isoYear, , isoMonth, isoDay, usMonth, usDay, usYear, hour, minute, second] = found;
+    const year = Number(isoYear ?? usYear ?? 2000);
+    const month = Number(isoMonth ?? usMonth ?? 1);
+    const day = Number(isoDay ?? usDay ?? 1);
+    const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+    return (
+        month >= 1 &&
+        month <= 12 &&
+        day >= 1 &&
+        day <= daysInMonth &&
+        Number(hour ?? 0) <= 23 &&
+        Number(minute ?? 0) <= 59 &&
+        Number(second ?? 0) <= 59
+    );
+}
+
+/** ASP.NET Core's FileNameRouteConstraint: the last segment has a dot followed by something other than dots. */
+function isFileName(value: string): boolean {
+    const last = value.slice(value.lastIndexOf('/') + 1);
+    const dot = last.indexOf('.');
+    return dot !== -1 && /[^.]/.test(last.slice(dot + 1));
+}
 
 /**
  * ASP.NET Core's inline route constraints, which the Functions host applies: a value that fails one makes the
@@ -44,39 +100,44 @@ function compileConstraint(template: string, text: string): Constraint {
         }
         return values.map((value) => BigInt(value));
     };
-    const integerIn = (range: { min: bigint; max: bigint }) => (value: string) =>
-        /^[+-]?\d+$/.test(value) && BigInt(value) >= range.min && BigInt(value) <= range.max;
     switch (name) {
         case 'int':
             return integerIn(INT32);
         case 'long':
             return integerIn(INT64);
         case 'bool':
-            return (value) => /^(true|false)$/i.test(value);
+            return (value) => BOOLEAN.test(value);
         case 'guid':
-            return (value) => GUID_FORMATS.some((format) => format.test(value));
+            return (value) => GUID_FORMATS.some((format) => format.test(value.trim()));
         case 'alpha':
             return (value) => /^[a-z]*$/i.test(value);
         case 'decimal':
-            return (value) => /^[+-]?(\d+\.?\d*|\.\d+)$/.test(value);
+            return (value) => DECIMAL.test(value);
         case 'double':
         case 'float':
-            return (value) => /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(value);
+            return (value) => FLOATING.test(value);
         case 'datetime':
-            return (value) => !Number.isNaN(Date.parse(value));
+            return isDateTime;
+        case 'file':
+            return isFileName;
+        case 'nonfile':
+            return (value) => !isFileName(value);
         case 'required':
             return (value) => value.length > 0;
         case 'min': {
             const [min] = integerArguments([1]);
-            return (value) => integerIn(INT64)(value) && BigInt(value) >= min!;
+            return (value) => (readInteger(value) ?? min! - 1n) >= min!;
         }
         case 'max': {
             const [max] = integerArguments([1]);
-            return (value) => integerIn(INT64)(value) && BigInt(value) <= max!;
+            return (value) => (readInteger(value) ?? max! + 1n) <= max!;
         }
         case 'range': {
             const [min, max] = integerArguments([2]);
-            return (value) => integerIn(INT64)(value) && BigInt(value) >= min! && BigInt(value) <= max!;
+            return (value) => {
+                const number = readInteger(value);
+                return number !== undefined && number >= min! && number <= max!;
+            };
         }
         case 'minlength': {
             const [min] = integerArguments([1]);
