@@ -35,6 +35,14 @@ export type ExtraHandler = (
     readBody: () => Promise<Buffer>,
 ) => Promise<boolean> | boolean;
 
+/** The client went away before sending the whole body; there is nobody to answer. */
+class RequestAbortedError extends Error {
+    constructor() {
+        super('The client closed the request before sending the whole body');
+        this.name = 'RequestAbortedError';
+    }
+}
+
 /** A request body over the host's limit; answered with 413. */
 export class RequestBodyTooLargeError extends Error {
     constructor(readonly maxBytes: number) {
@@ -79,6 +87,10 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
 
     const server: Server = createServer((request, response) => {
         void handle(request, response).catch((error: unknown) => {
+            if (error instanceof RequestAbortedError) {
+                response.destroy();
+                return;
+            }
             const tooLarge = error instanceof RequestBodyTooLargeError;
             if (!tooLarge) {
                 options.onError('(http host)', error);
@@ -225,6 +237,13 @@ function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
             chunks.push(chunk);
         });
         request.on('end', () => resolve(Buffer.concat(chunks)));
-        request.on('error', reject);
+        // A request stream fails only when its client goes away mid-body ('aborted'); and should it ever close
+        // without 'end' or 'error', the request must not stay pending forever either.
+        request.on('error', () => reject(new RequestAbortedError()));
+        request.on('close', () => {
+            if (!request.complete) {
+                reject(new RequestAbortedError());
+            }
+        });
     });
 }

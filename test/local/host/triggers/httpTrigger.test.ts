@@ -271,6 +271,40 @@ describe('startHttpHost', () => {
         expect(errors).toEqual([{ functionName: '(http host)', error: new Error('extra failed') }]);
     });
 
+    it('gives up quietly on a client that goes away mid-body, and keeps serving others', async () => {
+        let settled: string | undefined;
+        const host = await start({
+            extraHandlers: [
+                async (request, _response, readBody) => {
+                    if (request.url !== '/_local/slow') {
+                        return false;
+                    }
+                    await readBody().then(
+                        () => (settled = 'read'),
+                        (error: Error) => (settled = error.message),
+                    );
+                    return true;
+                },
+            ],
+        });
+        await new Promise<void>((resolve) => {
+            const req = httpRequest(`${host.url}/_local/slow`, {
+                method: 'POST',
+                headers: { 'content-length': '1000' },
+            });
+            req.on('error', () => resolve());
+            req.write('only part of it');
+            setTimeout(() => req.destroy(), 50);
+            req.on('close', () => resolve());
+        });
+        for (let waited = 0; settled === undefined && waited < 2_000; waited += 10) {
+            await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        expect(settled).toBe('The client closed the request before sending the whole body');
+        expect((await send(host, 'GET', '/api/items/3')).body).toBe('hello 3');
+        expect(errors).toEqual([]);
+    });
+
     it('cuts off a response whose handler failed after starting it, instead of leaving the client waiting', async () => {
         const host = await start({
             extraHandlers: [
