@@ -39,16 +39,16 @@ const DECIMAL = new RegExp(`^${WS}(?:[+-]?${NUMBER}|${NUMBER}[+-])${WS}$`);
 const DATE_TIME =
     /^(?:(\d{4})([-/])(\d{1,2})\2(\d{1,2})|(\d{1,2})\/(\d{1,2})\/(\d{4}))?(?:(?:^|[T ])(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d{1,7})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
 
-function integerIn(range: { min: bigint; max: bigint }): (value: string) => boolean {
+/** An integer as long.TryParse(NumberStyles.Integer, invariant) reads it, within [min, max]. */
+function integerBetween(min: bigint, max: bigint): Constraint {
     return (value) => {
         const digits = INTEGER.exec(value)?.[1];
-        return digits !== undefined && BigInt(digits) >= range.min && BigInt(digits) <= range.max;
+        if (digits === undefined) {
+            return false;
+        }
+        const number = BigInt(digits);
+        return number >= min && number <= max;
     };
-}
-
-function readInteger(value: string): bigint | undefined {
-    const digits = INTEGER.exec(value)?.[1];
-    return digits === undefined || !integerIn(INT64)(value) ? undefined : BigInt(digits);
 }
 
 function isDateTime(value: string): boolean {
@@ -102,9 +102,9 @@ function compileConstraint(template: string, text: string): Constraint {
     };
     switch (name) {
         case 'int':
-            return integerIn(INT32);
+            return integerBetween(INT32.min, INT32.max);
         case 'long':
-            return integerIn(INT64);
+            return integerBetween(INT64.min, INT64.max);
         case 'bool':
             return (value) => BOOLEAN.test(value);
         case 'guid':
@@ -126,18 +126,15 @@ function compileConstraint(template: string, text: string): Constraint {
             return (value) => value.length > 0;
         case 'min': {
             const [min] = integerArguments([1]);
-            return (value) => (readInteger(value) ?? min! - 1n) >= min!;
+            return integerBetween(min!, INT64.max);
         }
         case 'max': {
             const [max] = integerArguments([1]);
-            return (value) => (readInteger(value) ?? max! + 1n) <= max!;
+            return integerBetween(INT64.min, max!);
         }
         case 'range': {
             const [min, max] = integerArguments([2]);
-            return (value) => {
-                const number = readInteger(value);
-                return number !== undefined && number >= min! && number <= max!;
-            };
+            return integerBetween(min!, max!);
         }
         case 'minlength': {
             const [min] = integerArguments([1]);
