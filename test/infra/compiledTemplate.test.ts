@@ -1,11 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
 import { localInfrastructure } from '../../local/runtime/localInfrastructure';
 import { parseQuery } from '../../local/streamAnalytics/parser';
-import { azdEnvironment, snapshotContext } from '../../scripts/infraBuild';
+import { azdEnvironment, infraOutDir, snapshotContext } from '../../scripts/infraBuild';
 import { bindingRequirements, withoutIncluded } from './bindingRequirements';
 import {
     allBindings,
@@ -13,6 +13,7 @@ import {
     connectionPrefix,
     describeResource,
     identityLabel,
+    inventoryMarkdown,
     loadCompiledDeployment,
     loadFunctionContract,
     moduleTemplates,
@@ -102,6 +103,25 @@ describe('infra/main.bicep as compiled by the Bicep CLI and expanded by the ARM 
         ]);
         expect(templates.length).toBeGreaterThan(10);
         expect(undocumented).toEqual([]);
+    });
+
+    it('is what docs/deploy.md lists, resource by resource and role by role', () => {
+        const inventory = inventoryMarkdown(deployment, developerId, azdEnvironment.AZURE_ENV_NAME!);
+        // The section to paste when the template changes.
+        writeFileSync(path.join(infraOutDir, 'inventory.md'), `${inventory}\n`);
+        const docs = readFileSync(path.join(repoRoot, 'docs/deploy.md'), 'utf8');
+        const section = /<!-- compiled-inventory:start -->\n([\s\S]*?)\n<!-- compiled-inventory:end -->/.exec(
+            docs,
+        )?.[1];
+        // Prettier pads the table cells: compare cell by cell.
+        const cells = (text: string) =>
+            text.split('\n').map((line) =>
+                line
+                    .split('|')
+                    .map((cell) => cell.trim().replace(/^-+$/, '---'))
+                    .join('|'),
+            );
+        expect(cells(section?.trim() ?? '')).toEqual(cells(inventory));
     });
 
     it('deploys into one resource group, every resource tagged with the azd environment', () => {

@@ -235,3 +235,42 @@ export function settingReferences(binding: BindingDefinition): string[] {
 export function readJson(relativePath: string): unknown {
     return JSON.parse(readFileSync(path.join(repoRoot, relativePath), 'utf8'));
 }
+
+/** The resource token the names carry (`st<token>` is the storage account), shown as `<token>` in the docs. */
+function resourceToken(deployment: CompiledDeployment): string {
+    const storage = deployment.resources.find((r) => r.type === 'Microsoft.Storage/storageAccounts');
+    return storage?.name.replace(/^st/, '') ?? '<no storage account>';
+}
+
+/**
+ * The resources and role assignments of the compiled template as a Markdown section, for docs/deploy.md: names
+ * with the resource token as `<token>` and the azd environment as `<env>`.
+ */
+export function inventoryMarkdown(
+    deployment: CompiledDeployment,
+    developerId: string,
+    environmentName: string,
+): string {
+    const token = resourceToken(deployment);
+    const generic = (text: string) =>
+        text.replaceAll(token, '<token>').replace(new RegExp(`\\brg-${environmentName}\\b`, 'g'), 'rg-<env>');
+    const resourceRows = deployment.resources
+        .filter((r) => !/roleAssignments$/i.test(r.type))
+        .map((r) => `| \`${r.type}\` | \`${generic(r.name)}\` |`);
+    const grantRows = roleGrants(deployment, developerId).map((g) => {
+        const account = g.scope.replace(/\/dbs\/.*$/, '');
+        const database = /\/dbs\/(.*)$/.exec(g.scope)?.[1];
+        const scope = generic(describeResource(deployment, account)).replace(/^(\S+) (\S+)$/, '`$1` `$2`');
+        const principal = g.principal.startsWith('identity ') ? `\`${generic(g.principal.slice(9))}\`` : g.principal;
+        return `| ${principal} | ${g.role} | ${scope}${database ? ` database \`${database}\`` : ''} | ${g.plane === 'azure' ? 'Azure RBAC' : 'Cosmos DB data plane'} |`;
+    });
+    return [
+        '| Resource type | Name |',
+        '| --- | --- |',
+        ...resourceRows,
+        '',
+        '| Principal | Role | Scope | Kind |',
+        '| --- | --- | --- | --- |',
+        ...grantRows,
+    ].join('\n');
+}
