@@ -308,6 +308,29 @@ describe('Role assignments, as compiled', () => {
         expect(jobIdentity).not.toBe(appIdentity);
     });
 
+    it('with SERVICE_BUS_TARGET_BASED_SCALING=true, grants the app Data Owner on the queue in place of Sender and Receiver, nothing else changed', () => {
+        const variant = loadCompiledDeployment('serviceBusTargetBasedScaling');
+        const variantGrants = (principal: string) =>
+            roleGrants(variant, developerId)
+                .filter((g) => g.principal === principal)
+                .map(grantKey)
+                .sort();
+        const queue = onlyResource(deployment, 'Microsoft.ServiceBus/namespaces/queues');
+        const serviceBus = (role: string) => `azure | ${role} | ${queue.type} ${queue.name}`;
+        expect(variantGrants(appIdentity)).toEqual(
+            [
+                ...grantsTo(appIdentity).filter(
+                    (g) =>
+                        g !== serviceBus('Azure Service Bus Data Sender') &&
+                        g !== serviceBus('Azure Service Bus Data Receiver'),
+                ),
+                serviceBus('Azure Service Bus Data Owner'),
+            ].sort(),
+        );
+        expect(variantGrants(jobIdentity)).toEqual(grantsTo(jobIdentity));
+        expect(variantGrants('developer')).toEqual(grantsTo('developer'));
+    });
+
     it('grants the developer (AZURE_PRINCIPAL_ID) the app data roles, without telemetry publishing, for func start', () => {
         expect(grantsTo('developer')).toEqual(grantsTo(appIdentity).filter((g) => !g.includes('Monitoring')));
     });

@@ -68,29 +68,32 @@ export function readInfraBuildReport(): StoredReport {
     return report;
 }
 
-let loaded: CompiledDeployment | undefined;
+const loaded = new Map<string, CompiledDeployment>();
 
-export function loadCompiledDeployment(): CompiledDeployment {
-    if (loaded) {
-        return loaded;
+/** The compiled template and its expansion; `variant` names one of snapshotVariants in scripts/infraBuild.ts. */
+export function loadCompiledDeployment(variant = ''): CompiledDeployment {
+    const cached = loaded.get(variant);
+    if (cached) {
+        return cached;
     }
     const report = readInfraBuildReport();
     if (report.error !== undefined) {
         throw new Error(report.error);
     }
     const templateText = readFileSync(path.join(infraOutDir, 'main.json'), 'utf8');
-    const snapshot = JSON.parse(readFileSync(path.join(infraOutDir, 'main.snapshot.json'), 'utf8')) as {
+    const snapshot = JSON.parse(readFileSync(path.join(infraOutDir, variant, 'main.snapshot.json'), 'utf8')) as {
         predictedResources: PredictedResource[];
         outputs: Record<string, unknown>;
     };
-    loaded = {
+    const deployment = {
         report: report as InfraBuildReport,
         template: JSON.parse(templateText) as ArmTemplate,
         templateText,
         resources: snapshot.predictedResources,
         outputs: snapshot.outputs,
     };
-    return loaded;
+    loaded.set(variant, deployment);
+    return deployment;
 }
 
 export function resourcesOfType(deployment: CompiledDeployment, type: string): PredictedResource[] {
