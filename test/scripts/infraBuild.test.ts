@@ -51,10 +51,11 @@ describe('the real linter with bicepconfig.json', () => {
     const probeDir = path.join(cacheDir, 'lint-probe');
     afterAll(() => rmSync(probeDir, { recursive: true, force: true }));
 
-    it('reports an error rule and a warning rule, so the build fails on either', () => {
+    it('reports the error rules and a warning rule of bicepconfig.json, so the build fails on either', () => {
         mkdirSync(probeDir, { recursive: true });
-        // An unused parameter (no-unused-params: error in bicepconfig.json) and a four-year-old API version
-        // (use-recent-api-versions: warning).
+        // An unused parameter (no-unused-params: error in bicepconfig.json), a four-year-old API version
+        // (use-recent-api-versions: warning) and a public-cloud storage host in a value (no-hardcoded-env-urls:
+        // error). The same host in a @description is not reported by this Bicep version.
         writeFileSync(
             path.join(probeDir, 'probe.bicep'),
             [
@@ -63,6 +64,8 @@ describe('the real linter with bicepconfig.json', () => {
                 "  name: 'probe'",
                 '}',
                 'output id string = topic.id',
+                "@description('e.g. https://account.blob.core.windows.net/')",
+                "output blob string = 'https://account.blob.core.windows.net/'",
                 '',
             ].join('\n'),
         );
@@ -70,6 +73,7 @@ describe('the real linter with bicepconfig.json', () => {
         expect(diagnostics.map((d) => [d.file, d.line, d.level, d.rule])).toEqual([
             ['.cache/lint-probe/probe.bicep', 1, 'error', 'no-unused-params'],
             ['.cache/lint-probe/probe.bicep', 2, 'warning', 'use-recent-api-versions'],
+            ['.cache/lint-probe/probe.bicep', 7, 'error', 'no-hardcoded-env-urls'],
         ]);
     });
 });
