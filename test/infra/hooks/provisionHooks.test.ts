@@ -150,12 +150,28 @@ function setJob(job: Job): void {
     );
 }
 
-function runHook(shell: Shell, hook: 'preprovision' | 'postprovision', env: Record<string, string>) {
+const pwshArgs = ['-NoLogo', '-NoProfile', '-NonInteractive'];
+
+/**
+ * PowerShell passes arguments to a .cmd file (az.cmd on Windows) the legacy way, dropping the double quotes
+ * inside an argument; `$PSNativeCommandArgumentPassing = 'Legacy'` makes pwsh do the same here.
+ */
+const legacyArgumentPassing = "$PSNativeCommandArgumentPassing = 'Legacy'";
+
+function runHook(
+    shell: Shell,
+    hook: 'preprovision' | 'postprovision',
+    env: Record<string, string>,
+    options: { legacyArgumentPassing?: boolean } = {},
+) {
     const script = path.join(hooksDir, `${hook}.${shell === 'pwsh' ? 'ps1' : 'sh'}`);
+    const pwsh = () => requireTool('pwsh', pwshHint, dotnetTools);
     const command =
-        shell === 'pwsh'
-            ? [requireTool('pwsh', pwshHint, dotnetTools), '-NoLogo', '-NoProfile', '-NonInteractive', '-File', script]
-            : [shell, script];
+        shell !== 'pwsh'
+            ? [shell, script]
+            : options.legacyArgumentPassing
+              ? [pwsh(), ...pwshArgs, '-Command', `${legacyArgumentPassing}; & '${script}'; exit $LASTEXITCODE`]
+              : [pwsh(), ...pwshArgs, '-File', script];
     const result = spawnSync(command[0]!, command.slice(1), {
         cwd: work,
         encoding: 'utf8',
@@ -395,6 +411,37 @@ describe.each(shells)('provision hooks under %s, against a fake az', (shell) => 
             expect(run.stdout).toBe('preprovision: Stream Analytics job asa-abc does not exist; nothing to stop.\n');
             expect(run.status).toBe(0);
         });
+    });
+});
+
+describe('the start body under the argument passing PowerShell uses for az.cmd on Windows', () => {
+    it('reaches az intact from postprovision.ps1', () => {
+        setJob({ states: ['Created'], onStart: [[0, ['Running']]] });
+        const run = runHook('pwsh', 'postprovision', deployed, { legacyArgumentPassing: true });
+        expect(run.calls).toEqual([readLastOutput, readState, start('JobStartTime'), readState]);
+        expect(run.status).toBe(0);
+    });
+
+    it('would lose its quotes as an inline JSON argument (the form the hook used before)', () => {
+        setJob({ states: ['Created'] });
+        const inline = '"{`"outputStartMode`":`"JobStartTime`"}"';
+        const result = spawnSync(
+            requireTool('pwsh', pwshHint, dotnetTools),
+            [...pwshArgs, '-Command', `${legacyArgumentPassing}; az rest --method post --body ${inline} --output none`],
+            {
+                cwd: work,
+                encoding: 'utf8',
+                env: {
+                    ...process.env,
+                    PATH: `${fakeDir}${path.delimiter}${process.env.PATH ?? ''}`,
+                    FAKE_AZ_DIR: fakeDir,
+                },
+            },
+        );
+        expect(result.error).toBeUndefined();
+        expect(readFileSync(path.join(fakeDir, 'calls', '001'), 'utf8').split('\n')).toContain(
+            '{outputStartMode:JobStartTime}',
+        );
     });
 });
 
