@@ -135,7 +135,7 @@ describe('binding contract', () => {
                         connection: 'CosmosDBConnection',
                         databaseName: '%COSMOS_DATABASE%',
                         containerName: '%LETTER_COUNTS_CONTAINER%',
-                        sqlQuery: 'SELECT TOP 1560 * FROM c ORDER BY c.windowEnd DESC',
+                        sqlQuery: 'SELECT TOP 1620 * FROM c ORDER BY c.windowEnd DESC',
                     },
                 ],
                 outputs: [{ name: '$return', type: 'http', direction: 'out' }],
