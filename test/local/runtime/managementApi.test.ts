@@ -73,8 +73,9 @@ describe('managementApi', () => {
         });
     });
 
-    it('reports status: the urls and a metrics snapshot', async () => {
+    it('reports status: the urls and a metrics snapshot, with what functions warned about', async () => {
         queue.send({ body: 'x' });
+        runtime!.metrics.recordFunctionLog('dequeueNames', 'warning', 'Left out an unusable name of message m');
         const { status, body, response } = await call('GET', '/_local/status');
         expect(response.headers.get('cache-control')).toBe('no-store');
         expect({ status, body }).toEqual({
@@ -87,6 +88,17 @@ describe('managementApi', () => {
                 deadLetters: 0,
                 windowsEmitted: 0,
                 invocations: {},
+                problems: {
+                    byFunction: { dequeueNames: 1 },
+                    recent: [
+                        {
+                            at: clock.now().toISOString(),
+                            functionName: 'dequeueNames',
+                            level: 'warning',
+                            message: 'Left out an unusable name of message m',
+                        },
+                    ],
+                },
             },
         });
     });
