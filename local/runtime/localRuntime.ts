@@ -17,6 +17,8 @@ import { letterCountsJobSettings, letterCountsQueryPath } from '../streamAnalyti
 import { type RunningAzurite, startAzurite } from './azurite';
 import { localInfrastructure } from './localInfrastructure';
 import { LocalServices } from './localServices';
+import { rawNamesContainer } from '../../functions/shared/rawNamesBlobs';
+import { type RecountReport, type RecountRequest, recountLocally } from './recount';
 import { RuntimeMetrics } from './runtimeMetrics';
 import {
     type EventOrderingReport,
@@ -70,6 +72,8 @@ export interface LocalRuntime {
     metrics: RuntimeMetrics;
     /** Stops the functions host and starts a new one over the same services, as a host restart does. */
     restartHost(): Promise<void>;
+    /** Derives chosen windows again from the raw-names blobs and writes the corrections (`npm run recount`). */
+    recount(request: RecountRequest): Promise<RecountReport>;
     stop(): Promise<void>;
 }
 
@@ -264,6 +268,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             eventGrid,
             streamAnalytics,
             metrics,
+            recount: (request) =>
+                recountLocally(request, {
+                    blobs: rawNamesContainer(settings as NodeJS.ProcessEnv),
+                    letterCounts: lettersContainer,
+                    clock,
+                    windowSeconds: options.windowSeconds ?? Number(settings.LETTER_COUNT_WINDOW_SECONDS ?? 30),
+                }),
             async restartHost() {
                 await host.stop();
                 host = createHost();
