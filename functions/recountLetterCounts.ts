@@ -2,8 +2,8 @@ import { app, input, InvocationContext, output, Timer } from '@azure/functions';
 
 import { type Clock, systemClock } from '../domain/clock';
 import { ConfigurationError } from '../domain/errors';
-import { correctionsTo, type RecountRange, recountWindows } from '../domain/letterCounts/recount';
 import { RECENT_LETTER_COUNTS_QUERY } from '../domain/letterCounts/recentWindows';
+import { correctionsTo, type RecountRange, recountWindows } from '../domain/letterCounts/recount';
 import { readWindowSeconds } from './shared/appSettings';
 import { rawNamesContainer, readRawMessagesSince } from './shared/rawNamesBlobs';
 

@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { type Clock, systemClock } from '../../domain/clock';
+import { rawNamesContainer } from '../../functions/shared/rawNamesBlobs';
 import { ensureCosmosResources, type LocalCosmos, startLocalCosmos, startTtlSweeper } from '../cosmos';
 import { createLocalCosmosClient } from '../cosmos';
 import { type LocalEventGridTopic, startLocalEventGridTopic, type SubscriptionSettings } from '../eventGrid';
@@ -17,8 +18,7 @@ import { letterCountsJobSettings, letterCountsQueryPath } from '../streamAnalyti
 import { type RunningAzurite, startAzurite } from './azurite';
 import { localInfrastructure } from './localInfrastructure';
 import { LocalServices } from './localServices';
-import { rawNamesContainer } from '../../functions/shared/rawNamesBlobs';
-import { type RecountReport, type RecountRequest, recountLocally } from './recount';
+import { recountLocally, type RecountReport, type RecountRequest } from './recount';
 import { RuntimeMetrics } from './runtimeMetrics';
 import {
     type EventOrderingReport,
@@ -270,7 +270,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             metrics,
             recount: (request) =>
                 recountLocally(request, {
-                    blobs: rawNamesContainer(settings as NodeJS.ProcessEnv),
+                    blobs: rawNamesContainer(settings),
                     letterCounts: lettersContainer,
                     clock,
                     windowSeconds: options.windowSeconds ?? Number(settings.LETTER_COUNT_WINDOW_SECONDS ?? 30),
