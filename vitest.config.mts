@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
     test: {
         include: ['test/**/*.test.ts'],
+        // Compiles and lints infra/ with the real Bicep CLI when it changed (test/infra reads the result).
+        globalSetup: ['test/infra/infraBuild.globalSetup.ts'],
         environment: 'node',
         pool: 'forks',
         testTimeout: 20_000,

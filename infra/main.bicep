@@ -19,37 +19,105 @@ param location string
 @description('Optional. Object id of the developer running azd (AZURE_PRINCIPAL_ID). When set, that user gets the same data roles as the app, so `func start` can run against the deployed resources.')
 param principalId string = ''
 
-@description('Optional. Kind of principal principalId is.')
-@allowed([
-  'User'
-  'ServicePrincipal'
-])
-param principalType string = 'User'
-
 @description('Optional. Also allow http://localhost:7071 (the local Functions host) as a browser origin, for a dashboard served by `func start` against the deployed SignalR Service.')
 param allowLocalDevelopmentOrigins bool = false
 
 @description('Optional. Partitions of the names event hub (fixed after creation).')
 @minValue(1)
 @maxValue(32)
-param eventHubPartitionCount int = 2
+param eventHubPartitionCount int = 4
 
 @description('Optional. Throughput units of the Event Hubs namespace.')
 @minValue(1)
 @maxValue(40)
 param eventHubThroughputUnits int = 1
 
-@description('Optional. Streaming units of the Stream Analytics job as the API counts them (3 = 1/3 SU V2, 7 = 2/3, 10 = 1 SU V2, then multiples of 10).')
-@minValue(3)
-@maxValue(660)
+@description('Optional. Streaming units of the Stream Analytics job as the API counts them (3 = 1/3 SU V2, 7 = 2/3, 10 = 1 SU V2, then multiples of 10 up to 660).')
+@allowed([
+  3
+  7
+  10
+  20
+  30
+  40
+  50
+  60
+  70
+  80
+  90
+  100
+  110
+  120
+  130
+  140
+  150
+  160
+  170
+  180
+  190
+  200
+  210
+  220
+  230
+  240
+  250
+  260
+  270
+  280
+  290
+  300
+  310
+  320
+  330
+  340
+  350
+  360
+  370
+  380
+  390
+  400
+  410
+  420
+  430
+  440
+  450
+  460
+  470
+  480
+  490
+  500
+  510
+  520
+  530
+  540
+  550
+  560
+  570
+  580
+  590
+  600
+  610
+  620
+  630
+  640
+  650
+  660
+])
 param streamingUnits int = 3
 
 @description('Optional. Use Cosmos DB serverless (pay per request) rather than provisioned throughput.')
 param cosmosServerless bool = true
 
-@description('Optional. Seconds a letter-count document is kept (Cosmos DB container defaultTtl).')
+@description('Optional. Seconds a letter-count document is kept (Cosmos DB container defaultTtl); the local runtime keeps them as long.')
 @minValue(1)
-param letterCountsRetentionSeconds int = 86400
+param letterCountsRetentionSeconds int = 604800
+
+@description('Optional. Deliveries of a queued message before Service Bus dead-letters it; the local runtime, the README and the dead-letter tooling use the same number.')
+@minValue(1)
+param maxDeliveryCount int = 10
+
+@description('Optional. Grant the app Azure Service Bus Data Owner on the queue instead of Data Sender + Data Receiver, so the Functions scale controller can read the queue\'s message count and scale on it (target-based scaling). Off by default: least privilege; see docs/deploy.md.')
+param serviceBusTargetBasedScaling bool = false
 
 @description('Optional. Days a raw-names blob is kept.')
 @minValue(1)
@@ -111,12 +179,20 @@ var allowedOrigins = allowLocalDevelopmentOrigins
       appOrigin
     ]
 var grantDeveloper = !empty(principalId)
+var serviceBusAppRoles = serviceBusTargetBasedScaling
+  ? [
+      'Azure Service Bus Data Owner'
+    ]
+  : [
+      'Azure Service Bus Data Sender'
+      'Azure Service Bus Data Receiver'
+    ]
 
 // ============== //
 // Resources      //
 // ============== //
 
-resource resourceGroup 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+resource resourceGroup 'Microsoft.Resources/resourceGroups@2025-04-01' = {
   name: '${abbrs.resourcesResourceGroups}${environmentName}'
   location: location
   tags: tags
@@ -127,6 +203,18 @@ module appIdentity './modules/identity.bicep' = {
   name: 'appIdentity'
   params: {
     name: '${abbrs.managedIdentityUserAssignedIdentities}${apiServiceName}-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+// The Stream Analytics job's own identity, created with the other identities before anything that uses it, so that
+// Cosmos DB and Azure RBAC can resolve its principal when its roles are assigned.
+module jobIdentity './modules/identity.bicep' = {
+  scope: resourceGroup
+  name: 'jobIdentity'
+  params: {
+    name: '${abbrs.managedIdentityUserAssignedIdentities}${abbrs.streamAnalyticsStreamingJobs}${resourceToken}'
     location: location
     tags: tags
   }
@@ -175,7 +263,6 @@ module storage './modules/storage.bicep' = {
         ? [
             {
               principalId: principalId
-              principalType: principalType
               roleName: 'Storage Blob Data Owner'
             }
           ]
@@ -192,29 +279,23 @@ module serviceBus './modules/serviceBus.bicep' = {
     location: location
     tags: tags
     queueName: namesQueueName
+    maxDeliveryCount: maxDeliveryCount
+    // Sender (the timer's output) and Receiver (the fan-out's trigger) on this queue only; or, on request, Data
+    // Owner on the queue so the scale controller can read its message count (see serviceBusTargetBasedScaling).
     queueRoleAssignments: concat(
-      [
-        {
-          principalId: appIdentity.outputs.principalId
-          principalType: 'ServicePrincipal'
-          roleName: 'Azure Service Bus Data Sender'
-        }
-        {
-          principalId: appIdentity.outputs.principalId
-          principalType: 'ServicePrincipal'
-          roleName: 'Azure Service Bus Data Receiver'
-        }
-      ],
+      map(serviceBusAppRoles, roleName => {
+        principalId: appIdentity.outputs.principalId
+        principalType: 'ServicePrincipal'
+        roleName: roleName
+      }),
       grantDeveloper
         ? [
             {
               principalId: principalId
-              principalType: principalType
               roleName: 'Azure Service Bus Data Sender'
             }
             {
               principalId: principalId
-              principalType: principalType
               roleName: 'Azure Service Bus Data Receiver'
             }
           ]
@@ -241,12 +322,17 @@ module eventHubs './modules/eventHubs.bicep' = {
           principalType: 'ServicePrincipal'
           roleName: 'Azure Event Hubs Data Sender'
         }
+        // The Stream Analytics input: receiving is all the job does with Event Hubs.
+        {
+          principalId: jobIdentity.outputs.principalId
+          principalType: 'ServicePrincipal'
+          roleName: 'Azure Event Hubs Data Receiver'
+        }
       ],
       grantDeveloper
         ? [
             {
               principalId: principalId
-              principalType: principalType
               roleName: 'Azure Event Hubs Data Sender'
             }
           ]
@@ -266,21 +352,28 @@ module cosmos './modules/cosmos.bicep' = {
     letterCountsContainerName: letterCountsContainerName
     letterCountsRetentionSeconds: letterCountsRetentionSeconds
     serverless: cosmosServerless
-    // Contributor, not Reader: the change-feed trigger writes its checkpoints to the leases container.
+    // Contributor, not Reader: the change-feed trigger writes its checkpoints to the leases container, and the job
+    // upserts letter counts. The job's grant is on the account, as the Stream Analytics managed-identity doc for
+    // the Cosmos DB output assigns it (scope "/"); the app's is on the database.
     sqlRoleAssignments: concat(
       [
         {
           principalId: appIdentity.outputs.principalId
-          principalType: 'ServicePrincipal'
           roleName: 'Cosmos DB Built-in Data Contributor'
+          scope: 'database'
+        }
+        {
+          principalId: jobIdentity.outputs.principalId
+          roleName: 'Cosmos DB Built-in Data Contributor'
+          scope: 'account'
         }
       ],
       grantDeveloper
         ? [
             {
               principalId: principalId
-              principalType: principalType
               roleName: 'Cosmos DB Built-in Data Contributor'
+              scope: 'database'
             }
           ]
         : []
@@ -309,7 +402,6 @@ module signalR './modules/signalR.bicep' = {
         ? [
             {
               principalId: principalId
-              principalType: principalType
               roleName: 'SignalR Service Owner'
             }
           ]
@@ -337,7 +429,6 @@ module eventGrid './modules/eventGrid.bicep' = {
         ? [
             {
               principalId: principalId
-              principalType: principalType
               roleName: 'EventGrid Data Sender'
             }
           ]
@@ -354,6 +445,7 @@ module streamAnalytics './modules/streamAnalytics.bicep' = {
     location: location
     tags: tags
     streamingUnits: streamingUnits
+    identityResourceId: jobIdentity.outputs.resourceId
     eventHubNamespaceName: eventHubs.outputs.name
     eventHubName: eventHubs.outputs.eventHubName
     consumerGroupName: eventHubs.outputs.consumerGroupName
@@ -374,7 +466,6 @@ module functionApp './modules/functionApp.bicep' = {
     serviceName: apiServiceName
     identityResourceId: appIdentity.outputs.resourceId
     identityClientId: appIdentity.outputs.clientId
-    storageAccountName: storage.outputs.name
     storageBlobEndpoint: storage.outputs.blobEndpoint
     deploymentContainerName: storage.outputs.deploymentContainerName
     applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString

@@ -1,6 +1,6 @@
 metadata description = 'Cosmos DB for NoSQL: the letter-counts container Stream Analytics writes and the change-feed function reads, and the leases container that function keeps its checkpoints in. Key auth is off; access is data-plane RBAC.'
 
-import { roleAssignmentType } from './types.bicep'
+import { cosmosRoleAssignmentType } from './types.bicep'
 
 @description('Required. Name of the Cosmos DB account.')
 param name string
@@ -28,12 +28,12 @@ param serverless bool = true
 @minValue(400)
 param provisionedThroughput int = 400
 
-@description('Optional. Data-plane roles (Cosmos DB built-in roles) to grant, scoped to the database.')
-param sqlRoleAssignments roleAssignmentType[] = []
+@description('Optional. Data-plane roles (Cosmos DB built-in roles) to grant, on the account or on the database.')
+param sqlRoleAssignments cosmosRoleAssignmentType[] = []
 
 var cosmosDataRoles = loadJsonContent('../built-in-roles.json').cosmosDataRoles
 
-resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
+resource account 'Microsoft.DocumentDB/databaseAccounts@2026-03-15' = {
   name: name
   location: location
   tags: tags
@@ -64,7 +64,7 @@ resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
   }
 }
 
-resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2024-11-15' = {
+resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2026-03-15' = {
   parent: account
   name: databaseName
   properties: {
@@ -75,7 +75,7 @@ resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2024-11-15
   }
 }
 
-resource letterCountsContainer 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-11-15' = {
+resource letterCountsContainer 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2026-03-15' = {
   parent: database
   name: letterCountsContainerName
   properties: {
@@ -94,7 +94,7 @@ resource letterCountsContainer 'Microsoft.DocumentDB/databaseAccounts/sqlDatabas
 }
 
 // With Entra ID auth the change-feed trigger may not create this container itself, so it must exist up front.
-resource leasesContainer 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-11-15' = {
+resource leasesContainer 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2026-03-15' = {
   parent: database
   name: 'leases'
   properties: {
@@ -110,17 +110,25 @@ resource leasesContainer 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/con
   }
 }
 
-// Scoped to the database, the tightest scope that works: the change-feed processor reads database metadata,
-// which a container-scoped assignment does not allow (azure-cosmos-dotnet-v3 issue 3638).
-resource databaseRoleAssignments 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-11-15' = [
+// The Cosmos DB resource provider takes an exclusive lock on the account for each role assignment and for each
+// container write, and fails an operation that runs beside another on the same account: one at a time
+// (batchSize 1), and only once both containers exist.
+// The function app's grant is scoped to the database, the tightest scope that works: the change-feed processor
+// reads database metadata, which a container-scoped assignment does not allow (azure-cosmos-dotnet-v3 issue 3638).
+@batchSize(1)
+resource sqlRoleAssignmentsResource 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2026-03-15' = [
   for assignment in sqlRoleAssignments: {
     parent: account
-    name: guid(database.id, assignment.principalId, cosmosDataRoles[assignment.roleName])
+    name: guid(account.id, assignment.scope, assignment.principalId, cosmosDataRoles[assignment.roleName])
     properties: {
       principalId: assignment.principalId
       roleDefinitionId: '${account.id}/sqlRoleDefinitions/${cosmosDataRoles[assignment.roleName]}'
-      scope: '${account.id}/dbs/${database.name}'
+      scope: assignment.scope == 'account' ? account.id : '${account.id}/dbs/${database.name}'
     }
+    dependsOn: [
+      letterCountsContainer
+      leasesContainer
+    ]
   }
 ]
 

@@ -36,7 +36,7 @@ resource topicRoleAssignments 'Microsoft.Authorization/roleAssignments@2022-04-0
     properties: {
       roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoles[assignment.roleName])
       principalId: assignment.principalId
-      principalType: assignment.principalType
+      principalType: assignment.?principalType
     }
   }
 ]

@@ -20,7 +20,7 @@ param consumerGroupName string
 @description('Optional. Partitions of the hub. Fixed after creation on the Standard tier; Stream Analytics reads partitions in parallel.')
 @minValue(1)
 @maxValue(32)
-param partitionCount int = 2
+param partitionCount int = 4
 
 @description('Optional. Throughput units of the namespace (1 TU = 1 MB/s or 1,000 events/s in).')
 @minValue(1)
@@ -37,7 +37,7 @@ param eventHubRoleAssignments roleAssignmentType[] = []
 
 var builtInRoles = loadJsonContent('../built-in-roles.json').azureRoles
 
-resource namespace 'Microsoft.EventHub/namespaces@2024-01-01' = {
+resource namespace 'Microsoft.EventHub/namespaces@2026-01-01' = {
   name: name
   location: location
   tags: tags
@@ -55,7 +55,7 @@ resource namespace 'Microsoft.EventHub/namespaces@2024-01-01' = {
   }
 }
 
-resource eventHub 'Microsoft.EventHub/namespaces/eventhubs@2024-01-01' = {
+resource eventHub 'Microsoft.EventHub/namespaces/eventhubs@2026-01-01' = {
   parent: namespace
   name: eventHubName
   properties: {
@@ -64,7 +64,7 @@ resource eventHub 'Microsoft.EventHub/namespaces/eventhubs@2024-01-01' = {
   }
 }
 
-resource consumerGroup 'Microsoft.EventHub/namespaces/eventhubs/consumergroups@2024-01-01' = {
+resource consumerGroup 'Microsoft.EventHub/namespaces/eventhubs/consumergroups@2026-01-01' = {
   parent: eventHub
   name: consumerGroupName
 }
@@ -76,7 +76,7 @@ resource eventHubRoleAssignment 'Microsoft.Authorization/roleAssignments@2022-04
     properties: {
       roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoles[assignment.roleName])
       principalId: assignment.principalId
-      principalType: assignment.principalType
+      principalType: assignment.?principalType
     }
   }
 ]
@@ -84,8 +84,8 @@ resource eventHubRoleAssignment 'Microsoft.Authorization/roleAssignments@2022-04
 @description('The name of the namespace.')
 output name string = namespace.name
 
-@description('The namespace host name the identity-based connection uses, e.g. <name>.servicebus.windows.net.')
-output fullyQualifiedNamespace string = '${namespace.name}.servicebus.windows.net'
+@description('The namespace host name the identity-based connection uses, taken from the namespace\'s own endpoint so it is right in every cloud.')
+output fullyQualifiedNamespace string = parseUri(namespace.properties.serviceBusEndpoint).host
 
 @description('The name of the event hub.')
 output eventHubName string = eventHub.name

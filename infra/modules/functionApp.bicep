@@ -21,10 +21,7 @@ param identityResourceId string
 @description('Required. Client id of that identity, used by every identity-based setting.')
 param identityClientId string
 
-@description('Required. Name of the storage account for the host and the deployment package.')
-param storageAccountName string
-
-@description('Required. Blob endpoint of that account.')
+@description('Required. Blob endpoint of the storage account for the host and the deployment package, as the account reports it (with a trailing slash).')
 param storageBlobEndpoint string
 
 @description('Required. Container Flex Consumption deploys the package from.')
@@ -60,14 +57,14 @@ param instanceMemoryMB int = 2048
 param maximumInstanceCount int = 40
 
 var hostSettings = {
-  AzureWebJobsStorage__blobServiceUri: 'https://${storageAccountName}.blob.${environment().suffixes.storage}'
+  AzureWebJobsStorage__blobServiceUri: storageBlobEndpoint
   AzureWebJobsStorage__credential: 'managedidentity'
   AzureWebJobsStorage__clientId: identityClientId
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
 }
 
-resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: planName
   location: location
   tags: tags
@@ -81,7 +78,7 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   }
 }
 
-resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
   name: name
   location: location
   tags: union(tags, { 'azd-service-name': serviceName })
@@ -127,7 +124,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   }
 }
 
-resource functionAppSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+resource functionAppSettings 'Microsoft.Web/sites/config@2025-03-01' = {
   parent: functionApp
   name: 'appsettings'
   properties: union(appSettings, hostSettings)

@@ -24,7 +24,7 @@ param roleAssignments roleAssignmentType[] = []
 
 var builtInRoles = loadJsonContent('../built-in-roles.json').azureRoles
 
-resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2026-03-01' = {
   name: logAnalyticsName
   location: location
   tags: tags
@@ -56,7 +56,7 @@ resource applicationInsightsRoleAssignments 'Microsoft.Authorization/roleAssignm
     properties: {
       roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoles[assignment.roleName])
       principalId: assignment.principalId
-      principalType: assignment.principalType
+      principalType: assignment.?principalType
     }
   }
 ]

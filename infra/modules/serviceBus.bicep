@@ -14,9 +14,9 @@ param tags object = {}
 @description('Required. Name of the queue.')
 param queueName string
 
-@description('Optional. Deliveries before a message is dead-lettered. The fan-out throws on an invalid message; a few retries cover transient failures without looping on poison.')
+@description('Required. Deliveries before a message is dead-lettered (the local runtime\'s queue uses the same number: see local/runtime/localInfrastructure.ts).')
 @minValue(1)
-param maxDeliveryCount int = 5
+param maxDeliveryCount int
 
 @description('Optional. Peek-lock duration (ISO 8601). The Functions host renews the lock while a handler runs.')
 param lockDuration string = 'PT1M'
@@ -29,7 +29,7 @@ param queueRoleAssignments roleAssignmentType[] = []
 
 var builtInRoles = loadJsonContent('../built-in-roles.json').azureRoles
 
-resource namespace 'Microsoft.ServiceBus/namespaces@2022-10-01-preview' = {
+resource namespace 'Microsoft.ServiceBus/namespaces@2026-01-01' = {
   name: name
   location: location
   tags: tags
@@ -44,7 +44,7 @@ resource namespace 'Microsoft.ServiceBus/namespaces@2022-10-01-preview' = {
   }
 }
 
-resource queue 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = {
+resource queue 'Microsoft.ServiceBus/namespaces/queues@2026-01-01' = {
   parent: namespace
   name: queueName
   properties: {
@@ -64,7 +64,7 @@ resource queueRoleAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01
     properties: {
       roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoles[assignment.roleName])
       principalId: assignment.principalId
-      principalType: assignment.principalType
+      principalType: assignment.?principalType
     }
   }
 ]
@@ -72,8 +72,8 @@ resource queueRoleAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01
 @description('The name of the namespace.')
 output name string = namespace.name
 
-@description('The namespace host name the identity-based connection uses, e.g. <name>.servicebus.windows.net.')
-output fullyQualifiedNamespace string = '${namespace.name}.servicebus.windows.net'
+@description('The namespace host name the identity-based connection uses, taken from the namespace\'s own endpoint so it is right in every cloud.')
+output fullyQualifiedNamespace string = parseUri(namespace.properties.serviceBusEndpoint).host
 
 @description('The name of the queue.')
 output queueName string = queue.name

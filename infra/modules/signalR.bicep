@@ -72,7 +72,7 @@ resource signalRRoleAssignments 'Microsoft.Authorization/roleAssignments@2022-04
     properties: {
       roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoles[assignment.roleName])
       principalId: assignment.principalId
-      principalType: assignment.principalType
+      principalType: assignment.?principalType
     }
   }
 ]

@@ -28,7 +28,7 @@ param roleAssignments roleAssignmentType[] = []
 
 var builtInRoles = loadJsonContent('../built-in-roles.json').azureRoles
 
-resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+resource storage 'Microsoft.Storage/storageAccounts@2026-09-01' = {
   name: name
   location: location
   tags: tags
@@ -47,12 +47,12 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   }
 }
 
-resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2026-09-01' = {
   parent: storage
   name: 'default'
 }
 
-resource rawNamesContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+resource rawNamesContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2026-09-01' = {
   parent: blobService
   name: rawNamesContainerName
   properties: {
@@ -60,7 +60,7 @@ resource rawNamesContainer 'Microsoft.Storage/storageAccounts/blobServices/conta
   }
 }
 
-resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2026-09-01' = {
   parent: blobService
   name: deploymentContainerName
   properties: {
@@ -69,7 +69,7 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
 }
 
 // The raw blobs are an audit trail of what was queued, not the system of record: age them out.
-resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2026-09-01' = {
   parent: storage
   name: 'default'
   properties: {
@@ -112,7 +112,7 @@ resource storageRoleAssignments 'Microsoft.Authorization/roleAssignments@2022-04
     properties: {
       roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoles[assignment.roleName])
       principalId: assignment.principalId
-      principalType: assignment.principalType
+      principalType: assignment.?principalType
     }
   }
 ]
@@ -120,7 +120,7 @@ resource storageRoleAssignments 'Microsoft.Authorization/roleAssignments@2022-04
 @description('The name of the storage account.')
 output name string = storage.name
 
-@description('The blob endpoint, e.g. https://<account>.blob.core.windows.net/.')
+@description('The blob endpoint of the account (https, with a trailing slash), in the cloud it is deployed to.')
 output blobEndpoint string = storage.properties.primaryEndpoints.blob
 
 @description('The name of the deployment container.')

@@ -1,4 +1,4 @@
-metadata description = 'The Stream Analytics job that counts first letters per window: Event Hub in, Cosmos DB out, both through the job\'s own system-assigned identity. The query and the event-ordering settings are the same files the local runtime runs.'
+metadata description = 'The Stream Analytics job that counts first letters per window: Event Hub in, Cosmos DB out, both through a user-assigned identity created before the job and granted its roles by the Event Hubs and Cosmos DB modules. The query and the event-ordering settings are the same files the local runtime runs.'
 
 @description('Required. Name of the streaming job.')
 param name string
@@ -9,10 +9,81 @@ param location string = resourceGroup().location
 @description('Optional. Tags of the job.')
 param tags object = {}
 
-@description('Optional. Streaming units as the API counts them: 3 = 1/3 SU V2, 7 = 2/3 SU V2, 10 = 1 SU V2, then multiples of 10.')
-@minValue(3)
-@maxValue(660)
+@description('Optional. Streaming units as the Standard V2 API counts them: 3 = 1/3 SU V2, 7 = 2/3 SU V2, 10 = 1 SU V2, then whole SU V2 in tens up to 660 = 66 SU V2. Stream Analytics rejects any other value.')
+@allowed([
+  3
+  7
+  10
+  20
+  30
+  40
+  50
+  60
+  70
+  80
+  90
+  100
+  110
+  120
+  130
+  140
+  150
+  160
+  170
+  180
+  190
+  200
+  210
+  220
+  230
+  240
+  250
+  260
+  270
+  280
+  290
+  300
+  310
+  320
+  330
+  340
+  350
+  360
+  370
+  380
+  390
+  400
+  410
+  420
+  430
+  440
+  450
+  460
+  470
+  480
+  490
+  500
+  510
+  520
+  530
+  540
+  550
+  560
+  570
+  580
+  590
+  600
+  610
+  620
+  630
+  640
+  650
+  660
+])
 param streamingUnits int = 3
+
+@description('Required. Resource id of the user-assigned identity the job reads and writes with.')
+param identityResourceId string
 
 @description('Required. Name of the Event Hubs namespace the job reads from.')
 param eventHubNamespaceName string
@@ -32,19 +103,25 @@ param cosmosDatabaseName string
 @description('Required. Name of the container the job upserts letter counts into.')
 param letterCountsContainerName string
 
-var builtInRoles = loadJsonContent('../built-in-roles.json').azureRoles
-var cosmosDataRoles = loadJsonContent('../built-in-roles.json').cosmosDataRoles
 // One file feeds both this job and the local engine, so the deployed job orders events like the local one.
 var jobSettings = loadJsonContent('../letter-counts.job-settings.json')
 var inputAlias = 'namesInput'
 var outputAlias = 'letterCountsOutput'
 
+// 2021-10-01-preview, not the newer-dated 2020-03-01: only the preview API has authenticationMode on the Cosmos DB
+// output (the compiler rejects it with 2020-03-01, BCP037), and a keyed output would need the account key.
+#disable-next-line use-recent-api-versions
 resource job 'Microsoft.StreamAnalytics/streamingjobs@2021-10-01-preview' = {
   name: name
   location: location
   tags: tags
+  // A user-assigned identity exists (and is replicated) before the job and its role assignments are created, so
+  // Cosmos DB finds the principal when its data role is assigned; a system-assigned one would be brand new then.
   identity: {
-    type: 'SystemAssigned'
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityResourceId}': {}
+    }
   }
   properties: {
     sku: {
@@ -109,46 +186,5 @@ resource job 'Microsoft.StreamAnalytics/streamingjobs@2021-10-01-preview' = {
   }
 }
 
-resource eventHubNamespace 'Microsoft.EventHub/namespaces@2024-01-01' existing = {
-  name: eventHubNamespaceName
-}
-
-resource eventHub 'Microsoft.EventHub/namespaces/eventhubs@2024-01-01' existing = {
-  parent: eventHubNamespace
-  name: eventHubName
-}
-
-resource cosmosAccount 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' existing = {
-  name: cosmosAccountName
-}
-
-// Receiver on this hub only: reading is all the job does with Event Hubs.
-resource jobEventHubReceiver 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(eventHub.id, job.id, builtInRoles['Azure Event Hubs Data Receiver'])
-  scope: eventHub
-  properties: {
-    roleDefinitionId: subscriptionResourceId(
-      'Microsoft.Authorization/roleDefinitions',
-      builtInRoles['Azure Event Hubs Data Receiver']
-    )
-    principalId: job.identity.principalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-// Upserting documents needs the contributor data role; scoped to the database, not the account.
-resource jobCosmosContributor 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-11-15' = {
-  parent: cosmosAccount
-  name: guid(cosmosAccount.id, job.id, cosmosDataRoles['Cosmos DB Built-in Data Contributor'])
-  properties: {
-    principalId: job.identity.principalId
-    roleDefinitionId: '${cosmosAccount.id}/sqlRoleDefinitions/${cosmosDataRoles['Cosmos DB Built-in Data Contributor']}'
-    scope: '${cosmosAccount.id}/dbs/${cosmosDatabaseName}'
-  }
-}
-
 @description('The name of the job.')
 output name string = job.name
-
-@description('The object id of the job\'s system-assigned identity.')
-output principalId string = job.identity.principalId

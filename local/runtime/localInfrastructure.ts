@@ -16,13 +16,14 @@ export function localInfrastructure(settings: Record<string, string>) {
                 deadLetteringOnMessageExpiration: true,
             },
         ],
-        // Retention is bounded by time (an hour, Azure's minimum) and, for a laptop's memory, by count: the job
-        // reads each event within milliseconds, so 50,000 per partition is ample history.
+        // Retention is bounded by time (a day, as the Bicep's messageRetentionInDays; test/infra checks they agree)
+        // and, for a laptop's memory, by count: the job reads each event within milliseconds, so 50,000 per
+        // partition is ample history.
         eventHubs: [
             {
                 name: settings.NAMES_EVENT_HUB ?? 'names',
                 partitionCount: 4,
-                retentionMs: 60 * 60_000,
+                retentionMs: 24 * 60 * 60_000,
                 maxRetainedEventsPerPartition: 50_000,
             },
         ],

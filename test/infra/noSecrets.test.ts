@@ -4,8 +4,7 @@ import path from 'node:path';
 import { globSync } from 'tinyglobby';
 import { describe, expect, it } from 'vitest';
 
-import { Unresolved } from './bicepModel';
-import { mainScope, repoRoot, requiredModule, resourceProperty } from './deploymentContract';
+import { repoRoot } from './compiledTemplate';
 import { type AllowedMatch, scanForSecrets } from './secretScan';
 
 /** Lines that match a secret pattern yet carry no secret. Each entry says why. */
@@ -68,36 +67,5 @@ describe('No secret in the infrastructure', () => {
             "apiKey: listKeys('${functionApp.id}/host/default', '2023-01-01').functionKeys.default",
         ].join('\n');
         expect([...new Set(scanForSecrets('keyed.bicep', keyed, allowed).map((f) => f.line))]).toEqual([1, 2, 3, 4, 5]);
-    });
-});
-
-describe('Local (key) authentication is off on every service', () => {
-    const main = mainScope();
-    const cases: Array<[string, string, string, boolean]> = [
-        ['serviceBus', 'namespace', 'properties.disableLocalAuth', true],
-        ['eventHubs', 'namespace', 'properties.disableLocalAuth', true],
-        ['cosmos', 'account', 'properties.disableLocalAuth', true],
-        ['signalR', 'signalR', 'properties.disableLocalAuth', true],
-        ['eventGrid', 'topic', 'properties.disableLocalAuth', true],
-        ['monitoring', 'applicationInsights', 'properties.DisableLocalAuth', true],
-        ['storage', 'storage', 'properties.allowSharedKeyAccess', false],
-    ];
-
-    it.each(cases)('%s.%s %s is %s', (moduleSymbol, resourceSymbol, propertyPath, expected) => {
-        expect(resourceProperty(requiredModule(main, moduleSymbol), resourceSymbol, propertyPath)).toBe(expected);
-    });
-
-    it('publishes CloudEvents 1.0 to the Event Grid topic and runs SignalR serverless', () => {
-        expect(resourceProperty(requiredModule(main, 'eventGrid'), 'topic', 'properties.inputSchema')).toBe(
-            'CloudEventSchemaV1_0',
-        );
-        expect(resourceProperty(requiredModule(main, 'signalR'), 'signalR', 'properties.features')).toContainEqual({
-            flag: 'ServiceMode',
-            value: 'Serverless',
-        });
-        // Only the dashboard's own origin (the Function App); localhost is added only on request.
-        expect(resourceProperty(requiredModule(main, 'signalR'), 'signalR', 'properties.cors.allowedOrigins')).toEqual([
-            new Unresolved("'https://${functionAppName}.azurewebsites.net'"),
-        ]);
     });
 });
