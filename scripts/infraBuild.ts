@@ -20,7 +20,8 @@ import { globSync } from 'tinyglobby';
  * - main.bicepparam, infra/main.parameters.json with azd's `${NAME=default}` substitutions applied;
  * - main.snapshot.json, `bicep snapshot` of the two: the ARM template engine's own expansion of that template
  *   for those parameters into the resources a deployment would create, every expression it can evaluate without
- *   Azure evaluated (names, ids, loops, module parameters), the rest kept as `[reference(...)]` text;
+ *   Azure evaluated (names, ids, loops, module parameters), the rest kept as `[reference(...)]` text; and the
+ *   same for each of the snapshotVariants below, in a folder of its own;
  * - report.json, the Bicep version, the diagnostics and a hash of the inputs, which the tests read.
  * It fails on any compiler or linter diagnostic, error or warning: a warning may only be silenced in place with
  * `#disable-next-line <rule>` and a comment giving the reason.
@@ -47,6 +48,14 @@ export const azdEnvironment: Record<string, string> = {
     AZURE_LOCATION: snapshotContext.location,
     // The developer running azd: gets the app's data roles so `func start` works against Azure.
     AZURE_PRINCIPAL_ID: '00000000-0000-0000-0000-0000000de7e1',
+};
+
+/**
+ * Other azd environments the template is expanded for, each into .cache/infra/<name>/main.snapshot.json: the
+ * values a user may set with `azd env set` that change which resources or roles are deployed.
+ */
+export const snapshotVariants: Record<string, Record<string, string>> = {
+    serviceBusTargetBasedScaling: { SERVICE_BUS_TARGET_BASED_SCALING: 'true' },
 };
 
 /** One compiler or linter message, as the Bicep CLI reports it. */
@@ -358,7 +367,8 @@ export function lintFiles(bicep: string, fileOrPattern: string): BicepDiagnostic
 export function buildInfra(): InfraBuildReport {
     const bicep = locateBicep();
     mkdirSync(infraOutDir, { recursive: true });
-    const version = /(\d+\.\d+\.\d+)/.exec(run(bicep, ['--version']).stdout)?.[1] ?? 'unknown';
+    // The compiled template names the compiler (metadata._generator.version); until then the version is unknown.
+    let version = 'unknown';
     const inputsHash = hashInputs();
     const diagnostics: BicepDiagnostic[] = [];
 
@@ -373,40 +383,50 @@ export function buildInfra(): InfraBuildReport {
     }
 
     const template = JSON.parse(readFileSync(templateFile, 'utf8')) as {
+        metadata?: { _generator?: { version?: string } };
         parameters: Record<string, { type: string }>;
     };
+    version = /^\d+\.\d+\.\d+/.exec(template.metadata?._generator?.version ?? '')?.[0] ?? version;
     const parameterTypes = Object.fromEntries(Object.entries(template.parameters).map(([n, p]) => [n, p.type]));
-    const paramFile = path.join(infraOutDir, 'main.bicepparam');
-    writeFileSync(
-        paramFile,
-        toBicepParam(
-            readFileSync(path.join(repoRoot, 'infra/main.parameters.json'), 'utf8'),
-            parameterTypes,
-            azdEnvironment,
-            path.relative(infraOutDir, path.join(repoRoot, 'infra/main.bicep')).split(path.sep).join('/'),
-        ),
-    );
-    const snapshot = run(bicep, [
-        'snapshot',
-        paramFile,
-        '--mode',
-        'overwrite',
-        '--subscription-id',
-        snapshotContext.subscriptionId,
-        '--tenant-id',
-        snapshotContext.tenantId,
-        '--location',
-        snapshotContext.location,
-        '--deployment-name',
-        snapshotContext.deploymentName,
-    ]);
+    const parametersJson = readFileSync(path.join(repoRoot, 'infra/main.parameters.json'), 'utf8');
     // The snapshot recompiles main.bicep and repeats the linter's findings: keep only what is new.
     const seen = new Set(diagnostics.map((d) => JSON.stringify(d)));
-    diagnostics.push(
-        ...parseDiagnosticLines(`${snapshot.stdout}\n${snapshot.stderr}`).filter((d) => !seen.has(JSON.stringify(d))),
-    );
-    if (snapshot.status !== 0 || !existsSync(path.join(infraOutDir, 'main.snapshot.json'))) {
-        return finish({ bicepVersion: version, bicepPath: bicep, inputsHash, diagnostics }, snapshot.stderr);
+    for (const [variant, overrides] of Object.entries({ '': {}, ...snapshotVariants })) {
+        const directory = path.join(infraOutDir, variant);
+        mkdirSync(directory, { recursive: true });
+        const paramFile = path.join(directory, 'main.bicepparam');
+        writeFileSync(
+            paramFile,
+            toBicepParam(
+                parametersJson,
+                parameterTypes,
+                { ...azdEnvironment, ...overrides },
+                path.relative(directory, path.join(repoRoot, 'infra/main.bicep')).split(path.sep).join('/'),
+            ),
+        );
+        const snapshot = run(bicep, [
+            'snapshot',
+            paramFile,
+            '--mode',
+            'overwrite',
+            '--subscription-id',
+            snapshotContext.subscriptionId,
+            '--tenant-id',
+            snapshotContext.tenantId,
+            '--location',
+            snapshotContext.location,
+            '--deployment-name',
+            snapshotContext.deploymentName,
+        ]);
+        for (const diagnostic of parseDiagnosticLines(`${snapshot.stdout}\n${snapshot.stderr}`)) {
+            if (!seen.has(JSON.stringify(diagnostic))) {
+                seen.add(JSON.stringify(diagnostic));
+                diagnostics.push(diagnostic);
+            }
+        }
+        if (snapshot.status !== 0 || !existsSync(path.join(directory, 'main.snapshot.json'))) {
+            return finish({ bicepVersion: version, bicepPath: bicep, inputsHash, diagnostics }, snapshot.stderr);
+        }
     }
     return finish({ bicepVersion: version, bicepPath: bicep, inputsHash, diagnostics });
 }

@@ -1,56 +1,58 @@
-# Windows twin of postprovision.sh: starts the Stream Analytics job (retrying while its role assignments
-# propagate) and writes .azure/<env>/local.settings.json for `func start` against the deployed resources with the
+# Windows twin of postprovision.sh: starts the Stream Analytics job and waits until it runs (retrying, state first,
+# while its role assignments propagate) and writes .azure/<env>/local.settings.json for `func start` against the deployed resources with the
 # developer's own sign-in. ./local.settings.json is written only when WRITE_LOCAL_SETTINGS is true, because
 # `npm start` reads it when it exists.
 $ErrorActionPreference = 'Stop'
+. (Join-Path $PSScriptRoot 'jobCommon.ps1')
 
 foreach ($name in @('AZURE_SUBSCRIPTION_ID', 'AZURE_RESOURCE_GROUP', 'AZURE_STREAM_ANALYTICS_JOB_NAME')) {
     if (-not [Environment]::GetEnvironmentVariable($name)) { throw "postprovision: $name is not set (azd sets it)." }
 }
-
-$apiVersion = 'api-version=2020-03-01'
-$jobUrl = "https://management.azure.com/subscriptions/$($env:AZURE_SUBSCRIPTION_ID)/resourceGroups/$($env:AZURE_RESOURCE_GROUP)/providers/Microsoft.StreamAnalytics/streamingjobs/$($env:AZURE_STREAM_ANALYTICS_JOB_NAME)"
+$jobName = $env:AZURE_STREAM_ANALYTICS_JOB_NAME
 $startAttempts = if ($env:JOB_START_ATTEMPTS) { [int]$env:JOB_START_ATTEMPTS } else { 10 }
 $retrySeconds = if ($env:JOB_START_RETRY_SECONDS) { [int]$env:JOB_START_RETRY_SECONDS } else { 60 }
-$pollSeconds = if ($env:JOB_STATE_POLL_SECONDS) { [int]$env:JOB_STATE_POLL_SECONDS } else { 15 }
-$polls = if ($env:JOB_STATE_POLLS) { [int]$env:JOB_STATE_POLLS } else { 20 }
 
-function Get-JobProperty([string]$query) {
-    $value = az rest --method get --url "$($jobUrl)?$apiVersion" --query $query --output tsv 2>$null
-    if ($LASTEXITCODE -ne 0) { return '' }
-    return "$value"
+# Sends one start request. The body goes through a file: PowerShell drops the inner quotes of a JSON argument
+# when it calls az.cmd on Windows, so '{"outputStartMode":...}' would reach Azure as {outputStartMode:...}.
+function Send-StreamingJobStart([string]$StartMode) {
+    $bodyFile = New-TemporaryFile
+    try {
+        Set-Content -LiteralPath $bodyFile -Value "{`"outputStartMode`":`"$StartMode`"}" -NoNewline -Encoding utf8NoBOM
+        az rest --method post --url "$(Get-StreamingJobUrl)/start?$JobApiVersion" --body "@$bodyFile" --output none
+        return $LASTEXITCODE -eq 0
+    }
+    finally {
+        Remove-Item -LiteralPath $bodyFile -Force -ErrorAction SilentlyContinue
+    }
 }
 
-function Wait-SettledState {
-    $state = Get-JobProperty 'properties.jobState'
-    for ($poll = 0; $state -eq 'Starting' -and $poll -lt $polls; $poll++) {
-        Start-Sleep -Seconds $pollSeconds
-        $state = Get-JobProperty 'properties.jobState'
-    }
-    return $state
-}
-
-function Start-Job {
-    $state = Get-JobProperty 'properties.jobState'
-    if ($state -in @('Running', 'Starting')) {
-        Write-Host "postprovision: Stream Analytics job $($env:AZURE_STREAM_ANALYTICS_JOB_NAME) is already $state."
-        return
-    }
-    $startMode = if (Get-JobProperty 'properties.lastOutputEventTime') { 'LastOutputEventTime' } else { 'JobStartTime' }
-    for ($attempt = 1; $attempt -le $startAttempts; $attempt++) {
-        Write-Host "postprovision: starting Stream Analytics job ($startMode, attempt $attempt of $startAttempts)."
-        az rest --method post --url "$jobUrl/start?$apiVersion" --body "{`"outputStartMode`":`"$startMode`"}" --output none
-        if ($LASTEXITCODE -eq 0) {
-            $state = Wait-SettledState
-            if ($state -eq 'Running') {
-                Write-Host 'postprovision: Stream Analytics job is Running.'
-                return
-            }
-            Write-Host "postprovision: job state is '$state' (role assignments may still be propagating)."
+# Starts the job and waits until it runs, reading its state before every attempt (see postprovision.sh).
+function Start-StreamingJob {
+    $startMode = if (Get-StreamingJobProperty 'properties.lastOutputEventTime') { 'LastOutputEventTime' } else { 'JobStartTime' }
+    for ($attempt = 1; ; $attempt++) {
+        $state = Wait-StreamingJobState (@('Running', 'Degraded') + $JobIdleStates)
+        if ($state -eq 'Running') {
+            Write-Host "postprovision: Stream Analytics job $jobName is Running."
+            return $true
         }
-        if ($attempt -lt $startAttempts) { Start-Sleep -Seconds $retrySeconds }
+        if ($state -eq 'Degraded') {
+            Write-Host "postprovision: Stream Analytics job $jobName is running but Degraded; see its activity log."
+            return $true
+        }
+        if (-not $state) {
+            [Console]::Error.WriteLine("postprovision: Stream Analytics job $jobName does not exist; did the provision succeed?")
+            return $false
+        }
+        if ($attempt -gt $startAttempts) { break }
+        if ($attempt -gt 1) {
+            Write-Host "postprovision: job state is '$state' (its role assignments may still be propagating); retrying in $retrySeconds s."
+            Start-Sleep -Seconds $retrySeconds
+        }
+        Write-Host "postprovision: starting Stream Analytics job $jobName ($startMode, attempt $attempt of $startAttempts)."
+        if (-not (Send-StreamingJobStart $startMode)) { Write-Host "postprovision: the start request failed (attempt $attempt)." }
     }
-    throw "postprovision: the job did not reach Running; see its activity log, then run 'azd hooks run postprovision'."
+    [Console]::Error.WriteLine("postprovision: the job did not reach Running (last state '$state'); see its activity log, then run 'azd hooks run postprovision'.")
+    return $false
 }
 
 function Write-LocalSettings {
@@ -99,5 +101,6 @@ function Write-LocalSettings {
     }
 }
 
-Start-Job
+if (-not (Start-StreamingJob)) { exit 1 }
 Write-LocalSettings
+exit 0

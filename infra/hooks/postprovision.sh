@@ -1,7 +1,8 @@
 #!/bin/sh
 # After `azd provision`:
-# 1. starts the Stream Analytics job. Its role assignments (Event Hubs Data Receiver, Cosmos DB data contributor)
-#    can take up to ~10 minutes to propagate and a job started before that fails, so a failed start is retried.
+# 1. starts the Stream Analytics job and waits until it runs. Its role assignments (Event Hubs Data Receiver,
+#    Cosmos DB Data Contributor) can take up to ~10 minutes to propagate and a job started before that fails, so a
+#    failed start is retried, reading the job's state first each time.
 # 2. writes .azure/<env>/local.settings.json for `func start` against the deployed resources with the developer's
 #    own sign-in (no __credential/__clientId, so the host uses DefaultAzureCredential: az login, azd auth login...).
 #    `npm start` reads ./local.settings.json when it exists, so that file is written only on request
@@ -12,31 +13,23 @@ set -eu
 : "${AZURE_RESOURCE_GROUP:?an output of infra/main.bicep}"
 : "${AZURE_STREAM_ANALYTICS_JOB_NAME:?an output of infra/main.bicep}"
 
+# shellcheck source=infra/hooks/jobCommon.sh
 . "$(dirname "$0")/jobCommon.sh"
 
 start_attempts="${JOB_START_ATTEMPTS:-10}"
 retry_seconds="${JOB_START_RETRY_SECONDS:-60}"
-poll_seconds="${JOB_STATE_POLL_SECONDS:-15}"
-polls="${JOB_STATE_POLLS:-20}"
 
-# Waits until the job leaves Starting; prints the state it settled in.
-await_settled_state() {
-    poll=0
-    state="$(job_state)"
-    while [ "$state" = "Starting" ] && [ "$poll" -lt "$polls" ]; do
-        sleep "$poll_seconds"
-        poll=$((poll + 1))
-        state="$(job_state)"
-    done
-    printf '%s' "$state"
+# Sends one start request. The body goes through a file: the same form works for az on every shell.
+request_start() {
+    body_file="$(mktemp)"
+    printf '{"outputStartMode":"%s"}' "$1" >"$body_file"
+    started=0
+    az rest --method post --url "$(job_url)/start?$JOB_API_VERSION" --body "@$body_file" --output none || started=$?
+    rm -f "$body_file"
+    return "$started"
 }
 
 start_job() {
-    state="$(job_state)"
-    if [ "$state" = "Running" ] || [ "$state" = "Starting" ]; then
-        echo "postprovision: Stream Analytics job $AZURE_STREAM_ANALYTICS_JOB_NAME is already $state."
-        return 0
-    fi
     # Resume after the last window written when the job ran before (a re-provision stopped it); else start now.
     if [ -n "$(job_last_output_time)" ]; then
         start_mode="LastOutputEventTime"
@@ -44,23 +37,39 @@ start_job() {
         start_mode="JobStartTime"
     fi
     attempt=1
-    while [ "$attempt" -le "$start_attempts" ]; do
-        echo "postprovision: starting Stream Analytics job $AZURE_STREAM_ANALYTICS_JOB_NAME ($start_mode, attempt $attempt of $start_attempts)."
-        if az rest --method post --url "$(job_url)/start?$JOB_API_VERSION" \
-            --body "{\"outputStartMode\":\"$start_mode\"}" --output none; then
-            state="$(await_settled_state)"
-            if [ "$state" = "Running" ]; then
-                echo "postprovision: Stream Analytics job is Running."
+    while :; do
+        # Read the state before every start: a job a previous attempt (or anyone else) started may be Running by
+        # now, and starting a Running job fails. Transitional states are waited out.
+        state="$(await_job_state "Running Degraded $JOB_IDLE_STATES")"
+        case "$state" in
+            Running)
+                echo "postprovision: Stream Analytics job $AZURE_STREAM_ANALYTICS_JOB_NAME is Running."
                 return 0
-            fi
-            echo "postprovision: job state is '$state' (role assignments may still be propagating)."
+                ;;
+            Degraded)
+                # Running, with errors it retries by itself (see its activity log); a restart would not help.
+                echo "postprovision: Stream Analytics job $AZURE_STREAM_ANALYTICS_JOB_NAME is running but Degraded; see its activity log."
+                return 0
+                ;;
+            "")
+                echo "postprovision: Stream Analytics job $AZURE_STREAM_ANALYTICS_JOB_NAME does not exist; did the provision succeed?" >&2
+                return 1
+                ;;
+        esac
+        if [ "$attempt" -gt "$start_attempts" ]; then
+            break
         fi
-        attempt=$((attempt + 1))
-        if [ "$attempt" -le "$start_attempts" ]; then
+        if [ "$attempt" -gt 1 ]; then
+            # Role assignments (Event Hubs Data Receiver, Cosmos DB Data Contributor) can take up to ~10 minutes to
+            # reach the job; a start before that fails.
+            echo "postprovision: job state is '$state' (its role assignments may still be propagating); retrying in $retry_seconds s."
             sleep "$retry_seconds"
         fi
+        echo "postprovision: starting Stream Analytics job $AZURE_STREAM_ANALYTICS_JOB_NAME ($start_mode, attempt $attempt of $start_attempts)."
+        request_start "$start_mode" || echo "postprovision: the start request failed (attempt $attempt)."
+        attempt=$((attempt + 1))
     done
-    echo "postprovision: the job did not reach Running; see its activity log, then run 'azd hooks run postprovision'." >&2
+    echo "postprovision: the job did not reach Running (last state '$state'); see its activity log, then run 'azd hooks run postprovision'." >&2
     return 1
 }
 

@@ -1,11 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
 import { localInfrastructure } from '../../local/runtime/localInfrastructure';
 import { parseQuery } from '../../local/streamAnalytics/parser';
-import { azdEnvironment, snapshotContext } from '../../scripts/infraBuild';
+import { azdEnvironment, infraOutDir, snapshotContext } from '../../scripts/infraBuild';
 import { bindingRequirements, withoutIncluded } from './bindingRequirements';
 import {
     allBindings,
@@ -13,6 +13,7 @@ import {
     connectionPrefix,
     describeResource,
     identityLabel,
+    inventoryMarkdown,
     loadCompiledDeployment,
     loadFunctionContract,
     moduleTemplates,
@@ -102,6 +103,25 @@ describe('infra/main.bicep as compiled by the Bicep CLI and expanded by the ARM 
         ]);
         expect(templates.length).toBeGreaterThan(10);
         expect(undocumented).toEqual([]);
+    });
+
+    it('is what docs/deploy.md lists, resource by resource and role by role', () => {
+        const inventory = inventoryMarkdown(deployment, developerId, azdEnvironment.AZURE_ENV_NAME!);
+        // The section to paste when the template changes.
+        writeFileSync(path.join(infraOutDir, 'inventory.md'), `${inventory}\n`);
+        const docs = readFileSync(path.join(repoRoot, 'docs/deploy.md'), 'utf8');
+        const section = /<!-- compiled-inventory:start -->\n([\s\S]*?)\n<!-- compiled-inventory:end -->/.exec(
+            docs,
+        )?.[1];
+        // Prettier pads the table cells: compare cell by cell.
+        const cells = (text: string) =>
+            text.split('\n').map((line) =>
+                line
+                    .split('|')
+                    .map((cell) => cell.trim().replace(/^-+$/, '---'))
+                    .join('|'),
+            );
+        expect(cells(section?.trim() ?? '')).toEqual(cells(inventory));
     });
 
     it('deploys into one resource group, every resource tagged with the azd environment', () => {
@@ -293,6 +313,29 @@ describe('Role assignments, as compiled', () => {
     it('grants the Stream Analytics identity exactly what its inputs and outputs need, no more', () => {
         expect(grantsTo(jobIdentity)).toEqual(neededByTheJob().map(grantKey).sort());
         expect(jobIdentity).not.toBe(appIdentity);
+    });
+
+    it('with SERVICE_BUS_TARGET_BASED_SCALING=true, grants the app Data Owner on the queue in place of Sender and Receiver, nothing else changed', () => {
+        const variant = loadCompiledDeployment('serviceBusTargetBasedScaling');
+        const variantGrants = (principal: string) =>
+            roleGrants(variant, developerId)
+                .filter((g) => g.principal === principal)
+                .map(grantKey)
+                .sort();
+        const queue = onlyResource(deployment, 'Microsoft.ServiceBus/namespaces/queues');
+        const serviceBus = (role: string) => `azure | ${role} | ${queue.type} ${queue.name}`;
+        expect(variantGrants(appIdentity)).toEqual(
+            [
+                ...grantsTo(appIdentity).filter(
+                    (g) =>
+                        g !== serviceBus('Azure Service Bus Data Sender') &&
+                        g !== serviceBus('Azure Service Bus Data Receiver'),
+                ),
+                serviceBus('Azure Service Bus Data Owner'),
+            ].sort(),
+        );
+        expect(variantGrants(jobIdentity)).toEqual(grantsTo(jobIdentity));
+        expect(variantGrants('developer')).toEqual(grantsTo('developer'));
     });
 
     it('grants the developer (AZURE_PRINCIPAL_ID) the app data roles, without telemetry publishing, for func start', () => {

@@ -68,29 +68,32 @@ export function readInfraBuildReport(): StoredReport {
     return report;
 }
 
-let loaded: CompiledDeployment | undefined;
+const loaded = new Map<string, CompiledDeployment>();
 
-export function loadCompiledDeployment(): CompiledDeployment {
-    if (loaded) {
-        return loaded;
+/** The compiled template and its expansion; `variant` names one of snapshotVariants in scripts/infraBuild.ts. */
+export function loadCompiledDeployment(variant = ''): CompiledDeployment {
+    const cached = loaded.get(variant);
+    if (cached) {
+        return cached;
     }
     const report = readInfraBuildReport();
     if (report.error !== undefined) {
         throw new Error(report.error);
     }
     const templateText = readFileSync(path.join(infraOutDir, 'main.json'), 'utf8');
-    const snapshot = JSON.parse(readFileSync(path.join(infraOutDir, 'main.snapshot.json'), 'utf8')) as {
+    const snapshot = JSON.parse(readFileSync(path.join(infraOutDir, variant, 'main.snapshot.json'), 'utf8')) as {
         predictedResources: PredictedResource[];
         outputs: Record<string, unknown>;
     };
-    loaded = {
+    const deployment = {
         report: report as InfraBuildReport,
         template: JSON.parse(templateText) as ArmTemplate,
         templateText,
         resources: snapshot.predictedResources,
         outputs: snapshot.outputs,
     };
-    return loaded;
+    loaded.set(variant, deployment);
+    return deployment;
 }
 
 export function resourcesOfType(deployment: CompiledDeployment, type: string): PredictedResource[] {
@@ -234,4 +237,43 @@ export function settingReferences(binding: BindingDefinition): string[] {
 
 export function readJson(relativePath: string): unknown {
     return JSON.parse(readFileSync(path.join(repoRoot, relativePath), 'utf8'));
+}
+
+/** The resource token the names carry (`st<token>` is the storage account), shown as `<token>` in the docs. */
+function resourceToken(deployment: CompiledDeployment): string {
+    const storage = deployment.resources.find((r) => r.type === 'Microsoft.Storage/storageAccounts');
+    return storage?.name.replace(/^st/, '') ?? '<no storage account>';
+}
+
+/**
+ * The resources and role assignments of the compiled template as a Markdown section, for docs/deploy.md: names
+ * with the resource token as `<token>` and the azd environment as `<env>`.
+ */
+export function inventoryMarkdown(
+    deployment: CompiledDeployment,
+    developerId: string,
+    environmentName: string,
+): string {
+    const token = resourceToken(deployment);
+    const generic = (text: string) =>
+        text.replaceAll(token, '<token>').replace(new RegExp(`\\brg-${environmentName}\\b`, 'g'), 'rg-<env>');
+    const resourceRows = deployment.resources
+        .filter((r) => !/roleAssignments$/i.test(r.type))
+        .map((r) => `| \`${r.type}\` | \`${generic(r.name)}\` |`);
+    const grantRows = roleGrants(deployment, developerId).map((g) => {
+        const account = g.scope.replace(/\/dbs\/.*$/, '');
+        const database = /\/dbs\/(.*)$/.exec(g.scope)?.[1];
+        const scope = generic(describeResource(deployment, account)).replace(/^(\S+) (\S+)$/, '`$1` `$2`');
+        const principal = g.principal.startsWith('identity ') ? `\`${generic(g.principal.slice(9))}\`` : g.principal;
+        return `| ${principal} | ${g.role} | ${scope}${database ? ` database \`${database}\`` : ''} | ${g.plane === 'azure' ? 'Azure RBAC' : 'Cosmos DB data plane'} |`;
+    });
+    return [
+        '| Resource type | Name |',
+        '| --- | --- |',
+        ...resourceRows,
+        '',
+        '| Principal | Role | Scope | Kind |',
+        '| --- | --- | --- | --- |',
+        ...grantRows,
+    ].join('\n');
 }

@@ -1,28 +1,53 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import {
+    accessSync,
+    constants,
+    copyFileSync,
+    existsSync,
+    mkdirSync,
+    mkdtempSync,
+    readdirSync,
+    readFileSync,
+    rmSync,
+    writeFileSync,
+} from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-const hooksDir = path.resolve(__dirname, '../../../infra/hooks');
+// A pwsh run takes a second or two on a quiet machine and far longer on a loaded one.
+vi.setConfig({ testTimeout: 120_000 });
 
-/**
- * A stand-in for the Azure CLI: answers `az rest` reads of the job from a state file, records every call, and on
- * a start request moves the job to the next outcome in startOutcomes (e.g. Failed while roles propagate).
- */
-const fakeAz = `#!/bin/sh
-echo "$*" >> "$FAKE_AZ_DIR/calls.log"
-case "$*" in
-    *"--method get"*"properties.jobState"*) cat "$FAKE_AZ_DIR/state" ;;
-    *"--method get"*"properties.lastOutputEventTime"*) cat "$FAKE_AZ_DIR/lastOutput" 2>/dev/null || true ;;
-    *"/start?"*)
-        next=$(head -n 1 "$FAKE_AZ_DIR/startOutcomes")
-        sed -i '1d' "$FAKE_AZ_DIR/startOutcomes"
-        echo "$next" > "$FAKE_AZ_DIR/state" ;;
-    *"/stop?"*) echo Stopped > "$FAKE_AZ_DIR/state" ;;
-esac
-`;
+const repoRoot = path.resolve(__dirname, '../../..');
+const hooksDir = path.join(repoRoot, 'infra/hooks');
+
+/** A program on PATH (or in the .NET global tools folder, where `dotnet tool install --global` puts pwsh). */
+function findTool(name: string, extraDirs: string[] = []): string | undefined {
+    for (const directory of [...(process.env.PATH ?? '').split(path.delimiter), ...extraDirs].filter(Boolean)) {
+        const candidate = path.join(directory, name);
+        try {
+            accessSync(candidate, constants.X_OK);
+            return candidate;
+        } catch {
+            // not here
+        }
+    }
+    return undefined;
+}
+
+function requireTool(name: string, hint: string, extraDirs: string[] = []): string {
+    const found = findTool(name, extraDirs);
+    if (!found) {
+        throw new Error(`${name} is not installed: ${hint}`);
+    }
+    return found;
+}
+
+const pwshHint =
+    '`dotnet tool install --global PowerShell --version 7.6.9` (then ~/.dotnet/tools/pwsh; .ci/run does this)';
+const shellcheckHint = '`apt-get install -y shellcheck` (Debian/Ubuntu; .ci/run does this)';
+const dotnetTools = [path.join(homedir(), '.dotnet', 'tools')];
 
 const deployed = {
     AZURE_ENV_NAME: 'dev',
@@ -41,6 +66,54 @@ const deployed = {
     LETTER_COUNTS_CONTAINER: 'letter-counts',
     SIGNALR_HUB: 'letters',
 };
+const jobUrl =
+    'https://management.azure.com/subscriptions/sub-1/resourceGroups/rg-dev/providers/Microsoft.StreamAnalytics/streamingjobs/asa-abc';
+const api = 'api-version=2020-03-01';
+
+/** The calls a hook makes, as az receives its arguments. */
+const readState = [
+    'rest',
+    '--method',
+    'get',
+    '--url',
+    `${jobUrl}?${api}`,
+    '--query',
+    'properties.jobState',
+    '--output',
+    'tsv',
+];
+const readLastOutput = [
+    'rest',
+    '--method',
+    'get',
+    '--url',
+    `${jobUrl}?${api}`,
+    '--query',
+    'properties.lastOutputEventTime',
+    '--output',
+    'tsv',
+];
+const stop = ['rest', '--method', 'post', '--url', `${jobUrl}/stop?${api}`, '--output', 'none'];
+/** A start: its arguments (the body file's path is replaced by <body>) and the JSON the body file held. */
+const start = (mode: string) => ({
+    args: ['rest', '--method', 'post', '--url', `${jobUrl}/start?${api}`, '--body', '@<body>', '--output', 'none'],
+    body: `{"outputStartMode":"${mode}"}`,
+});
+
+type Shell = 'sh' | 'bash' | 'pwsh';
+const shells: Shell[] = ['sh', 'bash', 'pwsh'];
+/**
+ * A pwsh process costs about two seconds of CPU, so under pwsh the cases that only repeat a path the PowerShell
+ * hooks share with a case already run (another transitional or idle state, another "leave it alone", another
+ * missing job) are left out; sh and bash run every case.
+ */
+const posixOnly =
+    (shell: Shell) =>
+    (name: string, test: () => void): void => {
+        if (shell !== 'pwsh') {
+            it(name, test);
+        }
+    };
 
 let work: string;
 let fakeDir: string;
@@ -48,136 +121,328 @@ let fakeDir: string;
 beforeEach(() => {
     work = mkdtempSync(path.join(tmpdir(), 'namestream-hooks-'));
     fakeDir = path.join(work, 'fake-az');
-    spawnSync('mkdir', ['-p', fakeDir]);
-    writeFileSync(path.join(fakeDir, 'az'), fakeAz);
-    chmodSync(path.join(fakeDir, 'az'), 0o755);
-    writeFileSync(path.join(fakeDir, 'calls.log'), '');
+    mkdirSync(fakeDir);
+    mkdirSync(path.join(fakeDir, 'calls'));
+    copyFileSync(path.join(__dirname, 'fakeAz.sh'), path.join(fakeDir, 'az'));
+    spawnSync('chmod', ['+x', path.join(fakeDir, 'az')]);
 });
 
 afterEach(() => {
     rmSync(work, { recursive: true, force: true });
 });
 
-function runHook(hook: string, env: Record<string, string>) {
-    const result = spawnSync('sh', [path.join(hooksDir, hook)], {
+interface Job {
+    states?: string[];
+    lastOutput?: string;
+    onStop?: string[];
+    /** Per start request: the request's exit code and the states the job goes through after it. */
+    onStart?: Array<[number, string[]]>;
+}
+
+function setJob(job: Job): void {
+    const lines = (values: string[] = []) => values.map((v) => `${v}\n`).join('');
+    writeFileSync(path.join(fakeDir, 'states'), lines(job.states));
+    writeFileSync(path.join(fakeDir, 'lastOutput'), job.lastOutput ?? '');
+    writeFileSync(path.join(fakeDir, 'onStop'), lines(job.onStop));
+    writeFileSync(
+        path.join(fakeDir, 'onStart'),
+        lines((job.onStart ?? []).map(([code, s]) => `${code} ${s.join(',')}`)),
+    );
+}
+
+function runHook(shell: Shell, hook: 'preprovision' | 'postprovision', env: Record<string, string>) {
+    const script = path.join(hooksDir, `${hook}.${shell === 'pwsh' ? 'ps1' : 'sh'}`);
+    const command =
+        shell === 'pwsh'
+            ? [requireTool('pwsh', pwshHint, dotnetTools), '-NoLogo', '-NoProfile', '-NonInteractive', '-File', script]
+            : [shell, script];
+    const result = spawnSync(command[0]!, command.slice(1), {
         cwd: work,
         encoding: 'utf8',
         env: {
-            PATH: `${fakeDir}:${process.env.PATH ?? ''}`,
+            PATH: `${fakeDir}${path.delimiter}${process.env.PATH ?? ''}`,
+            HOME: process.env.HOME ?? work,
+            DOTNET_ROOT: process.env.DOTNET_ROOT ?? '',
             FAKE_AZ_DIR: fakeDir,
             JOB_START_RETRY_SECONDS: '0',
             JOB_STATE_POLL_SECONDS: '0',
+            POWERSHELL_TELEMETRY_OPTOUT: '1',
+            POWERSHELL_UPDATECHECK: 'Off',
             ...env,
         },
     });
-    const calls = readFileSync(path.join(fakeDir, 'calls.log'), 'utf8')
-        .split('\n')
-        .filter((line) => line.includes('--method post'))
-        .map((line) => line.replace(/.*streamingjobs\/asa-abc/, ''));
-    return { status: result.status, stdout: result.stdout, stderr: result.stderr, posts: calls };
+    const callsDir = path.join(fakeDir, 'calls');
+    const calls = existsSync(callsDir)
+        ? readdirSync(callsDir)
+              .filter((f) => !f.endsWith('.body'))
+              .sort()
+              .map((f) => {
+                  const args = readFileSync(path.join(callsDir, f), 'utf8').split('\n').slice(0, -1);
+                  const bodyFile = path.join(callsDir, `${f}.body`);
+                  return existsSync(bodyFile)
+                      ? {
+                            args: args.map((a) => (a.startsWith('@') ? '@<body>' : a)),
+                            body: readFileSync(bodyFile, 'utf8'),
+                        }
+                      : args;
+              })
+        : [];
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls };
 }
 
-function setJob(state: string, startOutcomes: string[] = [], lastOutput = '') {
-    writeFileSync(path.join(fakeDir, 'state'), `${state}\n`);
-    writeFileSync(path.join(fakeDir, 'startOutcomes'), startOutcomes.map((s) => `${s}\n`).join(''));
-    writeFileSync(path.join(fakeDir, 'lastOutput'), lastOutput);
-}
-
-describe('postprovision.sh', () => {
-    it('starts a new job now and retries while its role assignments propagate', () => {
-        setJob('Created', ['Failed', 'Running']);
-        const run = runHook('postprovision.sh', deployed);
-        expect(run.posts).toEqual([
-            '/start?api-version=2020-03-01 --body {"outputStartMode":"JobStartTime"} --output none',
-            '/start?api-version=2020-03-01 --body {"outputStartMode":"JobStartTime"} --output none',
-        ]);
-        expect(run.status).toBe(0);
-    });
-
-    it('resumes after the last output when the job has run before', () => {
-        setJob('Stopped', ['Running'], '2026-01-01T00:00:30Z');
-        const run = runHook('postprovision.sh', deployed);
-        expect(run.posts).toEqual([
-            '/start?api-version=2020-03-01 --body {"outputStartMode":"LastOutputEventTime"} --output none',
-        ]);
-        expect(run.status).toBe(0);
-    });
-
-    it('leaves a running job alone', () => {
-        setJob('Running');
-        const run = runHook('postprovision.sh', deployed);
-        expect(run.posts).toEqual([]);
-        expect(run.status).toBe(0);
-    });
-
-    it('fails, saying what to do, when the job never reaches Running', () => {
-        setJob('Created', ['Failed', 'Failed']);
-        const run = runHook('postprovision.sh', { ...deployed, JOB_START_ATTEMPTS: '2' });
-        expect(run.posts.length).toBe(2);
-        expect(run.status).toBe(1);
-        expect(run.stderr).toBe(
-            "postprovision: the job did not reach Running; see its activity log, then run 'azd hooks run postprovision'.\n",
-        );
-    });
-
-    it('writes identity-based local settings for func start under .azure/<env>, not over ./local.settings.json', () => {
-        setJob('Running');
-        writeFileSync(path.join(work, 'local.settings.json'), '{"emulator":true}');
-        runHook('postprovision.sh', deployed);
-        expect(JSON.parse(readFileSync(path.join(work, '.azure/dev/local.settings.json'), 'utf8'))).toEqual({
-            IsEncrypted: false,
-            Values: {
-                FUNCTIONS_WORKER_RUNTIME: 'node',
-                AzureWebJobsStorage__blobServiceUri: 'https://stabc.blob.core.windows.net',
-                ServiceBusConnection__fullyQualifiedNamespace: 'sb-abc.servicebus.windows.net',
-                EventHubConnection__fullyQualifiedNamespace: 'evhns-abc.servicebus.windows.net',
-                CosmosDBConnection__accountEndpoint: 'https://cosmos-abc.documents.azure.com:443/',
-                AzureSignalRConnectionString__serviceUri: 'https://sigr-abc.service.signalr.net',
-                EventGridConnection__topicEndpointUri: 'https://evgt-abc.westeurope-1.eventgrid.azure.net/api/events',
-                GENERATE_NAMES_SCHEDULE: '*/5 * * * * *',
-                NAMES_PER_MESSAGE: '4-10',
-                NAMES_SEED: '',
-                NAMES_QUEUE: 'newnames-queue',
-                NAMES_EVENT_HUB: 'names',
-                COSMOS_DATABASE: 'namestream',
-                LETTER_COUNTS_CONTAINER: 'letter-counts',
-                SIGNALR_HUB: 'letters',
-                LETTER_COUNT_WINDOW_SECONDS: '30',
-            },
-            Host: { LocalHttpPort: 7071, CORS: 'http://localhost:7071,http://127.0.0.1:7071', CORSCredentials: true },
+describe.each(shells)('provision hooks under %s, against a fake az', (shell) => {
+    describe('postprovision', () => {
+        it('starts a new job now and waits until it is Running', () => {
+            setJob({ states: ['Created'], onStart: [[0, ['Starting', 'Starting', 'Running']]] });
+            const run = runHook(shell, 'postprovision', deployed);
+            expect(run.calls).toEqual([
+                readLastOutput,
+                readState,
+                start('JobStartTime'),
+                readState,
+                readState,
+                readState,
+            ]);
+            expect(run.status).toBe(0);
         });
-        expect(readFileSync(path.join(work, 'local.settings.json'), 'utf8')).toBe('{"emulator":true}');
+
+        it('retries a start that fails while the role assignments propagate, reading the state first', () => {
+            setJob({
+                states: ['Created'],
+                onStart: [
+                    [0, ['Starting', 'Failed']],
+                    [0, ['Starting', 'Running']],
+                ],
+            });
+            const run = runHook(shell, 'postprovision', deployed);
+            expect(run.calls).toEqual([
+                readLastOutput,
+                readState,
+                start('JobStartTime'),
+                readState,
+                readState,
+                start('JobStartTime'),
+                readState,
+                readState,
+            ]);
+            expect(run.status).toBe(0);
+        });
+
+        it('succeeds without a second start when a failed start request still brings the job to Running', () => {
+            setJob({ states: ['Stopped'], onStart: [[1, ['Starting', 'Running']]] });
+            const run = runHook(shell, 'postprovision', deployed);
+            expect(run.calls).toEqual([readLastOutput, readState, start('JobStartTime'), readState, readState]);
+            expect(run.status).toBe(0);
+        });
+
+        it('resumes after the last output when the job has run before', () => {
+            setJob({
+                states: ['Stopped'],
+                lastOutput: '2026-01-01T00:00:30Z',
+                onStart: [[0, ['Running']]],
+            });
+            const run = runHook(shell, 'postprovision', deployed);
+            expect(run.calls).toEqual([readLastOutput, readState, start('LastOutputEventTime'), readState]);
+            expect(run.status).toBe(0);
+        });
+
+        posixOnly(shell)('leaves a running job alone', () => {
+            setJob({ states: ['Running'] });
+            const run = runHook(shell, 'postprovision', deployed);
+            expect(run.calls).toEqual([readLastOutput, readState]);
+            expect(run.status).toBe(0);
+        });
+
+        it('fails, saying what to do, when the job never reaches Running', () => {
+            setJob({
+                states: ['Created'],
+                onStart: [
+                    [0, ['Starting', 'Failed']],
+                    [0, ['Failed']],
+                ],
+            });
+            const run = runHook(shell, 'postprovision', { ...deployed, JOB_START_ATTEMPTS: '2' });
+            expect(run.calls).toEqual([
+                readLastOutput,
+                readState,
+                start('JobStartTime'),
+                readState,
+                readState,
+                start('JobStartTime'),
+                readState,
+            ]);
+            expect(run.stderr).toBe(
+                "postprovision: the job did not reach Running (last state 'Failed'); see its activity log, then run 'azd hooks run postprovision'.\n",
+            );
+            expect(run.status).toBe(1);
+        });
+
+        posixOnly(shell)('fails when the provisioned job does not exist', () => {
+            setJob({});
+            const run = runHook(shell, 'postprovision', deployed);
+            expect(run.calls).toEqual([readLastOutput, readState]);
+            expect(run.stderr).toBe(
+                'postprovision: Stream Analytics job asa-abc does not exist; did the provision succeed?\n',
+            );
+            expect(run.status).toBe(1);
+            expect(existsSync(path.join(work, '.azure'))).toBe(false);
+        });
+
+        it('writes identity-based local settings for func start under .azure/<env>, not over ./local.settings.json', () => {
+            setJob({ states: ['Running'] });
+            writeFileSync(path.join(work, 'local.settings.json'), '{"emulator":true}');
+            expect(runHook(shell, 'postprovision', deployed).status).toBe(0);
+            expect(JSON.parse(readFileSync(path.join(work, '.azure/dev/local.settings.json'), 'utf8'))).toEqual({
+                IsEncrypted: false,
+                Values: {
+                    FUNCTIONS_WORKER_RUNTIME: 'node',
+                    AzureWebJobsStorage__blobServiceUri: 'https://stabc.blob.core.windows.net',
+                    ServiceBusConnection__fullyQualifiedNamespace: 'sb-abc.servicebus.windows.net',
+                    EventHubConnection__fullyQualifiedNamespace: 'evhns-abc.servicebus.windows.net',
+                    CosmosDBConnection__accountEndpoint: 'https://cosmos-abc.documents.azure.com:443/',
+                    AzureSignalRConnectionString__serviceUri: 'https://sigr-abc.service.signalr.net',
+                    EventGridConnection__topicEndpointUri:
+                        'https://evgt-abc.westeurope-1.eventgrid.azure.net/api/events',
+                    GENERATE_NAMES_SCHEDULE: '*/5 * * * * *',
+                    NAMES_PER_MESSAGE: '4-10',
+                    NAMES_SEED: '',
+                    NAMES_QUEUE: 'newnames-queue',
+                    NAMES_EVENT_HUB: 'names',
+                    COSMOS_DATABASE: 'namestream',
+                    LETTER_COUNTS_CONTAINER: 'letter-counts',
+                    SIGNALR_HUB: 'letters',
+                    LETTER_COUNT_WINDOW_SECONDS: '30',
+                },
+                Host: {
+                    LocalHttpPort: 7071,
+                    CORS: 'http://localhost:7071,http://127.0.0.1:7071',
+                    CORSCredentials: true,
+                },
+            });
+            expect(readFileSync(path.join(work, 'local.settings.json'), 'utf8')).toBe('{"emulator":true}');
+        });
+
+        posixOnly(shell)('replaces ./local.settings.json on request, keeping the previous one', () => {
+            setJob({ states: ['Running'] });
+            writeFileSync(path.join(work, 'local.settings.json'), '{"emulator":true}');
+            runHook(shell, 'postprovision', { ...deployed, WRITE_LOCAL_SETTINGS: 'true' });
+            expect(readFileSync(path.join(work, 'local.settings.json'), 'utf8')).toBe(
+                readFileSync(path.join(work, '.azure/dev/local.settings.json'), 'utf8'),
+            );
+            expect(readFileSync(path.join(work, '.azure/dev/local.settings.previous.json'), 'utf8')).toBe(
+                '{"emulator":true}',
+            );
+        });
     });
 
-    it('replaces ./local.settings.json on request, keeping the previous one', () => {
-        setJob('Running');
-        writeFileSync(path.join(work, 'local.settings.json'), '{"emulator":true}');
-        runHook('postprovision.sh', { ...deployed, WRITE_LOCAL_SETTINGS: 'true' });
-        expect(readFileSync(path.join(work, 'local.settings.json'), 'utf8')).toBe(
-            readFileSync(path.join(work, '.azure/dev/local.settings.json'), 'utf8'),
+    describe('preprovision', () => {
+        it('stops a running job and waits until it is Stopped', () => {
+            setJob({ states: ['Running'], onStop: ['Stopping', 'Stopping', 'Stopped'] });
+            const run = runHook(shell, 'preprovision', deployed);
+            expect(run.calls).toEqual([readState, stop, readState, readState, readState]);
+            expect(run.stdout).toContain('preprovision: Stream Analytics job asa-abc is Stopped.');
+            expect(run.status).toBe(0);
+        });
+
+        it.each(shell === 'pwsh' ? ['Restarting'] : ['Restarting', 'Scaling', 'Degraded', 'Starting'])(
+            'stops a job that is %s, as a running one',
+            (state) => {
+                setJob({ states: [state], onStop: ['Stopping', 'Stopped'] });
+                const run = runHook(shell, 'preprovision', deployed);
+                expect(run.calls).toEqual([readState, stop, readState, readState]);
+                expect(run.status).toBe(0);
+            },
         );
-        expect(readFileSync(path.join(work, '.azure/dev/local.settings.previous.json'), 'utf8')).toBe(
-            '{"emulator":true}',
-        );
+
+        posixOnly(shell)('waits for a job that is already Stopping, without a second stop', () => {
+            setJob({ states: ['Stopping', 'Stopping', 'Stopped'] });
+            const run = runHook(shell, 'preprovision', deployed);
+            expect(run.calls).toEqual([readState, readState, readState]);
+            expect(run.status).toBe(0);
+        });
+
+        it('fails before the deployment when the job does not stop in time', () => {
+            setJob({ states: ['Running'], onStop: ['Stopping'] });
+            const run = runHook(shell, 'preprovision', { ...deployed, JOB_STATE_POLLS: '2' });
+            expect(run.calls).toEqual([readState, stop, readState, readState, readState]);
+            expect(run.stderr).toBe(
+                'preprovision: Stream Analytics job asa-abc is still Stopping; provisioning now would fail to update it. Try again in a few minutes.\n',
+            );
+            expect(run.status).toBe(1);
+        });
+
+        posixOnly(shell)('leaves a stopped job alone', () => {
+            setJob({ states: ['Stopped'] });
+            const run = runHook(shell, 'preprovision', deployed);
+            expect(run.calls).toEqual([readState]);
+            expect(run.status).toBe(0);
+        });
+
+        it('does nothing on the first provision, when azd has no job name yet', () => {
+            const run = runHook(shell, 'preprovision', { AZURE_ENV_NAME: 'dev' });
+            expect(run).toEqual({
+                status: 0,
+                stdout: 'preprovision: no Stream Analytics job deployed yet; nothing to stop.\n',
+                stderr: '',
+                calls: [],
+            });
+        });
+
+        posixOnly(shell)('does nothing when the job named in the environment does not exist', () => {
+            setJob({});
+            const run = runHook(shell, 'preprovision', deployed);
+            expect(run.calls).toEqual([readState]);
+            expect(run.stdout).toBe('preprovision: Stream Analytics job asa-abc does not exist; nothing to stop.\n');
+            expect(run.status).toBe(0);
+        });
     });
 });
 
-describe('preprovision.sh', () => {
-    it('stops a running job so the deployment can update it', () => {
-        setJob('Running');
-        const run = runHook('preprovision.sh', deployed);
-        expect(run.posts).toEqual(['/stop?api-version=2020-03-01 --output none']);
-        expect(run.status).toBe(0);
+describe('shellcheck', () => {
+    it('passes the shell hooks (with the file they source)', () => {
+        const shellcheck = requireTool('shellcheck', shellcheckHint);
+        const result = spawnSync(
+            shellcheck,
+            ['-x', '-s', 'sh', 'infra/hooks/preprovision.sh', 'infra/hooks/postprovision.sh'],
+            { cwd: repoRoot, encoding: 'utf8' },
+        );
+        expect(result.stdout).toBe('');
+        expect(result.status).toBe(0);
     });
 
-    it('does nothing before the first provision', () => {
-        const run = runHook('preprovision.sh', { AZURE_ENV_NAME: 'dev' });
-        expect(run).toEqual({
-            status: 0,
-            stdout: 'preprovision: no Stream Analytics job deployed yet; nothing to stop.\n',
-            stderr: '',
-            posts: [],
+    it('flags what it should (an unquoted expansion)', () => {
+        const shellcheck = requireTool('shellcheck', shellcheckHint);
+        const result = spawnSync(shellcheck, ['-s', 'sh', '-'], { input: 'rm $1\n', encoding: 'utf8' });
+        expect(result.stdout).toContain('SC2086');
+        expect(result.status).toBe(1);
+    });
+});
+
+describe('the PowerShell hooks, read by the PowerShell parser', () => {
+    it('parse without error and define no function that hides a built-in command (such as Start-Job)', () => {
+        const pwsh = requireTool('pwsh', pwshHint, dotnetTools);
+        const script = [
+            "$files = Get-ChildItem -Path 'infra/hooks' -Filter '*.ps1'",
+            '$report = foreach ($file in $files) {',
+            '  $tokens = $null; $errors = $null',
+            '  $ast = [System.Management.Automation.Language.Parser]::ParseFile($file.FullName, [ref]$tokens, [ref]$errors)',
+            '  foreach ($e in $errors) { "parse error in $($file.Name): $($e.Message)" }',
+            '  $functions = $ast.FindAll({ param($n) $n -is [System.Management.Automation.Language.FunctionDefinitionAst] }, $true)',
+            '  foreach ($f in $functions) {',
+            '    $builtIn = Get-Command -Name $f.Name -CommandType Cmdlet,Alias,Function -ErrorAction SilentlyContinue',
+            '    if ($builtIn) { "$($file.Name) defines $($f.Name), which hides a built-in $($builtIn.CommandType)" }',
+            '    "function $($f.Name)"',
+            '  }',
+            '}',
+            '$report',
+        ].join('\n');
+        const result = spawnSync(pwsh, ['-NoLogo', '-NoProfile', '-NonInteractive', '-Command', script], {
+            cwd: repoRoot,
+            encoding: 'utf8',
         });
-        expect(existsSync(path.join(work, '.azure'))).toBe(false);
+        expect(result.stderr).toBe('');
+        const lines = result.stdout.trim().split('\n').sort();
+        expect(lines.filter((l) => !l.startsWith('function '))).toEqual([]);
+        expect(lines).toContain('function Start-StreamingJob');
     });
 });
