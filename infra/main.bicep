@@ -139,6 +139,14 @@ param functionMaximumInstanceCount int = 40
 @description('Optional. NCRONTAB schedule (with seconds) of the name generator. Every 5 s keeps the dashboard moving at a low cost.')
 param generateNamesSchedule string = '*/5 * * * * *'
 
+@description('Optional. Six-field NCRONTAB schedule of the recount that derives recent windows again from the raw-names blobs and corrects names Stream Analytics dropped as late.')
+param recountSchedule string = '0 */5 * * * *'
+
+@description('Optional. Minutes back the scheduled recount looks (windows ending between this long and 2 minutes ago).')
+@minValue(1)
+@maxValue(1440)
+param recountLookbackMinutes int = 20
+
 @description('Optional. How many names one queued message carries: a number or a range such as 4-10.')
 param namesPerMessage string = '4-10'
 
@@ -498,6 +506,8 @@ module functionApp './modules/functionApp.bicep' = {
       LETTER_COUNTS_CONTAINER: letterCountsContainerName
       SIGNALR_HUB: signalRHubName
       LETTER_COUNT_WINDOW_SECONDS: letterCountWindowSeconds
+      RECOUNT_SCHEDULE: recountSchedule
+      RECOUNT_LOOKBACK_MINUTES: string(recountLookbackMinutes)
     }
   }
 }

@@ -1,6 +1,6 @@
 import type { ConnectionState } from './connection';
 import { formatAge, formatRate, formatWindowTime, HEAT_LEVELS, heatLevel } from './format';
-import { ALPHABET, type StoredWindow, type Totals } from './windowStore';
+import { ALPHABET, bucketLabel, type StoredWindow, type Totals } from './windowStore';
 
 export interface DashboardModel {
     windows: StoredWindow[];
@@ -78,7 +78,7 @@ export class DashboardView {
         const item = this.#doc.createElement('li');
         item.dataset.letter = letter;
         // Reading order is "A: 12 names"; CSS `order` puts the value above the bar and the letter below it.
-        const label = this.#element('span', 'bar-label', letter);
+        const label = this.#element('span', 'bar-label', bucketLabel(letter));
         label.append(this.#element('span', 'visually-hidden', ': '));
         const track = this.#element('span', 'bar-track');
         track.setAttribute('aria-hidden', 'true');
@@ -99,7 +99,7 @@ export class DashboardView {
             row.append(this.#element('th', undefined, 'Window end'));
             (row.lastChild as HTMLElement).setAttribute('scope', 'col');
             for (const letter of ALPHABET) {
-                const th = this.#element('th', undefined, letter);
+                const th = this.#element('th', undefined, bucketLabel(letter));
                 th.setAttribute('scope', 'col');
                 row.append(th);
             }

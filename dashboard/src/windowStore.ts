@@ -1,8 +1,15 @@
 import type { WindowUpdate } from '../../domain/letterCounts/windowUpdate';
+import { BUCKETS, OTHER_BUCKET } from '../../domain/names/firstLetter';
 
-export const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'.split('');
+/** The buckets the dashboard shows, in order: A to Z, then "other" (domain/names/firstLetter.ts). */
+export const ALPHABET: readonly string[] = BUCKETS;
 
-/** One window as the dashboard holds it: every letter A to Z, 0 where none was counted. */
+/** How a bucket is labelled: the letter itself, "Other" for the bucket of names without an A to Z first letter. */
+export function bucketLabel(bucket: string): string {
+    return bucket === OTHER_BUCKET ? 'Other' : bucket;
+}
+
+/** One window as the dashboard holds it: every bucket (A to Z and other), 0 where none was counted. */
 export interface StoredWindow {
     windowStart: string;
     windowEnd: string;

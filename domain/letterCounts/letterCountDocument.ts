@@ -2,35 +2,39 @@ import { z } from 'zod';
 
 import { InvalidMessageError } from '../errors';
 import { isoUtcTimestampSchema } from '../messages/newNamesMessage';
+import { BUCKETS, LETTERS, OTHER_BUCKET } from '../names/personName';
 import { parseOrThrow } from '../schema';
 import { parseIsoUtc } from '../time';
 
 /** The window the Stream Analytics query counts over; windows align to the Unix epoch, as Stream Analytics' do. */
 export const WINDOW_SECONDS = 30;
 
-export const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'.split('');
+export { BUCKETS, LETTERS, OTHER_BUCKET };
 
 /**
  * The container's partition key path. `/windowEnd`: every document of one window shares a logical partition, so
  * Stream Analytics writes a closed window into a single partition, and the key has unbounded cardinality over
- * time (no hot or oversized logical partition ever: a window holds at most 26 documents). Reading the latest N
+ * time (no hot or oversized logical partition ever: a window holds at most 27 documents). Reading the latest N
  * windows is an `ORDER BY windowEnd DESC` query that fans out across physical partitions, which stays cheap
  * because retention (container TTL) keeps the container small; at larger scale add `windowEnd >= @since`.
  */
 export const LETTER_COUNTS_PARTITION_KEY = '/windowEnd';
 
 /**
- * One document per (window, letter), written by Stream Analytics with an upsert on `id`. The `id` is
- * deterministic, `{windowEnd as Unix seconds}-{letter}`, so a replayed or retried window overwrites its own
- * documents instead of adding new ones.
+ * One document per (window, letter), written by Stream Analytics (and by a recount) with an upsert on `id`. The
+ * `id` is deterministic, `{windowEnd as Unix seconds}-{letter}`, so a replayed, retried or recounted window
+ * overwrites its own documents instead of adding new ones. `letter` is a bucket of the name contract
+ * (domain/names/personName.ts): A to Z, or "other" for names whose first character has no A to Z base letter.
  */
 export const letterCountDocumentSchema = z.object(
     {
         id: z
             .string({ error: 'must be a string' })
-            .regex(/^\d+-[A-Z]$/, { error: 'must look like "<unix seconds>-<A-Z>"' }),
+            .regex(/^\d+-(?:[A-Z]|other)$/, { error: `must look like "<unix seconds>-<A-Z or ${OTHER_BUCKET}>"` }),
         windowEnd: isoUtcTimestampSchema,
-        letter: z.string({ error: 'must be a string' }).regex(/^[A-Z]$/, { error: 'must be one letter A to Z' }),
+        letter: z
+            .string({ error: 'must be a string' })
+            .refine((letter) => BUCKETS.includes(letter), { error: `must be one letter A to Z or "${OTHER_BUCKET}"` }),
         count: z
             .number({ error: 'must be a number' })
             .int({ error: 'must be a whole number' })

@@ -1,14 +1,15 @@
 import { InvalidRequestError } from '../errors';
-import { LETTERS } from './letterCountDocument';
+import { BUCKETS } from './letterCountDocument';
 
 export const DEFAULT_RECENT_WINDOWS = 20;
 export const MAX_RECENT_WINDOWS = 60;
 
 /**
- * The backfill query: the newest documents, enough to cover the most windows anyone may ask for (26 letters each).
+ * The backfill query: the newest documents, enough to cover the most windows anyone may ask for (27 buckets each:
+ * A to Z and "other").
  * A constant query keeps it a plain input binding; the handler trims it to the N windows asked for.
  */
-export const RECENT_LETTER_COUNTS_QUERY = `SELECT TOP ${MAX_RECENT_WINDOWS * LETTERS.length} * FROM c ORDER BY c.windowEnd DESC`;
+export const RECENT_LETTER_COUNTS_QUERY = `SELECT TOP ${MAX_RECENT_WINDOWS * BUCKETS.length} * FROM c ORDER BY c.windowEnd DESC`;
 
 /** Validates the `windows` query parameter: absent means the default, else a whole number in 1..60. */
 export function parseRecentWindowsParameter(values: readonly string[]): number {

@@ -3,9 +3,9 @@ import { createHash } from 'node:crypto';
 import type { InvalidMessageError } from '../errors';
 import { NamestreamError } from '../errors';
 import { toIsoUtc } from '../time';
-import { type LetterCount, parseLetterCountDocument, WINDOW_SECONDS } from './letterCountDocument';
+import { BUCKETS, type LetterCount, parseLetterCountDocument, WINDOW_SECONDS } from './letterCountDocument';
 
-/** What browsers receive for one window: the letters counted in it, sorted A to Z. */
+/** What browsers receive for one window: the letters counted in it, A to Z, then the "other" bucket. */
 export interface WindowUpdate {
     windowStart: string;
     windowEnd: string;
@@ -48,7 +48,7 @@ export function groupIntoWindows(documents: readonly unknown[], windowSeconds = 
             windowStart: toIsoUtc(new Date(windowEndMs - windowSeconds * 1000)),
             windowEnd: toIsoUtc(new Date(windowEndMs)),
             counts: [...letters.values()]
-                .sort((a, b) => a.letter.localeCompare(b.letter))
+                .sort((a, b) => BUCKETS.indexOf(a.letter) - BUCKETS.indexOf(b.letter))
                 .map(({ letter, count }) => ({ letter, count })),
         }));
     return { windows, rejected };

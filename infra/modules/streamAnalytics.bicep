@@ -186,5 +186,68 @@ resource job 'Microsoft.StreamAnalytics/streamingjobs@2021-10-01-preview' = {
   }
 }
 
+// No name is lost silently: the job's own metrics count every event its event-ordering policy drops
+// (letter-counts.job-settings.json: Drop) and every runtime error, and one alert rule per metric fires on the first
+// one. Metric names are those of Microsoft.StreamAnalytics/streamingjobs in Azure Monitor's supported-metrics list
+// (https://learn.microsoft.com/azure/azure-monitor/reference/supported-metrics/microsoft-streamanalytics-streamingjobs-metrics).
+// The names such events carried are counted back by the recountLetterCounts function from the raw-names blobs.
+var lossMetrics = [
+  {
+    metricName: 'LateInputEvents'
+    description: 'Late input events: names that reached the Event Hub more than the late-arrival tolerance after they were generated (a backlog, an output outage, a dead-letter resubmit) and were dropped from the live counts. recountLetterCounts counts them back within RECOUNT_LOOKBACK_MINUTES; raise it for a longer outage.'
+  }
+  {
+    metricName: 'EarlyInputEvents'
+    description: 'Early input events: names generated more than 5 minutes after their arrival (a clock ahead of the broker), dropped from the live counts.'
+  }
+  {
+    metricName: 'DroppedOrAdjustedEvents'
+    description: 'Out-of-order events: names behind the watermark, dropped from the live counts; recountLetterCounts counts them back.'
+  }
+  {
+    metricName: 'Errors'
+    description: 'Runtime errors of the letter-count job.'
+  }
+]
+
+resource lossAlerts 'Microsoft.Insights/metricAlerts@2026-01-01' = [
+  for metric in lossMetrics: {
+    name: '${name}-${metric.metricName}'
+    location: 'global'
+    tags: tags
+    properties: {
+      description: metric.description
+      severity: 2
+      enabled: true
+      scopes: [
+        job.id
+      ]
+      evaluationFrequency: 'PT5M'
+      windowSize: 'PT5M'
+      autoMitigate: true
+      criteria: {
+        'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
+        allOf: [
+          {
+            criterionType: 'StaticThresholdCriterion'
+            name: metric.metricName
+            metricNamespace: 'Microsoft.StreamAnalytics/streamingjobs'
+            metricName: metric.metricName
+            operator: 'GreaterThan'
+            threshold: 0
+            timeAggregation: 'Total'
+          }
+        ]
+      }
+      // No action group: fired alerts show in Azure Monitor; route them (mail, Teams, a pager) with an alert
+      // processing rule on the resource group, which needs no change here.
+      actions: []
+    }
+  }
+]
+
 @description('The name of the job.')
 output name string = job.name
+
+@description('The names of the alert rules on events the job leaves out.')
+output lossAlertNames string[] = [for (metric, index) in lossMetrics: lossAlerts[index].name]

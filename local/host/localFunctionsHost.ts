@@ -80,6 +80,12 @@ export interface BindingServices {
     signalRConnectionInfo(connectionSetting: string, options: { hubName: string; userId?: string }): Promise<unknown>;
     sendSignalRMessages(connectionSetting: string, hubName: string, messages: unknown[]): Promise<void>;
     publishEventGridEvents(connection: string, events: unknown[]): Promise<void>;
+    /** The Cosmos DB output binding: upserts each document, as the extension's collector does one by one. */
+    upsertCosmosItems(
+        connection: string,
+        target: { databaseName: string; containerName: string },
+        documents: unknown[],
+    ): Promise<void>;
 }
 
 export interface LocalFunctionsHostOptions {
@@ -394,6 +400,14 @@ export class LocalFunctionsHost {
     ): Promise<void> {
         const resolved = this.#resolveSettings(definition, binding);
         const items = Array.isArray(value) ? value : [value];
+        // Every collection output sends one item per element, so an empty array sends nothing and succeeds, as in
+        // Azure: the extensions' collectors send per AddAsync (Service Bus, SignalR, Cosmos DB) or flush only what
+        // was added (Event Hubs' batches; Event Grid's FlushAsync checks events.Any()), and the host calls AddAsync
+        // once per element. A blob is no collection: the binding writes one blob whatever the value (an array is
+        // written as its JSON text, azure-webjobs-sdk#2410), so "[]" is written as it is.
+        if (items.length === 0 && COLLECTION_OUTPUTS.has(binding.type)) {
+            return;
+        }
         switch (binding.type) {
             case 'serviceBus':
                 // The extension sends one message per array element; objects travel as their JSON text.
@@ -425,6 +439,15 @@ export class LocalFunctionsHost {
                     text(resolved.connection ?? resolved.topicEndpointUri),
                     items,
                 );
+            case 'cosmosDB':
+                return this.#options.services.upsertCosmosItems(
+                    text(resolved.connection),
+                    {
+                        databaseName: this.#expressions(text(resolved.databaseName), bindingData),
+                        containerName: this.#expressions(text(resolved.containerName), bindingData),
+                    },
+                    items,
+                );
             default:
                 throw new BindingResolutionError(unsupported(definition, 'output', binding));
         }
@@ -441,7 +464,8 @@ export class LocalFunctionsHost {
 
 const SUPPORTED_TRIGGERS = new Set(['httpTrigger', 'timerTrigger', 'serviceBusTrigger', 'cosmosDBTrigger']);
 const SUPPORTED_INPUTS = new Set(['cosmosDB', 'signalRConnectionInfo']);
-const SUPPORTED_OUTPUTS = new Set(['http', 'serviceBus', 'eventHub', 'blob', 'signalR', 'eventGrid']);
+const SUPPORTED_OUTPUTS = new Set(['http', 'serviceBus', 'eventHub', 'blob', 'signalR', 'eventGrid', 'cosmosDB']);
+const COLLECTION_OUTPUTS = new Set(['serviceBus', 'eventHub', 'signalR', 'eventGrid', 'cosmosDB']);
 
 function checkSupported(definition: FunctionDefinition): void {
     if (!SUPPORTED_TRIGGERS.has(definition.trigger.type)) {

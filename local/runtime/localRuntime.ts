@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { type Clock, systemClock } from '../../domain/clock';
+import { rawNamesContainer } from '../../functions/shared/rawNamesBlobs';
 import { ensureCosmosResources, type LocalCosmos, startLocalCosmos, startTtlSweeper } from '../cosmos';
 import { createLocalCosmosClient } from '../cosmos';
 import { type LocalEventGridTopic, startLocalEventGridTopic, type SubscriptionSettings } from '../eventGrid';
@@ -17,8 +18,13 @@ import { letterCountsJobSettings, letterCountsQueryPath } from '../streamAnalyti
 import { type RunningAzurite, startAzurite } from './azurite';
 import { localInfrastructure } from './localInfrastructure';
 import { LocalServices } from './localServices';
+import { recountLocally, type RecountReport, type RecountRequest } from './recount';
 import { RuntimeMetrics } from './runtimeMetrics';
-import { startStreamAnalyticsRunner, type StreamAnalyticsRunner } from './streamAnalyticsRunner';
+import {
+    type EventOrderingReport,
+    startStreamAnalyticsRunner,
+    type StreamAnalyticsRunner,
+} from './streamAnalyticsRunner';
 
 export interface LocalRuntimeOptions {
     /** The function app's root: package.json, host.json, settings, dist/. */
@@ -66,6 +72,8 @@ export interface LocalRuntime {
     metrics: RuntimeMetrics;
     /** Stops the functions host and starts a new one over the same services, as a host restart does. */
     restartHost(): Promise<void>;
+    /** Derives chosen windows again from the raw-names blobs and writes the corrections (`npm run recount`). */
+    recount(request: RecountRequest): Promise<RecountReport>;
     stop(): Promise<void>;
 }
 
@@ -176,8 +184,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             clock,
             onError: (error) => log(`[stream analytics] output failed, retrying: ${String(error)}`),
             onOutput: (_alias, rows) => metrics.recordWindowRows(rows),
+            onEventOrdering: (report) => log(formatEventOrderingReport(report)),
         });
         stoppers.push(() => streamAnalytics.stop());
+        metrics.setStreamAnalyticsMetrics(() => streamAnalytics.job.metrics());
 
         // App settings are environment variables to function code, in Azure and under func start alike.
         const previousEnv = new Map(Object.keys(settings).map((key) => [key, process.env[key]]));
@@ -224,7 +234,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
                     corsCredentials: loaded.host.CORSCredentials === true,
                     extraHandlers: options.extraHttpHandlers ?? [],
                 },
-                log: ({ level, functionName, message }) => log(`[${functionName}] ${level}: ${message}`),
+                log: ({ level, functionName, message }) => {
+                    metrics.recordFunctionLog(functionName, level, message);
+                    log(`[${functionName}] ${level}: ${message}`);
+                },
                 onInvocation: (name, outcome) => metrics.recordInvocation(name, outcome),
                 disabled: new Set(options.disabledFunctions ?? []),
             });
@@ -255,6 +268,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             eventGrid,
             streamAnalytics,
             metrics,
+            recount: (request) =>
+                recountLocally(request, {
+                    blobs: rawNamesContainer(settings),
+                    letterCounts: lettersContainer,
+                    clock,
+                    windowSeconds: options.windowSeconds ?? Number(settings.LETTER_COUNT_WINDOW_SECONDS ?? 30),
+                }),
             async restartHost() {
                 await host.stop();
                 host = createHost();
@@ -298,4 +318,19 @@ export function withWindowSeconds(query: string, windowSeconds: number | undefin
         throw new Error('windowSeconds: the query has no TumblingWindow(second, 30) to shorten');
     }
     return query.replace(pattern, `TumblingWindow(second, ${windowSeconds})`);
+}
+
+/** The log line for events the job's event-ordering policy caught; "warning" so `npm start` always prints it. */
+export function formatEventOrderingReport(report: EventOrderingReport): string {
+    const kinds = [
+        `${report.lateInputEvents} late`,
+        `${report.earlyInputEvents} early`,
+        `${report.outOfOrderEvents} out of order`,
+    ].join(', ');
+    const outcome =
+        report.droppedEvents > 0
+            ? `${report.droppedEvents} dropped: their names are missing from the live counts until a recount ` +
+              '(npm run recount -- --since 2h) derives those windows again from the raw-names blobs'
+            : `${report.adjustedEvents} adjusted: counted in a later window than the one they were generated in`;
+    return `[stream analytics] warning: ${kinds} input events; ${outcome}`;
 }

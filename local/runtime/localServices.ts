@@ -200,6 +200,17 @@ export class LocalServices implements BindingServices {
         await publishToLocalEventGrid(endpoint, events as Array<Record<string, unknown>>);
     }
 
+    async upsertCosmosItems(
+        connection: string,
+        target: { databaseName: string; containerName: string },
+        documents: unknown[],
+    ): Promise<void> {
+        const container = this.#cosmos(connection).database(target.databaseName).container(target.containerName);
+        for (const document of documents) {
+            await container.items.upsert(document as Record<string, unknown>);
+        }
+    }
+
     #queue(connection: string, queueName: string): LocalServiceBusQueue {
         this.#checkEmulatorConnection(connection);
         const queue = this.#options.queues.get(queueName);

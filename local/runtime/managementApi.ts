@@ -7,12 +7,12 @@ import type { LocalRuntime } from './localRuntime';
 export const MANAGEMENT_PREFIX = '/_local';
 
 /** The parts of the runtime the endpoints read. */
-export type ManagedRuntime = Pick<LocalRuntime, 'urls' | 'metrics' | 'eventGrid' | 'queues'>;
+export type ManagedRuntime = Pick<LocalRuntime, 'urls' | 'metrics' | 'eventGrid' | 'queues' | 'recount'>;
 
 /**
  * Local-only management endpoints beside the functions (never part of the Azure app): status, the dead-letter
- * sub-queue (list, resubmit, purge), raw sends for experiments, and the Event Grid topic's recent events.
- * `npm run dlq` is a client of these.
+ * sub-queue (list, resubmit, purge), raw sends for experiments, the Event Grid topic's recent events, and the
+ * recount of chosen windows. `npm run dlq` and `npm run recount` are clients of these.
  */
 export function managementApi(getRuntime: () => ManagedRuntime | undefined): ExtraHandler {
     return (request, response, readBody) => {
@@ -44,6 +44,16 @@ async function route(
     const method = request.method ?? 'GET';
     if (path === '/status' && method === 'GET') {
         return reply(response, 200, { urls: runtime.urls, ...runtime.metrics.snapshot() });
+    }
+    if (path === '/recount' && method === 'POST') {
+        const sinceMs = Number(url.searchParams.get('sinceMs'));
+        const untilMs = Number(url.searchParams.get('untilMs') ?? 0);
+        if (!(Number.isSafeInteger(sinceMs) && Number.isSafeInteger(untilMs) && sinceMs > untilMs && untilMs >= 0)) {
+            return reply(response, 400, {
+                error: `sinceMs and untilMs must be whole numbers of milliseconds, sinceMs the larger (got ${JSON.stringify(url.search)})`,
+            });
+        }
+        return reply(response, 200, await runtime.recount({ sinceMs, untilMs }));
     }
     if (path === '/eventgrid/events' && method === 'GET') {
         return reply(response, 200, {

@@ -1,6 +1,31 @@
 import type { Clock } from '../../domain/clock';
 import type { LocalEventHub } from '../eventHubs';
 import type { LocalServiceBusQueue } from '../serviceBus';
+import type { JobMetrics } from '../streamAnalytics';
+
+/**
+ * What the Stream Analytics job did not count as it arrived, as the job's metrics in Azure name it: late input
+ * events (event time more than the late-arrival tolerance before arrival), early input events (more than 5 minutes
+ * after), out-of-order events (behind the watermark) and, of those, how many the policy dropped or adjusted.
+ */
+export interface EventOrderingSnapshot {
+    inputEvents: number;
+    lateInputEvents: number;
+    earlyInputEvents: number;
+    outOfOrderEvents: number;
+    droppedEvents: number;
+    adjustedEvents: number;
+    deserializationErrors: number;
+    invalidTimestampEvents: number;
+}
+
+/** A warning or error a function logged: an unusable name left out, a skipped document. */
+export interface LoggedProblem {
+    at: string;
+    functionName: string;
+    level: string;
+    message: string;
+}
 
 export interface RuntimeSnapshot {
     /** Names per second reaching the Event Hub over about the last five seconds. */
@@ -12,9 +37,14 @@ export interface RuntimeSnapshot {
     /** Change-feed lag of the Cosmos DB trigger, when it has polled. */
     changeFeedLagMs: number | undefined;
     invocations: Record<string, { succeeded: number; failed: number }>;
+    /** The job's late, early, out-of-order and dropped events since start; undefined before the job runs. */
+    streamAnalytics: EventOrderingSnapshot | undefined;
+    /** Warnings and errors functions logged: how many per function, and the newest few with their text. */
+    problems: { byFunction: Record<string, number>; recent: LoggedProblem[] };
 }
 
 const RATE_WINDOW_MS = 5_000;
+const RECENT_PROBLEMS = 20;
 
 /**
  * Counts what the status line shows and the benchmark reports. Window latency is measured the first time each
@@ -29,6 +59,9 @@ export class RuntimeMetrics {
     readonly #seenDocuments = new Set<string>();
     readonly #invocations: Record<string, { succeeded: number; failed: number }> = {};
     #lag: () => number | undefined = () => undefined;
+    #jobMetrics: () => JobMetrics | undefined = () => undefined;
+    readonly #problemCounts: Record<string, number> = {};
+    readonly #recentProblems: LoggedProblem[] = [];
     /** (time, total names) at each snapshot, back to the newest one at least RATE_WINDOW_MS old. */
     readonly #nameSamples: Array<{ at: number; total: number }> = [];
     /** Window-close-to-trigger latencies in ms, newest last (bounded). */
@@ -84,6 +117,22 @@ export class RuntimeMetrics {
         this.#lag = lag;
     }
 
+    setStreamAnalyticsMetrics(metrics: () => JobMetrics): void {
+        this.#jobMetrics = metrics;
+    }
+
+    /** Records a function's log line if it is a warning or an error, so /_local/status shows what went wrong. */
+    recordFunctionLog(functionName: string, level: string, message: string): void {
+        if (level !== 'warning' && level !== 'error' && level !== 'critical') {
+            return;
+        }
+        this.#problemCounts[functionName] = (this.#problemCounts[functionName] ?? 0) + 1;
+        this.#recentProblems.push({ at: this.#clock.now().toISOString(), functionName, level, message });
+        if (this.#recentProblems.length > RECENT_PROBLEMS) {
+            this.#recentProblems.shift();
+        }
+    }
+
     snapshot(): RuntimeSnapshot {
         const now = this.#clock.now().getTime();
         const totalNames = [...this.#eventHubs.values()].reduce((sum, hub) => sum + hub.stats().totalEnqueuedEvents, 0);
@@ -105,6 +154,34 @@ export class RuntimeMetrics {
             windowsEmitted: this.#windows.size,
             changeFeedLagMs: this.#lag(),
             invocations: structuredClone(this.#invocations),
+            streamAnalytics: eventOrdering(this.#jobMetrics()),
+            problems: { byFunction: { ...this.#problemCounts }, recent: structuredClone(this.#recentProblems) },
         };
     }
+}
+
+function eventOrdering(metrics: JobMetrics | undefined): EventOrderingSnapshot | undefined {
+    if (metrics === undefined) {
+        return undefined;
+    }
+    const {
+        inputEvents,
+        lateInputEvents,
+        earlyInputEvents,
+        outOfOrderEvents,
+        droppedEvents,
+        adjustedEvents,
+        deserializationErrors,
+        invalidTimestampEvents,
+    } = metrics;
+    return {
+        inputEvents,
+        lateInputEvents,
+        earlyInputEvents,
+        outOfOrderEvents,
+        droppedEvents,
+        adjustedEvents,
+        deserializationErrors,
+        invalidTimestampEvents,
+    };
 }

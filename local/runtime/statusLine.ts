@@ -1,8 +1,17 @@
 import type { RuntimeSnapshot } from './runtimeMetrics';
 
-/** One line for the terminal: throughput, backlog, failures, windows and change-feed lag. */
+/**
+ * One line for the terminal: throughput, backlog, failures, windows, change-feed lag, and every name the live counts
+ * miss: events the Stream Analytics job dropped (late, early or out of order) and warnings functions logged (an
+ * unusable name left out, say).
+ */
 export function formatStatusLine(snapshot: RuntimeSnapshot): string {
     const failed = Object.values(snapshot.invocations).reduce((sum, c) => sum + c.failed, 0);
+    const warnings = Object.values(snapshot.problems.byFunction).reduce((sum, count) => sum + count, 0);
+    const asa = snapshot.streamAnalytics;
+    const dropped = asa
+        ? `${asa.droppedEvents} (late ${asa.lateInputEvents}, early ${asa.earlyInputEvents}, out of order ${asa.outOfOrderEvents})`
+        : '-';
     const lag = snapshot.changeFeedLagMs === undefined ? '-' : `${(snapshot.changeFeedLagMs / 1000).toFixed(1)}s`;
     return [
         `names/s ${snapshot.namesPerSecond.toFixed(1)}`,
@@ -12,5 +21,7 @@ export function formatStatusLine(snapshot: RuntimeSnapshot): string {
         `windows ${snapshot.windowsEmitted}`,
         `change-feed lag ${lag}`,
         `failed invocations ${failed}`,
+        `dropped events ${dropped}`,
+        `warnings ${warnings}`,
     ].join(' | ');
 }

@@ -1,6 +1,15 @@
 import type { Clock } from '../../domain/clock';
 import type { LocalEventHub } from '../eventHubs';
-import { compileQuery, type JobSettings, type OutputRow, type StreamJob } from '../streamAnalytics';
+import { compileQuery, type JobMetrics, type JobSettings, type OutputRow, type StreamJob } from '../streamAnalytics';
+
+/** Events the event-ordering policies caught since the previous report (see local/streamAnalytics/watermark.ts). */
+export interface EventOrderingReport {
+    lateInputEvents: number;
+    earlyInputEvents: number;
+    outOfOrderEvents: number;
+    droppedEvents: number;
+    adjustedEvents: number;
+}
 
 export interface StreamAnalyticsRunnerOptions {
     /** The query text (the runtime reads infra/letter-counts.asaql). */
@@ -16,6 +25,11 @@ export interface StreamAnalyticsRunnerOptions {
     retryDelayMs?: number;
     onError: (error: unknown) => void;
     onOutput?: (alias: string, rows: readonly OutputRow[]) => void;
+    /**
+     * Called after a batch or a tick in which events were late, early or out of order, with how many since the last
+     * call, so a dropped name is never silent (the job's metrics in Azure; the log and /_local/status locally).
+     */
+    onEventOrdering?: (report: EventOrderingReport) => void;
 }
 
 export interface StreamAnalyticsRunner {
@@ -45,6 +59,21 @@ export function startStreamAnalyticsRunner(options: StreamAnalyticsRunnerOptions
         },
     });
     const retryDelayMs = options.retryDelayMs ?? 1000;
+    let reported: JobMetrics = job.metrics();
+    const reportEventOrdering = (): void => {
+        const now = job.metrics();
+        const report: EventOrderingReport = {
+            lateInputEvents: now.lateInputEvents - reported.lateInputEvents,
+            earlyInputEvents: now.earlyInputEvents - reported.earlyInputEvents,
+            outOfOrderEvents: now.outOfOrderEvents - reported.outOfOrderEvents,
+            droppedEvents: now.droppedEvents - reported.droppedEvents,
+            adjustedEvents: now.adjustedEvents - reported.adjustedEvents,
+        };
+        reported = now;
+        if (report.lateInputEvents + report.earlyInputEvents + report.outOfOrderEvents > 0) {
+            options.onEventOrdering?.(report);
+        }
+    };
     let stopped = false;
     // Output is delivered by one chain at a time, in order, as the job's single writer per output does.
     let delivering: Promise<void> = Promise.resolve();
@@ -81,6 +110,7 @@ export function startStreamAnalyticsRunner(options: StreamAnalyticsRunnerOptions
                     partitionId,
                     events.map((event) => ({ enqueuedTime: event.enqueuedTimeUtc, body: event.body })),
                 );
+                reportEventOrdering();
                 // Waiting for output before taking the next batch is the back-pressure a blocked output applies.
                 await deliver();
             },
@@ -89,6 +119,7 @@ export function startStreamAnalyticsRunner(options: StreamAnalyticsRunnerOptions
     });
     const tick = setInterval(() => {
         job.advance(options.clock.now().getTime());
+        reportEventOrdering();
         if (job.pendingBatches() > 0) {
             void deliver();
         }

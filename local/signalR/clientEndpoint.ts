@@ -183,12 +183,21 @@ export class ClientEndpoint {
             },
         };
 
-        const handshakeTimer = setTimeout(() => ws.close(1000), this.options.handshakeTimeoutMs);
+        // ASP.NET Core SignalR (HubConnectionContext.HandshakeAsync) answers a handshake that does not come in time with
+        // an error handshake response, then ends the connection without a close message.
+        const handshakeTimer = setTimeout(() => {
+            connection.send(handshakeErrorFrame('Handshake was canceled.'));
+            closing = true;
+            ws.close(1000);
+        }, this.options.handshakeTimeoutMs);
         let idleTimer: NodeJS.Timeout | undefined;
         const restartIdleTimer = (): void => {
             clearTimeout(idleTimer);
+            // As ASP.NET Core SignalR does on a client timeout (HubConnectionContext.CheckClientTimeout sets CloseException
+            // and calls AbortAllowReconnect; HubConnectionHandler then sends "Connection closed with an error." with
+            // allowReconnect: true): a throttled background tab is allowed to reconnect by itself.
             idleTimer = setTimeout(
-                () => connection.close('Server timeout elapsed without receiving a message from the client.', false),
+                () => connection.close('Connection closed with an error.', true),
                 this.options.clientTimeoutMs,
             );
         };
@@ -216,6 +225,8 @@ export class ClientEndpoint {
                 }
                 const type = messageTypeOf(record);
                 if (type === undefined) {
+                    // A message the protocol cannot parse throws out of HubConnectionHandler.DispatchMessagesAsync, and
+                    // the close message it then sends keeps allowReconnect false: resending the same bytes won't help.
                     connection.close('Connection closed with an error.', false);
                     return;
                 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { ALPHABET, type StoredWindow, WindowStore } from '../../dashboard/src/windowStore';
+import { ALPHABET, bucketLabel, type StoredWindow, WindowStore } from '../../dashboard/src/windowStore';
 import type { WindowUpdate } from '../../domain/letterCounts/windowUpdate';
 
 function update(windowEnd: string, counts: Record<string, number>, seconds = 30): WindowUpdate {
@@ -89,7 +89,16 @@ describe('WindowStore', () => {
         });
     });
 
-    it('skips letters outside A to Z and counts that are not whole non-negative numbers', () => {
+    it('holds the "other" bucket beside A to Z and labels it Other', () => {
+        const store = new WindowStore(5);
+        store.apply(update(T1, { A: 2, other: 3 }));
+        expect(store.windows()).toEqual([stored(T1, { A: 2, other: 3 })]);
+        expect([...store.windows()[0]!.counts.keys()].slice(-2)).toEqual(['Z', 'other']);
+        expect(store.totals().names).toBe(5);
+        expect(ALPHABET.map(bucketLabel).slice(-2)).toEqual(['Z', 'Other']);
+    });
+
+    it('skips letters outside A to Z and other, and counts that are not whole non-negative numbers', () => {
         const store = new WindowStore(5);
         store.apply({
             windowStart: '2026-11-22T06:00:00.000Z',
@@ -97,6 +106,7 @@ describe('WindowStore', () => {
             counts: [
                 { letter: 'a', count: 3 },
                 { letter: 'Ä', count: 3 },
+                { letter: 'OTHER', count: 3 },
                 { letter: 'B', count: -1 },
                 { letter: 'C', count: 1.5 },
                 { letter: 'D', count: 4 },

@@ -6,6 +6,7 @@ import { type Browser, chromium, type Page, type WebSocketRoute } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 
 import type { WindowRenderRecord } from '../../dashboard/src/renderLog';
+import { BUCKETS } from '../../domain/names/firstLetter';
 import { parseIsoUtc } from '../../domain/time';
 import { createLocalCosmosClient } from '../../local/cosmos';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime/localRuntime';
@@ -86,7 +87,7 @@ async function readStore(runtime: LocalRuntime): Promise<WindowCounts> {
     const windows: WindowCounts = {};
     for (const { windowEnd, letter, count } of resources) {
         const key = parseIsoUtc(windowEnd)!.toISOString();
-        windows[key] ??= Object.fromEntries('ABCDEFGHIJKLMNOPQRSTUVWXYZ'.split('').map((l) => [l, 0]));
+        windows[key] ??= Object.fromEntries(BUCKETS.map((l) => [l, 0]));
         windows[key][letter] = count;
     }
     return windows;

@@ -24,6 +24,7 @@ describe('binding contract', () => {
             'dist/functions/generateNames.js',
             'dist/functions/letterCounts.js',
             'dist/functions/negotiate.js',
+            'dist/functions/recountLetterCounts.js',
         ]);
     });
 
@@ -135,7 +136,7 @@ describe('binding contract', () => {
                         connection: 'CosmosDBConnection',
                         databaseName: '%COSMOS_DATABASE%',
                         containerName: '%LETTER_COUNTS_CONTAINER%',
-                        sqlQuery: 'SELECT TOP 1560 * FROM c ORDER BY c.windowEnd DESC',
+                        sqlQuery: 'SELECT TOP 1620 * FROM c ORDER BY c.windowEnd DESC',
                     },
                 ],
                 outputs: [{ name: '$return', type: 'http', direction: 'out' }],
@@ -160,6 +161,38 @@ describe('binding contract', () => {
                     },
                 ],
                 outputs: [{ name: '$return', type: 'http', direction: 'out' }],
+            },
+            {
+                name: 'recountLetterCounts',
+                trigger: {
+                    name: 'timerTrigger',
+                    type: 'timerTrigger',
+                    direction: 'in',
+                    schedule: '%RECOUNT_SCHEDULE%',
+                    runOnStartup: false,
+                    useMonitor: true,
+                },
+                inputs: [
+                    {
+                        name: 'cosmosDBInput',
+                        type: 'cosmosDB',
+                        direction: 'in',
+                        connection: 'CosmosDBConnection',
+                        databaseName: '%COSMOS_DATABASE%',
+                        containerName: '%LETTER_COUNTS_CONTAINER%',
+                        sqlQuery: 'SELECT TOP 1620 * FROM c ORDER BY c.windowEnd DESC',
+                    },
+                ],
+                outputs: [
+                    {
+                        name: 'cosmosDBOutput',
+                        type: 'cosmosDB',
+                        direction: 'out',
+                        connection: 'CosmosDBConnection',
+                        databaseName: '%COSMOS_DATABASE%',
+                        containerName: '%LETTER_COUNTS_CONTAINER%',
+                    },
+                ],
             },
         ]);
     });

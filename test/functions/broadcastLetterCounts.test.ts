@@ -86,7 +86,7 @@ describe('broadcastLetterCounts', () => {
             {
                 level: 'warning',
                 message:
-                    'Skipped a letter-count document: Invalid message: field "id" must look like "<unix seconds>-<A-Z>" (got "x")',
+                    'Skipped a letter-count document: Invalid message: field "id" must look like "<unix seconds>-<A-Z or other>" (got "x")',
             },
             { level: 'information', message: 'Broadcast 1 window(s) from 2 document(s)' },
         ]);

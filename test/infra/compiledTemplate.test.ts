@@ -260,6 +260,13 @@ describe('Role assignments, as compiled', () => {
                 role: 'Monitoring Metrics Publisher',
                 scope: onlyResource(deployment, 'Microsoft.Insights/components').id,
             },
+            // recountLetterCounts lists and reads the raw-names blobs with the Storage SDK (no binding lists blobs)
+            // through the AzureWebJobsStorage connection: functions/shared/rawNamesBlobs.ts.
+            {
+                plane: 'azure',
+                role: 'Storage Blob Data Reader',
+                scope: referencedIds(appSettings.AzureWebJobsStorage__blobServiceUri)[0]!,
+            },
         );
         return withoutIncluded(needed);
     }
@@ -388,6 +395,43 @@ describe('Stream Analytics job, as compiled', () => {
     };
     const eventHubNamespace = onlyResource(deployment, 'Microsoft.EventHub/namespaces');
     const cosmosAccount = onlyResource(deployment, 'Microsoft.DocumentDB/databaseAccounts');
+
+    it('alerts on every event the job leaves out or fails on: late, early, out of order, runtime errors', () => {
+        // Metric names: Azure Monitor's supported metrics for Microsoft.StreamAnalytics/streamingjobs.
+        const alerts = resourcesOfType(deployment, 'Microsoft.Insights/metricAlerts').map((alert) => {
+            const properties = alert.properties as {
+                scopes: string[];
+                enabled: boolean;
+                evaluationFrequency: string;
+                criteria: { 'odata.type': string; allOf: Array<Record<string, unknown>> };
+            };
+            expect(properties.scopes).toEqual([job.id]);
+            expect(properties.enabled).toBe(true);
+            expect(properties.criteria['odata.type']).toBe(
+                'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria',
+            );
+            expect(properties.criteria.allOf).toHaveLength(1);
+            const { metricName, metricNamespace, operator, threshold, timeAggregation } = properties.criteria.allOf[0]!;
+            return {
+                metricName,
+                metricNamespace,
+                operator,
+                threshold,
+                timeAggregation,
+                every: properties.evaluationFrequency,
+            };
+        });
+        expect(alerts).toEqual(
+            ['LateInputEvents', 'EarlyInputEvents', 'DroppedOrAdjustedEvents', 'Errors'].map((metricName) => ({
+                metricName,
+                metricNamespace: 'Microsoft.StreamAnalytics/streamingjobs',
+                operator: 'GreaterThan',
+                threshold: 0,
+                timeAggregation: 'Total',
+                every: 'PT5M',
+            })),
+        );
+    });
 
     it('runs the same .asaql file the local runtime runs', () => {
         expect(properties.transformation.properties.query).toBe(queryText);

@@ -22,6 +22,6 @@ describe('parseRecentWindowsParameter', () => {
     });
 
     it('queries enough documents for the largest request', () => {
-        expect(RECENT_LETTER_COUNTS_QUERY).toBe('SELECT TOP 1560 * FROM c ORDER BY c.windowEnd DESC');
+        expect(RECENT_LETTER_COUNTS_QUERY).toBe('SELECT TOP 1620 * FROM c ORDER BY c.windowEnd DESC');
     });
 });

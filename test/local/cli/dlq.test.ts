@@ -44,6 +44,7 @@ describe('runDlq', () => {
             metrics: new RuntimeMetrics({ queues, eventHubs: new Map<string, LocalEventHub>(), clock }),
             eventGrid,
             queues,
+            recount: () => Promise.reject(new Error('not used here')),
         };
     });
 

@@ -4,10 +4,14 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { windowEndFor } from '../../../domain/letterCounts/letterCountDocument';
+import { splitNames } from '../../../domain/messages/newNamesMessage';
 import { runDlq } from '../../../local/cli/dlq';
+import { runRecount } from '../../../local/cli/recount';
 import { createLocalCosmosClient } from '../../../local/cosmos';
 import { type LocalRuntime, startLocalRuntime } from '../../../local/runtime/localRuntime';
+import { LocalServices } from '../../../local/runtime/localServices';
 import { managementApi } from '../../../local/runtime/managementApi';
+import { formatStatusLine } from '../../../local/runtime/statusLine';
 
 /**
  * The whole pipeline on this machine, with 2-second windows: the timer generates names every second, the fan-out
@@ -171,6 +175,140 @@ describe('local pipeline, end to end', () => {
                 .map((d) => d.id),
         ).toEqual([]);
     }, 60_000);
+
+    // The late-arrival tolerance is 1 s here, so a 4 s outage is what a 2-minute one is to the deployed job (30 s):
+    // four times the tolerance. Every name the outage held back arrives late and is dropped; the recount puts it back.
+    const OUTAGE_MS = 4_000;
+
+    it('counts equal the raw blobs again after a (scaled) 2-minute output outage: dropped, shown, recounted', async () => {
+        const before = runtime.metrics.snapshot().streamAnalytics!;
+        const eventGridBefore = runtime.eventGrid.recentEvents().length;
+        // The fan-out's outputs hang (storage paused): invocations wait, their locks are renewed, then they finish.
+        let endOutage!: () => void;
+        const outageOver = new Promise<void>((resolve) => (endOutage = resolve));
+        // Fault injection on the prototype, restored below; the originals are called with apply(this).
+        // eslint-disable-next-line @typescript-eslint/unbound-method
+        const { writeBlob, sendToEventHub } = LocalServices.prototype;
+        LocalServices.prototype.writeBlob = async function (...args) {
+            await outageOver;
+            return writeBlob.apply(this, args);
+        };
+        LocalServices.prototype.sendToEventHub = async function (...args) {
+            await outageOver;
+            return sendToEventHub.apply(this, args);
+        };
+        try {
+            await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS));
+        } finally {
+            LocalServices.prototype.writeBlob = writeBlob;
+            LocalServices.prototype.sendToEventHub = sendToEventHub;
+            endOutage();
+        }
+        // Every name the outage held back is late: counted as dropped, in /_local/status, the status line and the log.
+        await waitFor(
+            () => runtime.metrics.snapshot().streamAnalytics!.droppedEvents > before.droppedEvents,
+            10_000,
+            'late events dropped',
+        );
+        const status = (await (await fetch(`${runtime.urls.functions}/_local/status`)).json()) as {
+            streamAnalytics: { lateInputEvents: number; droppedEvents: number };
+        };
+        expect(status.streamAnalytics.lateInputEvents).toBeGreaterThan(before.lateInputEvents);
+        expect(status.streamAnalytics.droppedEvents).toBeGreaterThan(before.droppedEvents);
+        expect(formatStatusLine(runtime.metrics.snapshot())).toMatch(/ \| dropped events [1-9]\d* \(late [1-9]/);
+        expect(
+            logs.some((line) =>
+                /^\[stream analytics\] warning: \d+ late, .* dropped: their names are missing/.test(line),
+            ),
+        ).toBe(true);
+
+        const corrected = await recountAndExpectCountsMatchBlobs();
+        // Each correction went through the change feed to broadcastLetterCounts, which told Event Grid subscribers
+        // (and the dashboard, through the same trigger) the window's corrected count.
+        await waitFor(
+            () =>
+                corrected.every(({ windowEnd, letter, count }) =>
+                    runtime.eventGrid
+                        .recentEvents()
+                        .slice(eventGridBefore)
+                        .some(
+                            ({ event }) =>
+                                event.subject === `/windows/${windowEnd}` &&
+                                (event.data as { counts: Array<{ letter: string; count: number }> }).counts.some(
+                                    (c) => c.letter === letter && c.count === count,
+                                ),
+                        ),
+                ),
+            10_000,
+            'a window event with each corrected count',
+        );
+    }, 60_000);
+
+    it('counts equal the raw blobs again after a dead-letter resubmit: the late copy is recounted', async () => {
+        const queue = runtime.queues.get('newnames-queue')!;
+        const deadBefore = queue.deadLetterMessageCount;
+        const droppedBefore = runtime.metrics.snapshot().streamAnalytics!.droppedEvents;
+        // eslint-disable-next-line @typescript-eslint/unbound-method
+        const { sendToEventHub } = LocalServices.prototype;
+        LocalServices.prototype.sendToEventHub = () => Promise.reject(new Error('injected: Event Hubs down'));
+        try {
+            await waitFor(() => queue.deadLetterMessageCount > deadBefore, 20_000, 'a valid message dead-lettered');
+        } finally {
+            LocalServices.prototype.sendToEventHub = sendToEventHub;
+        }
+        // The operator resubmits after the fix: well after the names were generated (scaled as the outage above).
+        await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS));
+        const printed: string[] = [];
+        expect(await runDlq(['resubmit', '--url', runtime.urls.functions], (line) => printed.push(line))).toBe(0);
+        // The resubmitted copies arrive seconds after they were generated: late, dropped, then recounted.
+        await waitFor(
+            () => runtime.metrics.snapshot().streamAnalytics!.droppedEvents > droppedBefore,
+            20_000,
+            'the resubmitted names dropped as late',
+        );
+        await recountAndExpectCountsMatchBlobs();
+    }, 60_000);
+
+    /**
+     * Waits until the late windows are settled, runs `npm run recount` over them, compares with the blobs, and
+     * returns what it corrected.
+     */
+    async function recountAndExpectCountsMatchBlobs(): Promise<
+        Array<{ windowEnd: string; letter: string; count: number }>
+    > {
+        const queue = runtime.queues.get('newnames-queue')!;
+        await waitFor(() => queue.lockedMessageCount === 0 && queue.activeMessageCount === 0, 20_000, 'an idle queue');
+        const windowsBefore = runtime.metrics.snapshot().windowsEmitted;
+        await waitFor(
+            () => runtime.metrics.snapshot().windowsEmitted >= windowsBefore + 3,
+            30_000,
+            'three more windows',
+        );
+        const printed: string[] = [];
+        // Windows that ended 2 windows ago or earlier: the job writes a window about 1 s (its out-of-order
+        // tolerance) after its end, so these are written and the recount never races the job's own write.
+        const until = `${2 * WINDOW_SECONDS}s`;
+        expect(
+            await runRecount(['--since', '10m', '--until', until, '--url', runtime.urls.functions], (line) =>
+                printed.push(line),
+            ),
+        ).toBe(0);
+        expect(printed[0]).toMatch(/^Recounted windows ending after .* [1-9]\d* corrected$/);
+        const corrected = printed.slice(1).map((line) => {
+            const [, seconds, letter, count] = /^ {2}(\d+)-(\w+) = (\d+)$/.exec(line)!;
+            return { windowEnd: new Date(Number(seconds) * 1000).toISOString(), letter: letter!, count: Number(count) };
+        });
+        await expectCountsMatchBlobs(runtime);
+        // A second recount finds nothing left to correct.
+        printed.length = 0;
+        expect(
+            await runRecount(['--since', '10m', '--until', until, '--url', runtime.urls.functions], (line) =>
+                printed.push(line),
+            ),
+        ).toBe(0);
+        expect(printed[0]).toMatch(/, 0 corrected$/);
+        return corrected;
+    }
 });
 
 interface StoredDocument {
@@ -205,15 +343,15 @@ async function expectCountsMatchBlobs(runtime: LocalRuntime): Promise<void> {
         const message = JSON.parse((await container.getBlobClient(blob.name).downloadToBuffer()).toString()) as {
             id: string;
             generatedAt: string;
-            names: string[];
+            names: unknown[];
         };
         expect(blob.name).toBe(`${message.id}.json`);
         const windowEnd = windowEndFor(new Date(message.generatedAt), WINDOW_SECONDS).getTime();
         if (!settled.has(windowEnd)) {
             continue;
         }
-        for (const name of message.names) {
-            const key = `${windowEnd}:${name[0]!.toUpperCase()}`;
+        for (const { bucket } of splitNames(message).accepted) {
+            const key = `${windowEnd}:${bucket}`;
             expected.set(key, (expected.get(key) ?? 0) + 1);
         }
     }

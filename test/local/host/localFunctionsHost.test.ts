@@ -82,6 +82,10 @@ class FakeServices implements BindingServices {
         this.calls.push(['publishEventGridEvents', ...args]);
         return Promise.resolve();
     }
+    upsertCosmosItems(...args: unknown[]) {
+        this.calls.push(['upsertCosmosItems', ...args]);
+        return Promise.resolve();
+    }
 }
 
 describe('LocalFunctionsHost', () => {
@@ -262,6 +266,68 @@ describe('LocalFunctionsHost', () => {
                 ],
             ],
             ['publishEventGridEvents', 'EG', [{ subject: 'people', count: 2 }]],
+        ]);
+    });
+
+    describe('an output set to an empty array', () => {
+        async function post(value: unknown) {
+            const { host, services, outcomes } = createHost();
+            await host.start();
+            services.calls.length = 0;
+            const response = await fetch(`${host.httpUrl}/api/every-output`, {
+                method: 'POST',
+                body: JSON.stringify({ value }),
+            });
+            return { status: response.status, calls: services.calls, outcomes };
+        }
+
+        it.each([
+            ['Service Bus', 'sendToServiceBusQueue'],
+            ['Event Hubs', 'sendToEventHub'],
+            ['SignalR', 'sendSignalRMessages'],
+            ['Event Grid', 'publishEventGridEvents'],
+            ['Cosmos DB', 'upsertCosmosItems'],
+        ])('sends nothing to %s and the invocation succeeds', async (_service, method) => {
+            const empty = await post([]);
+            expect(empty.status).toBe(204);
+            expect(empty.outcomes).toEqual([['everyOutput', 'succeeded']]);
+            expect(empty.calls.filter(([called]) => called === method)).toEqual([]);
+            // The same output with one item does send it: the empty case is skipped, not the output.
+            const one = await post([{ id: 'x' }]);
+            expect(one.calls.filter(([called]) => called === method)).toHaveLength(1);
+        });
+
+        it('writes the blob "[]": a blob output is one blob, never a collection, as in Azure', async () => {
+            const { status, calls } = await post([]);
+            expect(status).toBe(204);
+            expect(calls).toEqual([['writeBlob', 'Storage', 'raw/every-output.json', '[]']]);
+        });
+
+        it('while an output left unset writes nothing at all, the blob included', async () => {
+            const { status, calls } = await post(null);
+            expect(status).toBe(204);
+            expect(calls).toEqual([]);
+        });
+    });
+
+    it('upserts each document of a Cosmos DB output', async () => {
+        const { calls } = await (async () => {
+            const { host, services } = createHost();
+            await host.start();
+            services.calls.length = 0;
+            await fetch(`${host.httpUrl}/api/every-output`, {
+                method: 'POST',
+                body: JSON.stringify({ value: [{ id: 'a' }, { id: 'b' }] }),
+            });
+            return services;
+        })();
+        expect(calls.filter(([method]) => method === 'upsertCosmosItems')).toEqual([
+            [
+                'upsertCosmosItems',
+                'Cosmos',
+                { databaseName: 'people-db', containerName: 'people' },
+                [{ id: 'a' }, { id: 'b' }],
+            ],
         ]);
     });
 

@@ -5,6 +5,7 @@ import { type LocalEventGridTopic, startLocalEventGridTopic } from '../../../loc
 import type { LocalEventHub } from '../../../local/eventHubs';
 import type { HttpHost } from '../../../local/host/triggers/httpTrigger';
 import type { ManagedRuntime } from '../../../local/runtime/managementApi';
+import type { RecountRequest } from '../../../local/runtime/recount';
 import { RuntimeMetrics } from '../../../local/runtime/runtimeMetrics';
 import { LocalServiceBusQueue } from '../../../local/serviceBus';
 import { startManagementHost } from '../../support/managementHost';
@@ -16,6 +17,7 @@ describe('managementApi', () => {
     let eventGrid: LocalEventGridTopic;
     let runtime: ManagedRuntime | undefined;
     let queue: LocalServiceBusQueue;
+    const recountRequests: RecountRequest[] = [];
 
     beforeAll(async () => {
         eventGrid = await startLocalEventGridTopic({ port: 0, clock });
@@ -36,6 +38,17 @@ describe('managementApi', () => {
             metrics: new RuntimeMetrics({ queues, eventHubs: new Map<string, LocalEventHub>(), clock }),
             eventGrid,
             queues,
+            recount: (request) => {
+                recountRequests.push(request);
+                return Promise.resolve({
+                    from: 'f',
+                    to: 't',
+                    messagesCounted: 1,
+                    documents: 1,
+                    corrected: [],
+                    rejectedMessages: [],
+                });
+            },
         };
     });
 
@@ -73,8 +86,9 @@ describe('managementApi', () => {
         });
     });
 
-    it('reports status: the urls and a metrics snapshot', async () => {
+    it('reports status: the urls and a metrics snapshot, with what functions warned about', async () => {
         queue.send({ body: 'x' });
+        runtime!.metrics.recordFunctionLog('dequeueNames', 'warning', 'Left out an unusable name of message m');
         const { status, body, response } = await call('GET', '/_local/status');
         expect(response.headers.get('cache-control')).toBe('no-store');
         expect({ status, body }).toEqual({
@@ -87,8 +101,35 @@ describe('managementApi', () => {
                 deadLetters: 0,
                 windowsEmitted: 0,
                 invocations: {},
+                problems: {
+                    byFunction: { dequeueNames: 1 },
+                    recent: [
+                        {
+                            at: clock.now().toISOString(),
+                            functionName: 'dequeueNames',
+                            level: 'warning',
+                            message: 'Left out an unusable name of message m',
+                        },
+                    ],
+                },
             },
         });
+    });
+
+    it('runs a recount of the windows asked for, and refuses a range that is not one', async () => {
+        recountRequests.length = 0;
+        expect(await call('POST', '/_local/recount?sinceMs=7200000&untilMs=60000')).toMatchObject({
+            status: 200,
+            body: { from: 'f', to: 't', messagesCounted: 1, documents: 1, corrected: [] },
+        });
+        expect(recountRequests).toEqual([{ sinceMs: 7_200_000, untilMs: 60_000 }]);
+        expect(await call('POST', '/_local/recount?sinceMs=5&untilMs=10')).toMatchObject({
+            status: 400,
+            body: {
+                error: 'sinceMs and untilMs must be whole numbers of milliseconds, sinceMs the larger (got "?sinceMs=5&untilMs=10")',
+            },
+        });
+        expect(recountRequests).toHaveLength(1);
     });
 
     it("lists the Event Grid topic's recent events, deliveries and dead letters", async () => {

@@ -30,6 +30,58 @@ describe('RuntimeMetrics', () => {
             windowsEmitted: 0,
             changeFeedLagMs: undefined,
             invocations: {},
+            streamAnalytics: undefined,
+            problems: { byFunction: {}, recent: [] },
+        });
+    });
+
+    it('keeps the warnings and errors functions log, the newest twenty with their text', () => {
+        const { metrics, advance } = setUp();
+        metrics.recordFunctionLog('dequeueNames', 'information', 'Fanned out message m: 3 names');
+        for (let i = 0; i < 21; i += 1) {
+            metrics.recordFunctionLog('dequeueNames', 'warning', `Left out an unusable name ${i}`);
+            advance(1_000);
+        }
+        metrics.recordFunctionLog('broadcastLetterCounts', 'error', 'boom');
+        const { problems } = metrics.snapshot();
+        expect(problems.byFunction).toEqual({ dequeueNames: 21, broadcastLetterCounts: 1 });
+        expect(problems.recent).toHaveLength(20);
+        expect(problems.recent[0]).toEqual({
+            at: '2025-01-01T00:00:02.000Z',
+            functionName: 'dequeueNames',
+            level: 'warning',
+            message: 'Left out an unusable name 2',
+        });
+        expect(problems.recent.at(-1)).toEqual({
+            at: '2025-01-01T00:00:21.000Z',
+            functionName: 'broadcastLetterCounts',
+            level: 'error',
+            message: 'boom',
+        });
+    });
+
+    it("shows the Stream Analytics job's late, early, out-of-order and dropped events", () => {
+        const { metrics } = setUp();
+        metrics.setStreamAnalyticsMetrics(() => ({
+            inputEvents: 10,
+            deserializationErrors: 0,
+            invalidTimestampEvents: 1,
+            lateInputEvents: 3,
+            earlyInputEvents: 1,
+            outOfOrderEvents: 2,
+            droppedEvents: 6,
+            adjustedEvents: 0,
+            outputRows: 4,
+        }));
+        expect(metrics.snapshot().streamAnalytics).toEqual({
+            inputEvents: 10,
+            lateInputEvents: 3,
+            earlyInputEvents: 1,
+            outOfOrderEvents: 2,
+            droppedEvents: 6,
+            adjustedEvents: 0,
+            deserializationErrors: 0,
+            invalidTimestampEvents: 1,
         });
     });
 
@@ -119,9 +171,20 @@ describe('formatStatusLine', () => {
                 windowsEmitted: 7,
                 changeFeedLagMs: 1_250,
                 invocations: { a: { succeeded: 5, failed: 2 }, b: { succeeded: 1, failed: 1 } },
+                streamAnalytics: {
+                    inputEvents: 100,
+                    lateInputEvents: 4,
+                    earlyInputEvents: 1,
+                    outOfOrderEvents: 2,
+                    droppedEvents: 7,
+                    adjustedEvents: 0,
+                    deserializationErrors: 0,
+                    invalidTimestampEvents: 0,
+                },
+                problems: { byFunction: { dequeueNames: 2, letterCounts: 1 }, recent: [] },
             }),
         ).toBe(
-            'names/s 12.3 | names 1000 | queue 3 | dead letters 1 | windows 7 | change-feed lag 1.3s | failed invocations 3',
+            'names/s 12.3 | names 1000 | queue 3 | dead letters 1 | windows 7 | change-feed lag 1.3s | failed invocations 3 | dropped events 7 (late 4, early 1, out of order 2) | warnings 3',
         );
     });
 
@@ -135,9 +198,11 @@ describe('formatStatusLine', () => {
                 windowsEmitted: 0,
                 changeFeedLagMs: undefined,
                 invocations: {},
+                streamAnalytics: undefined,
+                problems: { byFunction: {}, recent: [] },
             }),
         ).toBe(
-            'names/s 0.0 | names 0 | queue 0 | dead letters 0 | windows 0 | change-feed lag - | failed invocations 0',
+            'names/s 0.0 | names 0 | queue 0 | dead letters 0 | windows 0 | change-feed lag - | failed invocations 0 | dropped events - | warnings 0',
         );
     });
 });

@@ -1,7 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { LocalEventHub } from '../../../local/eventHubs';
-import { startStreamAnalyticsRunner, type StreamAnalyticsRunner } from '../../../local/runtime/streamAnalyticsRunner';
+import {
+    type EventOrderingReport,
+    startStreamAnalyticsRunner,
+    type StreamAnalyticsRunner,
+} from '../../../local/runtime/streamAnalyticsRunner';
 import type { OutputRow } from '../../../local/streamAnalytics';
 
 const START = Date.parse('2026-11-22T06:00:00Z');
@@ -153,5 +157,44 @@ describe('startStreamAnalyticsRunner', () => {
         await waitFor(() => errors.length >= 2, 'two failed attempts');
         await runner.stop();
         expect(runner.job.pendingBatches()).toBe(1);
+    });
+
+    it('reports late, early and out-of-order events as they are dropped, once each', async () => {
+        const clock = { ms: START, now: () => new Date(clock.ms) };
+        const hub = new LocalEventHub({ name: 'names', partitionCount: 1, clock });
+        const reports: EventOrderingReport[] = [];
+        const runner = startStreamAnalyticsRunner({
+            queryText: `SELECT COUNT(*) AS names INTO counts FROM namesInput TIMESTAMP BY generatedAt GROUP BY TumblingWindow(second, 10)`,
+            jobSettings: {
+                eventsLateArrivalMaxDelayInSeconds: 1,
+                eventsOutOfOrderMaxDelayInSeconds: 0,
+                eventsOutOfOrderPolicy: 'Drop',
+            },
+            inputs: { namesInput: { hub, consumerGroup: 'asa' } },
+            outputs: { counts: () => Promise.resolve() },
+            clock,
+            tickMs: 10,
+            onError: () => {},
+            onEventOrdering: (report) => reports.push(report),
+        });
+        runners.push(runner);
+        const at = (offsetMs: number) => new Date(START + offsetMs).toISOString();
+        clock.ms = START + 20_000;
+        hub.send([
+            { body: { generatedAt: at(20_000) } }, // on time
+            { body: { generatedAt: at(5_000) } }, // 15 s before arrival: late, dropped
+            { body: { generatedAt: at(20_000 + 6 * 60_000) } }, // 6 minutes ahead: early, dropped
+        ]);
+        await waitFor(() => reports.length === 1, 'a report');
+        clock.ms = START + 20_200;
+        // 0.7 s before arrival (not late) but behind the watermark of 20 s: out of order, dropped.
+        hub.send([{ body: { generatedAt: at(19_500) } }]);
+        await waitFor(() => reports.length === 2, 'a second report');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(reports).toEqual([
+            { lateInputEvents: 1, earlyInputEvents: 1, outOfOrderEvents: 0, droppedEvents: 2, adjustedEvents: 0 },
+            { lateInputEvents: 0, earlyInputEvents: 0, outOfOrderEvents: 1, droppedEvents: 1, adjustedEvents: 0 },
+        ]);
+        expect(runner.job.metrics()).toMatchObject({ inputEvents: 4, droppedEvents: 3 });
     });
 });

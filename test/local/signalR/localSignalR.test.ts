@@ -108,6 +108,31 @@ describe('startLocalSignalR with the @microsoft/signalr client', () => {
         expect(client.messages.received).toEqual([['done']]);
     });
 
+    it('lets a client whose keep-alives stopped (a throttled tab) reconnect by itself after the client timeout', async () => {
+        const { service, negotiate } = await setup({ clientTimeoutMs: 300 });
+        const client = await connect(negotiate.baseUrl, 'erin', [0, 50, 100]);
+        // The client's first ping is due 15 s after start (its default), far past this service's 300 ms client timeout:
+        // to the service it looks like a throttled background tab.
+        const reconnecting = new Promise<Error | undefined>((resolve) => client.connection.onreconnecting(resolve));
+        const reconnected = new Promise<string | undefined>((resolve) => client.connection.onreconnected(resolve));
+        const firstId = client.connection.connectionId;
+        // The tab wakes up: from now on it pings often enough.
+        client.connection.keepAliveIntervalInMilliseconds = 50;
+        expect((await reconnecting)?.message).toBe(
+            'Server returned an error on close: Connection closed with an error.',
+        );
+        const newId = await reconnected;
+        expect(newId).not.toBe(firstId);
+        expect(client.connection.state).toBe(HubConnectionState.Connected);
+        await sendSignalRMessages(service.connectionString, 'letters', {
+            target: 'newMessage',
+            arguments: ['done'],
+            userId: 'erin',
+        });
+        await client.messages.waitFor(isDone);
+        expect(client.messages.received).toEqual([['done']]);
+    });
+
     it('closes a connection removed through the REST API, telling the client why', async () => {
         const { service, negotiate } = await setup();
         const client = await connect(negotiate.baseUrl);

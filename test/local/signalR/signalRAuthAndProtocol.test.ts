@@ -185,19 +185,28 @@ describe('SignalR stand-in hub protocol', () => {
         expect(client.frames).toEqual(['{"error":"The protocol \'messagepack\' is not supported."}']);
     });
 
-    it('closes a client that stays silent past the client timeout, with a close message', async () => {
+    // The allowReconnect of each close follows ASP.NET Core SignalR's HubConnectionHandler, which the service is built on:
+    // a client timeout allows reconnecting, a bad message does not, a failed handshake gets a handshake error instead.
+    it('closes a client that stays silent past the client timeout, allowing it to reconnect', async () => {
         const signalR = await service({ clientTimeoutMs: 50 });
         const client = await rawClient(signalR);
         client.ws.send(`{"protocol":"json","version":1}${RS}`);
         await client.closed;
         expect(client.frames).toEqual([
             '{}',
-            '{"type":7,"error":"Server timeout elapsed without receiving a message from the client."}',
+            '{"type":7,"error":"Connection closed with an error.","allowReconnect":true}',
         ]);
         expect(signalR.stats().hubs).toEqual({ letters: { connections: [], groups: {} } });
     });
 
-    it('closes a client that sends something that is not a hub message', async () => {
+    it('answers a handshake that does not come in time with a handshake error, not a close message', async () => {
+        const signalR = await service({ handshakeTimeoutMs: 50 });
+        const client = await rawClient(signalR);
+        await client.closed;
+        expect(client.frames).toEqual(['{"error":"Handshake was canceled."}']);
+    });
+
+    it('closes a client that sends something that is not a hub message, without allowing reconnect', async () => {
         const signalR = await service();
         const client = await rawClient(signalR);
         client.ws.send(`{"protocol":"json","version":1}${RS}not json${RS}`);

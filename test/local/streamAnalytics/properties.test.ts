@@ -95,6 +95,8 @@ async function engineCounts(items: readonly Delivery[]): Promise<Map<string, num
                     eventId: item.eventId,
                     messageId: 'm',
                     name: item.name,
+                    // The bucket the fan-out puts on each event (domain/names/firstLetter.ts); these names are ASCII.
+                    letter: item.name[0]!.toUpperCase(),
                     generatedAt: new Date(item.arrival - item.lagMs).toISOString(),
                 },
             },
