@@ -1,3 +1,4 @@
+export { lockTokenToDeliveryTag, serveQueueOverAmqp } from './amqpQueueEndpoint';
 export {
     DeadLetterNotFoundError,
     InvalidQueueOptionError,
