@@ -54,6 +54,19 @@ function creditOf(link: Sender): number {
     return (link as unknown as { credit: number }).credit;
 }
 
+/**
+ * Credit not yet spoken for. rhea counts a delivery against the link's credit only when it writes the transfer
+ * (session `Outgoing.process`), so deliveries handed to `send` in this turn still show as credit; without this a
+ * second pump in the same turn would lock messages the client never asked for. The JS SDKs open one session per
+ * link, so the session's unsent deliveries are this link's.
+ */
+function availableCredit(link: Sender): number {
+    const outgoing = (
+        link.session as unknown as { outgoing: { next_delivery_id: number; next_pending_delivery: number } }
+    ).outgoing;
+    return Math.max(0, creditOf(link) - (outgoing.next_delivery_id - outgoing.next_pending_delivery));
+}
+
 /** How the AMQP endpoint keeps what the broker does not model, so a message leaves as it came (opaque to the broker). */
 interface WireDetails {
     readonly bodyType: 'data' | 'value' | 'sequence';
@@ -150,7 +163,17 @@ function openReceiveLink(link: Sender, queue: LocalServiceBusQueue, context: Amq
         if (!link.is_open()) {
             return;
         }
-        const credit = Math.min(creditOf(link), MAX_PER_PUMP);
+        try {
+            serve();
+        } catch (error) {
+            // Never let one link take the process down: detach it; its locked messages come back when locks expire.
+            unsubscribe();
+            link.close({ condition: 'amqp:internal-error', description: String(error) });
+        }
+    };
+    const serve = () => {
+        const credit = Math.min(availableCredit(link), MAX_PER_PUMP);
+        let served = 0;
         if (credit > 0) {
             for (const message of queue.receive(credit, mode)) {
                 const tag = mode === 'peekLock' ? lockTokenToDeliveryTag(message.lockToken) : undefined;
@@ -158,12 +181,15 @@ function openReceiveLink(link: Sender, queue: LocalServiceBusQueue, context: Amq
                 if (mode === 'peekLock') {
                     lockTokens.set(delivery, message.lockToken);
                 }
+                served++;
             }
         }
-        if (creditOf(link) > 0 && (link as unknown as { _draining: boolean })._draining) {
-            link.set_drained(true);
-        } else if (creditOf(link) > 0 && creditOf(link) === MAX_PER_PUMP) {
+        if (served === MAX_PER_PUMP && availableCredit(link) > 0) {
+            // More credit and maybe more messages: continue on the next turn, after other I/O.
             schedulePump();
+        } else if (creditOf(link) > 0 && (link as unknown as { _draining: boolean })._draining) {
+            // Nothing left to send: rhea advances the delivery count, zeroes the credit and sends the drained flow.
+            link.set_drained(true);
         }
     };
     const schedulePump = () => {
@@ -196,6 +222,10 @@ function openReceiveLink(link: Sender, queue: LocalServiceBusQueue, context: Amq
                 outcomes.rejected({ error: { condition: amqp.condition, description: amqp.message } }).described(),
             );
         }
+        // With rcv-settle-mode second the exchange ends with our settled disposition: the client settles silently
+        // and never tells us. rhea frees an outgoing delivery only once both ends settled, so without this every
+        // peek-lock delivery stays in the session's 2,048-slot buffer until it overflows.
+        (delivery as unknown as { remote_settled: boolean }).remote_settled = true;
     };
     link.on('accepted', (outcome: EventContext) =>
         settle(outcome, (token) => queue.complete(token), outcomes.accepted().described()),

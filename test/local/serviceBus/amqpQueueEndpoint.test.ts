@@ -260,6 +260,38 @@ describe('Service Bus queue over AMQP, driven by the official @azure/service-bus
         expect(queue.activeMessageCount + queue.lockedMessageCount).toBe(0);
     });
 
+    it("keeps a long-lived peek-lock link going past rhea's 2,048-delivery session buffer, locking only what credit asks", async () => {
+        start();
+        const total = 2_100;
+        for (let offset = 0; offset < total; offset += 700) {
+            await client
+                .createSender(QUEUE)
+                .sendMessages(Array.from({ length: 700 }, (_, n) => ({ body: offset + n })));
+        }
+        let seen = 0;
+        let mostLocked = 0;
+        await new Promise<void>((resolve, reject) => {
+            const subscription = client.createReceiver(QUEUE).subscribe(
+                {
+                    processMessage: async () => {
+                        mostLocked = Math.max(mostLocked, queue.lockedMessageCount);
+                        if (++seen === total) {
+                            await subscription.close();
+                            resolve();
+                        }
+                    },
+                    processError: ({ error }) => {
+                        reject(error);
+                        return Promise.resolve();
+                    },
+                },
+                { maxConcurrentCalls: 8 },
+            );
+        });
+        expect(seen).toBe(total);
+        expect(mostLocked).toBeLessThanOrEqual(8);
+    }, 60_000);
+
     it('refuses a message over the size limit: the SDK by the announced max-message-size, the broker by the queue limit', async () => {
         start({ maxMessageSizeBytes: 1_024 });
         const sender = client.createSender(QUEUE);
