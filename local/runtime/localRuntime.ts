@@ -39,7 +39,7 @@ export interface LocalRuntimeOptions {
     /**
      * How the functions host's Service Bus trigger and output binding reach the queue: `amqp` (the official SDK
      * over the AMQP endpoint, as the host does in Azure) or `in-process` (direct calls, same broker state). Default:
-     * app setting LOCAL_SERVICEBUS_BINDINGS, else `in-process`, because the SDK path costs throughput (measured in
+     * app setting (or environment variable) LOCAL_SERVICEBUS_BINDINGS, else `in-process`, because the SDK path costs throughput (measured in
      * docs/local-runtime.md). The AMQP endpoint serves other clients either way.
      */
     serviceBusPath?: ServiceBusPath;
@@ -232,7 +232,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         const services = new LocalServices({
             settings,
             queues,
-            serviceBusPath: options.serviceBusPath ?? serviceBusPathSetting(settings.LOCAL_SERVICEBUS_BINDINGS),
+            serviceBusPath:
+                options.serviceBusPath ??
+                serviceBusPathSetting(settings.LOCAL_SERVICEBUS_BINDINGS ?? process.env.LOCAL_SERVICEBUS_BINDINGS),
             eventHubs,
             cosmosCa: cosmos.ca,
             clock,
