@@ -221,6 +221,11 @@ export async function startAmqpServer(options: AmqpServerOptions): Promise<AmqpS
             }
             const owner = resolve(address);
             if (owner === undefined) {
+                // `<topic>/Subscriptions/<name>` is the Service Bus subscription path (wire-protocols §2.2): say that
+                // topics are missing, rather than that this one is.
+                if (/\/subscriptions\//i.test(address)) {
+                    throw notImplemented('Topics and subscriptions');
+                }
                 throw entityNotFound(address);
             }
             authorize(link.connection, address);

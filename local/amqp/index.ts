@@ -40,6 +40,7 @@
  * the link: it is detached (closed) with that condition and description. Built-in refusals:
  * - an address nobody registered: `amqp:not-found`, "The messaging entity ... could not be found." (the SDKs map it
  *   to `MessagingEntityNotFoundError`);
+ * - an unregistered `<topic>/Subscriptions/<name>` address: `amqp:not-implemented` (topics are left out);
  * - a link without an address (a transaction coordinator): `amqp:not-implemented`;
  * - an entity without the handler for that direction or for management: `amqp:not-implemented`.
  * Use `notImplemented(feature)` for features an entity leaves out (e.g. a session filter): never leave a link

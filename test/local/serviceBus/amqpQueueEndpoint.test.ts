@@ -305,7 +305,7 @@ describe('Service Bus queue over AMQP, driven by the official @azure/service-bus
         expect(queue.activeMessageCount).toBe(0);
     });
 
-    it('refuses a receiver on a missing entity, a session receiver and sending to the dead-letter queue', async () => {
+    it('refuses a receiver on a missing entity, a session receiver, a topic subscription and sending to the dead-letter queue', async () => {
         start();
         await expect(
             client.createReceiver('missing').receiveMessages(1, { maxWaitTimeInMs: 1_000 }),
@@ -320,6 +320,9 @@ describe('Service Bus queue over AMQP, driven by the official @azure/service-bus
             code: 'GeneralError',
             message: expect.stringContaining('Sessions (a session receiver) is not supported'),
         });
+        await expect(
+            client.createReceiver('topic', 'subscription').receiveMessages(1, { maxWaitTimeInMs: 1_000 }),
+        ).rejects.toMatchObject({ message: expect.stringContaining('Topics and subscriptions is not supported') });
         await expect(client.createSender(`${QUEUE}/$DeadLetterQueue`).sendMessages({ body: 'x' })).rejects.toThrow(
             /cannot be sent to/,
         );
