@@ -161,6 +161,9 @@ function openReceiveLink(link: Sender, queue: LocalServiceBusQueue, context: Amq
     const pump = () => {
         pumpScheduled = false;
         if (!link.is_open()) {
+            // Closed, or its session or connection went away (rhea emits nothing on the link for those): stop
+            // listening here rather than adding a listener per link to the long-lived connection.
+            unsubscribe();
             return;
         }
         try {
@@ -202,9 +205,6 @@ function openReceiveLink(link: Sender, queue: LocalServiceBusQueue, context: Amq
     link.on('sendable', schedulePump);
     link.on('sender_draining', () => pump());
     link.on('sender_close', unsubscribe);
-    link.connection.on('disconnected', unsubscribe);
-    link.connection.on('connection_close', unsubscribe);
-    link.session.on('session_close', unsubscribe);
 
     const settle = (outcome: EventContext, apply: (lockToken: string) => void, reply: unknown) => {
         const delivery = outcome.delivery!;
