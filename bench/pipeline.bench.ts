@@ -7,6 +7,8 @@
  *   npx tsx bench/pipeline.bench.ts --soak 300      5 minutes at --rate (default 20000) names/s, 100 per message
  *   npx tsx bench/pipeline.bench.ts --capacity      the highest rate it keeps up with, 4-10 names per message
  *   with --soak: --batch N or N-M names per message (default 100); with --capacity (default 4-10)
+ *   --capacity measures the Service Bus trigger both ways in one run: over AMQP with the official SDK client (the
+ *   default, as in Azure) and in-process; --servicebus-path amqp|in-process picks one
  *   options: --step-seconds N (default 65: two 30-second windows close in each step), --window-seconds N (default 30, the production query)
  *
  * The timer can fire at most once a second, so the driver puts the timer's messages on the queue itself, built by
@@ -25,12 +27,14 @@ import { systemClock } from '../domain/clock';
 import { createNewNamesMessage, type NamesPerMessage } from '../domain/messages/createNewNamesMessage';
 import { createRandomSource } from '../domain/random';
 import { startLocalRuntime } from '../local/runtime/localRuntime';
+import type { ServiceBusPath } from '../local/runtime/localServices';
 import { letterCountsJobSettings } from '../local/streamAnalytics';
 
 /** Messages the capacity step keeps waiting on the queue: well above maxConcurrentCalls, under a second of work. */
 const CAPACITY_BACKLOG_MESSAGES = 500;
 
 interface StepResult {
+    serviceBusPath: ServiceBusPath;
     namesPerMessage: string;
     targetNamesPerSecond: number | 'capacity';
     sentNamesPerSecond: number;
@@ -60,10 +64,11 @@ async function main(): Promise<void> {
     console.log(
         `job settings: late arrival ${letterCountsJobSettings.eventsLateArrivalMaxDelayInSeconds} s, out of order ${letterCountsJobSettings.eventsOutOfOrderMaxDelayInSeconds} s (${letterCountsJobSettings.eventsOutOfOrderPolicy}); window ${windowSeconds} s`,
     );
-    const startRuntime = () =>
+    const startRuntime = (serviceBusPath: ServiceBusPath) =>
         startLocalRuntime({
             appRoot: path.resolve(__dirname, '..'),
             ephemeralPorts: true,
+            serviceBusPath,
             disabledFunctions: ['generateNames'],
             ...(windowSeconds !== 30 ? { windowSeconds } : {}),
             log: (line) => {
@@ -81,8 +86,9 @@ async function main(): Promise<void> {
         targetNamesPerSecond: number | 'capacity',
         seconds: number,
         report?: (elapsed: number, rssBytes: number, backlog: number) => void,
+        serviceBusPath: ServiceBusPath = 'in-process',
     ): Promise<StepResult> => {
-        const runtime = await startRuntime();
+        const runtime = await startRuntime(serviceBusPath);
         const queue = runtime.queues.get('newnames-queue')!;
         let peakRss = 0;
         const sampleMemory = () => {
@@ -118,6 +124,7 @@ async function main(): Promise<void> {
         const latencies = [...runtime.metrics.windowLatenciesMs].sort((a, b) => a - b);
         clearInterval(memoryTimer);
         const result = {
+            serviceBusPath,
             namesPerMessage:
                 namesPerMessage.min === namesPerMessage.max
                     ? String(namesPerMessage.min)
@@ -142,7 +149,11 @@ async function main(): Promise<void> {
         console.log(
             `capacity: ${stepSeconds} s keeping ${CAPACITY_BACKLOG_MESSAGES} messages queued, ${namesPerMessage.min}-${namesPerMessage.max} names per message`,
         );
-        results.push(await runStep(namesPerMessage, 'capacity', stepSeconds));
+        const paths = servicebusPathOption();
+        for (const serviceBusPath of paths) {
+            results.push(await runStep(namesPerMessage, 'capacity', stepSeconds, undefined, serviceBusPath));
+            console.log(JSON.stringify(results.at(-1)));
+        }
     } else if (soakSeconds > 0) {
         const rate = option('rate', 20_000);
         const namesPerMessage = batchOption({ min: 100, max: 100 });
@@ -167,6 +178,18 @@ async function main(): Promise<void> {
         }
     }
     console.table(results);
+}
+
+function servicebusPathOption(): ServiceBusPath[] {
+    const index = args.indexOf('--servicebus-path');
+    if (index < 0) {
+        return ['amqp', 'in-process'];
+    }
+    const value = args[index + 1];
+    if (value !== 'amqp' && value !== 'in-process') {
+        throw new Error(`--servicebus-path must be amqp or in-process (got ${JSON.stringify(value)})`);
+    }
+    return [value];
 }
 
 function batchOption(fallback: NamesPerMessage): NamesPerMessage {

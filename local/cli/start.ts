@@ -33,6 +33,7 @@ async function main(): Promise<void> {
   Functions          ${urls.functions}/api/negotiate, ${urls.functions}/api/letter-counts
   Status             ${urls.functions}/_local/status
   Dead letters       npm run dlq
+  Service Bus (AMQP) amqp://127.0.0.1:${runtime.amqp.port}  (ServiceBusConnection in the settings; official SDKs)
   Blob (Azurite)     ${urls.blob}
   Cosmos DB          ${urls.cosmos}
   SignalR            ${urls.signalR}

@@ -3,6 +3,7 @@ import path from 'node:path';
 
 import { type Clock, systemClock } from '../../domain/clock';
 import { rawNamesContainer } from '../../functions/shared/rawNamesBlobs';
+import { type AmqpServer, startAmqpServer } from '../amqp';
 import { ensureCosmosResources, type LocalCosmos, startLocalCosmos, startTtlSweeper } from '../cosmos';
 import { createLocalCosmosClient } from '../cosmos';
 import { type LocalEventGridTopic, startLocalEventGridTopic, type SubscriptionSettings } from '../eventGrid';
@@ -12,12 +13,12 @@ import { type FunctionApp, loadFunctionApp } from '../host/functionApp';
 import { loadHostOptions } from '../host/hostJson';
 import { LocalFunctionsHost } from '../host/localFunctionsHost';
 import type { ExtraHandler } from '../host/triggers/httpTrigger';
-import { LocalServiceBusQueue } from '../serviceBus';
+import { LocalServiceBusQueue, serveQueueOverAmqp } from '../serviceBus';
 import { type LocalSignalR, startLocalSignalR } from '../signalR';
 import { letterCountsJobSettings, letterCountsQueryPath } from '../streamAnalytics';
 import { type RunningAzurite, startAzurite } from './azurite';
 import { localInfrastructure } from './localInfrastructure';
-import { LocalServices } from './localServices';
+import { LocalServices, type ServiceBusPath } from './localServices';
 import { recountLocally, type RecountReport, type RecountRequest } from './recount';
 import { RuntimeMetrics } from './runtimeMetrics';
 import {
@@ -32,7 +33,22 @@ export interface LocalRuntimeOptions {
     /** Overrides on top of local.settings(.sample).json Values, e.g. a fast schedule for tests. */
     settings?: Record<string, string>;
     /** Ports: functions default 7071; 0 everywhere picks free ports (tests). */
-    ports?: { functions?: number; cosmos?: number; signalR?: number; eventGrid?: number; blob?: number };
+    ports?: {
+        functions?: number;
+        cosmos?: number;
+        signalR?: number;
+        eventGrid?: number;
+        blob?: number;
+        /** The AMQP listener; default: the port in ServiceBusConnection's endpoint, else 5672 (as core-amqp picks). */
+        serviceBus?: number;
+    };
+    /**
+     * How the functions host's Service Bus trigger and output binding reach the queue: `amqp` (the official SDK
+     * over the AMQP endpoint, as the host does in Azure) or `in-process` (direct calls, same broker state). Default:
+     * app setting (or environment variable) LOCAL_SERVICEBUS_BINDINGS, else `in-process`, because the SDK path costs throughput (measured in
+     * docs/local-runtime.md). The AMQP endpoint serves other clients either way.
+     */
+    serviceBusPath?: ServiceBusPath;
     /** Use free ports for every service; the settings are rewritten to point at them. */
     ephemeralPorts?: boolean;
     /** Azurite's on-disk location; in memory when absent. */
@@ -63,6 +79,8 @@ export interface LocalRuntime {
     app: FunctionApp;
     host: LocalFunctionsHost;
     queues: Map<string, LocalServiceBusQueue>;
+    /** The AMQP 1.0 listener the Service Bus queues are served on (official SDK clients connect here). */
+    amqp: AmqpServer;
     eventHubs: Map<string, LocalEventHub>;
     cosmos: LocalCosmos;
     azurite: RunningAzurite;
@@ -144,6 +162,22 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             infrastructure.serviceBusQueues.map((queue) => [queue.name, new LocalServiceBusQueue({ ...queue, clock })]),
         );
         stoppers.push(() => Promise.resolve(queues.forEach((queue) => queue.close())));
+        const serviceBusSetting = parseConnectionString(settings.ServiceBusConnection ?? '');
+        const keyName = serviceBusSetting.get('sharedaccesskeyname') ?? 'RootManageSharedAccessKey';
+        const key = serviceBusSetting.get('sharedaccesskey') ?? 'SAS_KEY_VALUE';
+        const amqp = await startAmqpServer({
+            port: ephemeral ? 0 : (options.ports?.serviceBus ?? amqpPortOf(serviceBusSetting.get('endpoint'))),
+            sharedAccessKeys: { [keyName]: key },
+            clock,
+            log: (line) => {
+                if (!line.includes('listening on')) {
+                    log(line);
+                }
+            },
+        });
+        stoppers.push(() => amqp.close());
+        queues.forEach((queue) => serveQueueOverAmqp(amqp, queue));
+        settings.ServiceBusConnection = `Endpoint=sb://127.0.0.1:${amqp.port};SharedAccessKeyName=${keyName};SharedAccessKey=${key};UseDevelopmentEmulator=true;`;
         const eventHubs = new Map(
             infrastructure.eventHubs.map((hub) => [
                 hub.name,
@@ -208,6 +242,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         const services = new LocalServices({
             settings,
             queues,
+            serviceBusPath:
+                options.serviceBusPath ??
+                serviceBusPathSetting(settings.LOCAL_SERVICEBUS_BINDINGS ?? process.env.LOCAL_SERVICEBUS_BINDINGS),
             eventHubs,
             cosmosCa: cosmos.ca,
             clock,
@@ -217,6 +254,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             },
             changeFeedLag: (lag) => metrics.setChangeFeedLag(lag),
         });
+        stoppers.push(() => services.close());
         const createHost = () =>
             new LocalFunctionsHost({
                 app,
@@ -261,6 +299,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
                 return host;
             },
             queues,
+            amqp,
             eventHubs,
             cosmos,
             azurite,
@@ -288,6 +327,22 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         await stopAll();
         throw error;
     }
+}
+
+function serviceBusPathSetting(value: string | undefined): ServiceBusPath {
+    if (value === undefined || value === '') {
+        return 'in-process';
+    }
+    if (value !== 'amqp' && value !== 'in-process') {
+        throw new Error(`LOCAL_SERVICEBUS_BINDINGS must be "amqp" or "in-process" (got ${JSON.stringify(value)})`);
+    }
+    return value;
+}
+
+/** core-amqp's rule: the digits after the endpoint's last colon, else 5672 for an emulator string (wire-protocols §1.2). */
+function amqpPortOf(endpoint: string | undefined): number {
+    const port = /:(\d+)\/?$/.exec(endpoint ?? '')?.[1];
+    return port === undefined ? 5672 : Number(port);
 }
 
 function parseSubscriptions(text: string | undefined): SubscriptionSettings[] {
