@@ -76,6 +76,12 @@ export interface AmqpEntityHandlers {
     onSenderLinkOpened?: (link: Sender, context: AmqpLinkContext) => void;
     /** The client attached a sender, so the server receives on `link` (listen for `message` on the link itself). */
     onReceiverLinkOpened?: (link: Receiver, context: AmqpLinkContext) => void;
+    /**
+     * False (default): the server accepts every incoming transfer after the entity's `message` listeners ran, so they
+     * must not settle. True: the entity settles each delivery itself (`context.delivery.accept()`, or `.reject(error)`
+     * to fail that send).
+     */
+    settlesDeliveries?: boolean;
     /** A request on `<entity>/$management`; an AmqpError becomes a reply with its status and condition. */
     onManagementRequest?: (request: AmqpManagementRequest) => AmqpManagementResponse | Promise<AmqpManagementResponse>;
 }
@@ -236,6 +242,9 @@ export async function startAmqpServer(options: AmqpServerOptions): Promise<AmqpS
                     throw notImplemented(`Sending to ${JSON.stringify(address)}`);
                 }
                 handler(link as Receiver, context);
+                if (owner.entity.handlers.settlesDeliveries !== true) {
+                    link.on('message', (messageContext: EventContext) => messageContext.delivery?.accept());
+                }
             }
         } catch (error) {
             refuse(link, error);
@@ -260,6 +269,7 @@ export async function startAmqpServer(options: AmqpServerOptions): Promise<AmqpS
             return;
         }
         link.on('message', (context: EventContext) => {
+            context.delivery?.accept();
             const request = context.message;
             if (request !== undefined) {
                 void answerRequest(link.connection, node, request);
@@ -384,9 +394,9 @@ export async function startAmqpServer(options: AmqpServerOptions): Promise<AmqpS
         host,
         port: options.port,
         // A server link inherits these: keep `modified` (abandon, defer) distinct from `released` (wire-protocols
-        // §3.4), and let handlers settle deliveries themselves.
+        // §3.4), and settle incoming transfers here or in the entity (see settlesDeliveries), not in rhea.
         sender_options: { treat_modified_as_released: false },
-        receiver_options: {},
+        receiver_options: { autoaccept: false },
     } as Parameters<typeof container.listen>[0]);
     server.on('connection', (socket: Socket) => {
         sockets.add(socket);

@@ -56,6 +56,11 @@
  * error.condition}`; any other error becomes 500 `amqp:internal-error`. Encode longs with rhea's `types.wrap_long`,
  * timestamps as `Date`.
  *
+ * Settlement of incoming transfers: by default the server accepts each one after the entity's `message` listeners
+ * ran (listeners must not throw: rhea is mid-frame). To refuse a send, set `settlesDeliveries: true` and call
+ * `context.delivery.accept()` or `.reject({condition, description})` yourself; a rejected send fails the SDK's send
+ * with that condition, e.g. `amqp:link:message-size-exceeded`.
+ *
  * Transfers. `transferredMessages(context)` returns the messages in one incoming transfer: the message, or for a
  * batch (message format 0x80013700, as both SDKs send batches) every message in the envelope. Server links are
  * created with `treat_modified_as_released: false`, so `modified` (abandon/defer) and `released` stay distinct.
