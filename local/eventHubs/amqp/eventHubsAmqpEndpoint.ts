@@ -1,6 +1,7 @@
 import type { EventContext, Receiver, Sender } from 'rhea';
 import { types } from 'rhea';
 
+import { type Clock, systemClock } from '../../../domain/clock';
 import {
     AmqpError,
     type AmqpLinkContext,
@@ -24,6 +25,11 @@ const RUNTIME_METRIC_CAPABILITY = 'com.microsoft:enable-receiver-runtime-metric'
 const IDEMPOTENT_PRODUCER_CAPABILITY = 'com.microsoft:idempotent-producer';
 /** Most events sent in one go to a receiver before yielding to other work; credit bounds it too. */
 const MAX_EVENTS_PER_PUMP = 256;
+
+export interface EventHubsAmqpOptions {
+    /** Stamps `runtime_info_retrieval_time_utc` on receivers that track the last enqueued event. */
+    clock?: Clock;
+}
 
 export interface EventHubsAmqpEndpoint {
     /** Stops routing to the hubs; open links stay until their connections close. */
@@ -58,6 +64,7 @@ interface ActiveReceiver {
 export function serveEventHubsOverAmqp(
     server: AmqpServer,
     hubs: ReadonlyMap<string, LocalEventHub>,
+    { clock = systemClock }: EventHubsAmqpOptions = {},
 ): EventHubsAmqpEndpoint {
     const byName = new Map([...hubs.values()].map((hub) => [hub.name.toLowerCase(), hub]));
     const receivers = new Map<string, Set<ActiveReceiver>>();
@@ -68,7 +75,9 @@ export function serveEventHubsOverAmqp(
         ...[...byName.values()].map((hub) =>
             server.registerEntity(hub.name, {
                 onReceiverLinkOpened: (link, context) => acceptSends(hub, link, context),
-                onSenderLinkOpened: (link, context) => deliverEvents(hub, link, context, receivers),
+                onSenderLinkOpened: (link, context) => deliverEvents(hub, link, context, receivers, clock),
+                // Each transfer is accepted once stored, or rejected with the reason (size, partition).
+                settlesDeliveries: true,
             }),
         ),
     ];
@@ -134,8 +143,6 @@ function acceptSends(hub: LocalEventHub, link: Receiver, context: AmqpLinkContex
         throw notImplemented('Idempotent publishing (enableIdempotentRetries)');
     }
     localAttach(link).max_message_size = hub.maxEventBytes;
-    // Settle each transfer by its outcome instead of rhea's automatic accept, which would run first.
-    (link as unknown as { observers: NodeJS.EventEmitter }).observers.removeAllListeners('message');
     link.on('message', (event: EventContext & { format?: number }) => {
         const delivery = event.delivery;
         try {
@@ -169,6 +176,7 @@ function deliverEvents(
     link: Sender,
     context: AmqpLinkContext,
     receivers: Map<string, Set<ActiveReceiver>>,
+    clock: Clock,
 ): void {
     const match = /^consumergroups\/([^/]+)\/partitions\/([^/]+)$/i.exec(context.subPath);
     if (match?.[1] === undefined || match[2] === undefined) throw entityNotFound(context.address);
@@ -199,7 +207,7 @@ function deliverEvents(
             if (batch.length === 0) return;
             for (const stored of batch) {
                 if (!link.sendable()) return;
-                link.send(withRuntimeMetrics ? withMetrics(hub, stored) : messageFromEvent(stored));
+                link.send(withRuntimeMetrics ? withMetrics(hub, stored, clock) : messageFromEvent(stored));
                 next = stored.sequenceNumber + 1;
             }
         }
@@ -250,14 +258,14 @@ function admitReceiver(active: Set<ActiveReceiver>, candidate: ActiveReceiver, n
     active.add(candidate);
 }
 
-function withMetrics(hub: LocalEventHub, stored: ReceivedEventData): ReturnType<typeof messageFromEvent> {
+function withMetrics(hub: LocalEventHub, stored: ReceivedEventData, clock: Clock): ReturnType<typeof messageFromEvent> {
     const message = messageFromEvent(stored);
     const properties = hub.getPartitionProperties(stored.partitionId);
     message.delivery_annotations = {
         last_enqueued_sequence_number: types.wrap_long(properties.lastEnqueuedSequenceNumber),
         last_enqueued_offset: properties.lastEnqueuedOffset,
         last_enqueued_time_utc: properties.lastEnqueuedOnUtc,
-        runtime_info_retrieval_time_utc: new Date(),
+        runtime_info_retrieval_time_utc: clock.now(),
     };
     return message;
 }

@@ -257,6 +257,34 @@ describe('Event Hubs over AMQP, driven by the official @azure/event-hubs 6 clien
         expect(fromLatest.map((event): unknown => event.body)).toEqual(['after']);
     });
 
+    it('reports the last enqueued event to a receiver that tracks it', async () => {
+        hub.send([{ body: 'a' }, { body: 'b' }], { partitionId: '2' });
+        const last = hub.getPartitionProperties('2');
+        const seen: unknown[] = [];
+        const subscription = consumer().subscribe(
+            '2',
+            {
+                processEvents: (_events, context) => {
+                    seen.push(context.lastEnqueuedEventProperties);
+                    return Promise.resolve();
+                },
+                processError: () => Promise.resolve(),
+            },
+            { startPosition: earliestEventPosition, trackLastEnqueuedEventProperties: true, maxBatchSize: 2 },
+        );
+        await eventually(
+            () => seen.length,
+            (n) => n >= 1,
+        );
+        await subscription.close();
+        expect(seen[0]).toEqual({
+            sequenceNumber: 1,
+            offset: last.lastEnqueuedOffset,
+            enqueuedOn: last.lastEnqueuedOnUtc,
+            retrievedOn: expect.any(Date),
+        });
+    });
+
     it('refuses a missing hub, consumer group or partition with the errors the SDK defines', async () => {
         await expect(producer('nope').getEventHubProperties()).rejects.toMatchObject({
             code: 'MessagingEntityNotFoundError',
