@@ -37,6 +37,7 @@ async function main(): Promise<void> {
   Cosmos DB          ${urls.cosmos}
   SignalR            ${urls.signalR}
   Event Grid topic   ${urls.eventGrid}
+  Event Hubs (AMQP)  ${runtime.settings.EventHubConnection}
 Functions: ${[...runtime.app.functions.keys()].join(', ')}
 Press Ctrl-C to stop.`);
     const status = setInterval(

@@ -2,10 +2,12 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { type Clock, systemClock } from '../../domain/clock';
+import { type AmqpServer, startAmqpServer } from '../amqp';
 import { ensureCosmosResources, type LocalCosmos, startLocalCosmos, startTtlSweeper } from '../cosmos';
 import { createLocalCosmosClient } from '../cosmos';
 import { type LocalEventGridTopic, startLocalEventGridTopic, type SubscriptionSettings } from '../eventGrid';
 import { LocalEventHub } from '../eventHubs';
+import { serveEventHubsOverAmqp } from '../eventHubs/amqp/eventHubsAmqpEndpoint';
 import { loadLocalSettings, parseConnectionString } from '../host/appSettings';
 import { type FunctionApp, loadFunctionApp } from '../host/functionApp';
 import { loadHostOptions } from '../host/hostJson';
@@ -26,7 +28,7 @@ export interface LocalRuntimeOptions {
     /** Overrides on top of local.settings(.sample).json Values, e.g. a fast schedule for tests. */
     settings?: Record<string, string>;
     /** Ports: functions default 7071; 0 everywhere picks free ports (tests). */
-    ports?: { functions?: number; cosmos?: number; signalR?: number; eventGrid?: number; blob?: number };
+    ports?: { functions?: number; cosmos?: number; signalR?: number; eventGrid?: number; blob?: number; amqp?: number };
     /** Use free ports for every service; the settings are rewritten to point at them. */
     ephemeralPorts?: boolean;
     /** Azurite's on-disk location; in memory when absent. */
@@ -34,6 +36,8 @@ export interface LocalRuntimeOptions {
     /** Overrides for the Stream Analytics job settings (tests shorten the tolerances). */
     jobSettings?: Partial<typeof letterCountsJobSettings>;
     eventHubPartitions?: number;
+    /** How the Event Hub output binding sends: over AMQP with the official producer (default) or in process. */
+    eventHubTransport?: 'amqp' | 'in-process';
     /**
      * Tumbling window size for tests that cannot wait for 30-second windows: rewrites the query's TumblingWindow
      * and sets LETTER_COUNT_WINDOW_SECONDS to match. The query file itself is never changed.
@@ -58,6 +62,8 @@ export interface LocalRuntime {
     host: LocalFunctionsHost;
     queues: Map<string, LocalServiceBusQueue>;
     eventHubs: Map<string, LocalEventHub>;
+    /** The AMQP 1.0 listener the Event Hubs (and Service Bus) stand-ins are reachable on. */
+    amqp: AmqpServer;
     cosmos: LocalCosmos;
     azurite: RunningAzurite;
     signalR: LocalSignalR;
@@ -131,6 +137,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         stoppers.push(() => eventGrid.close());
         settings.EventGridConnection__topicEndpointUri = eventGrid.topicEndpoint;
 
+        // One AMQP listener for the emulator connection strings (port from the endpoint, else 5672, as core-amqp
+        // connects), accepting SAS tokens signed with the keys those strings carry.
+        const eventHubConnection = parseConnectionString(settings.EventHubConnection ?? '');
+        const amqp = await startAmqpServer({
+            port: ephemeral ? 0 : (options.ports?.amqp ?? amqpPortOf(eventHubConnection.get('endpoint'))),
+            sharedAccessKeys: sharedAccessKeysOf([settings.EventHubConnection, settings.ServiceBusConnection]),
+            clock,
+        });
+        stoppers.push(() => amqp.close());
+        settings.EventHubConnection = emulatorConnectionString(eventHubConnection, amqp.port);
+
         const infrastructure = localInfrastructure(settings);
         const queues = new Map(
             infrastructure.serviceBusQueues.map((queue) => [queue.name, new LocalServiceBusQueue({ ...queue, clock })]),
@@ -142,6 +159,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
                 new LocalEventHub({ ...hub, partitionCount: options.eventHubPartitions ?? hub.partitionCount, clock }),
             ]),
         );
+        const eventHubsEndpoint = serveEventHubsOverAmqp(amqp, eventHubs, { clock });
+        stoppers.push(() => Promise.resolve(eventHubsEndpoint.close()));
         const cosmosClient = createLocalCosmosClient(cosmos.connectionString, { ca: cosmos.ca });
         await ensureCosmosResources(cosmosClient, infrastructure.cosmos);
         const lettersContainer = cosmosClient
@@ -201,6 +220,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             eventHubs,
             cosmosCa: cosmos.ca,
             clock,
+            eventHubTransport: options.eventHubTransport ?? 'amqp',
             onChangeFeedBatch: (documents) => {
                 metrics.recordChangeFeedBatch(documents);
                 options.onChangeFeedBatch?.(documents);
@@ -228,6 +248,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
                 onInvocation: (name, outcome) => metrics.recordInvocation(name, outcome),
                 disabled: new Set(options.disabledFunctions ?? []),
             });
+        stoppers.push(() => services.close());
         let host = createHost();
         await host.start();
         stoppers.push(() => host.stop());
@@ -249,6 +270,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             },
             queues,
             eventHubs,
+            amqp,
             cosmos,
             azurite,
             signalR,
@@ -268,6 +290,31 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         await stopAll();
         throw error;
     }
+}
+
+/** The port core-amqp connects to for an emulator endpoint: the one in `sb://host:port`, else 5672. */
+function amqpPortOf(endpoint: string | undefined): number {
+    const port = /:(\d+)\/?$/.exec(endpoint ?? '')?.[1];
+    return port === undefined ? 5672 : Number(port);
+}
+
+/** SharedAccessKeyName → SharedAccessKey of the emulator connection strings, for $cbs put-token. */
+function sharedAccessKeysOf(connectionStrings: Array<string | undefined>): Record<string, string> {
+    const keys: Record<string, string> = {};
+    for (const text of connectionStrings) {
+        const parts = parseConnectionString(text ?? '');
+        const name = parts.get('sharedaccesskeyname');
+        const key = parts.get('sharedaccesskey');
+        if (name !== undefined && key !== undefined) keys[name] = key;
+    }
+    return keys;
+}
+
+/** The emulator connection string pointing at the listener's actual port (ephemeral in tests). */
+function emulatorConnectionString(parts: Map<string, string>, port: number): string {
+    const keyName = parts.get('sharedaccesskeyname') ?? 'RootManageSharedAccessKey';
+    const key = parts.get('sharedaccesskey') ?? 'SAS_KEY_VALUE';
+    return `Endpoint=sb://127.0.0.1:${port};SharedAccessKeyName=${keyName};SharedAccessKey=${key};UseDevelopmentEmulator=true;`;
 }
 
 function parseSubscriptions(text: string | undefined): SubscriptionSettings[] {

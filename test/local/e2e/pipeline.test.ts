@@ -106,11 +106,12 @@ describe('local pipeline, end to end', () => {
     it('redelivers a message whose handler failed, and counts every name exactly once', async () => {
         const hub = runtime.eventHubs.get('names')!;
         const queue = runtime.queues.get('newnames-queue')!;
-        // 1. The Event Hub send fails once: the invocation fails, so the message is abandoned and redelivered.
+        // 1. The Event Hub refuses every send until an invocation has failed: the binding's producer retries (the
+        //    extension's policy, as in Azure) are exhausted, the invocation fails, and the message is redelivered.
         const send = hub.send.bind(hub);
-        let sendFailures = 0;
+        let failing = true;
         hub.send = (events, options) => {
-            if (sendFailures++ === 0) {
+            if (failing) {
                 throw new Error('injected: Event Hubs unavailable');
             }
             return send(events, options);
@@ -122,10 +123,15 @@ describe('local pipeline, end to end', () => {
         queue.complete = (lockToken) => (completions++ === 0 ? queue.abandon(lockToken) : complete(lockToken));
 
         const windowsBefore = runtime.metrics.snapshot().windowsEmitted;
-        await waitFor(() => sendFailures > 1 && completions > 1, 10_000, 'both faults injected');
+        await waitFor(
+            () => logs.some((line) => line.includes('injected: Event Hubs unavailable')),
+            30_000,
+            'an invocation failed by the Event Hub',
+        );
+        failing = false;
+        await waitFor(() => completions > 1, 10_000, 'a completion turned into an abandon');
         hub.send = send;
         queue.complete = complete;
-        expect(logs.some((line) => line.includes('injected: Event Hubs unavailable'))).toBe(true);
         await waitFor(
             () => runtime.metrics.snapshot().windowsEmitted >= windowsBefore + 3,
             30_000,
