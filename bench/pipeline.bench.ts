@@ -5,7 +5,8 @@
  *
  *   npx tsx bench/pipeline.bench.ts                 rising rates, 100 names per message and 4-10 per message
  *   npx tsx bench/pipeline.bench.ts --soak 300      5 minutes at --rate (default 20000) names/s, 100 per message
- *   npx tsx bench/pipeline.bench.ts --capacity      the highest rate it keeps up with, 4-10 names per message
+ *   npx tsx bench/pipeline.bench.ts --capacity      the highest rate it keeps up with, 4-10 names per message, with the
+ *                                                   Event Hub output binding in process and over AMQP (the default) side by side
  *   with --soak: --batch N or N-M names per message (default 100); with --capacity (default 4-10)
  *   options: --step-seconds N (default 65: two 30-second windows close in each step), --window-seconds N (default 30, the production query)
  *
@@ -31,6 +32,8 @@ import { letterCountsJobSettings } from '../local/streamAnalytics';
 const CAPACITY_BACKLOG_MESSAGES = 500;
 
 interface StepResult {
+    /** How the Event Hub output binding sent: the official producer over AMQP, or straight into the hub. */
+    eventHubTransport: 'amqp' | 'in-process';
     namesPerMessage: string;
     targetNamesPerSecond: number | 'capacity';
     sentNamesPerSecond: number;
@@ -60,10 +63,11 @@ async function main(): Promise<void> {
     console.log(
         `job settings: late arrival ${letterCountsJobSettings.eventsLateArrivalMaxDelayInSeconds} s, out of order ${letterCountsJobSettings.eventsOutOfOrderMaxDelayInSeconds} s (${letterCountsJobSettings.eventsOutOfOrderPolicy}); window ${windowSeconds} s`,
     );
-    const startRuntime = () =>
+    const startRuntime = (eventHubTransport: 'amqp' | 'in-process') =>
         startLocalRuntime({
             appRoot: path.resolve(__dirname, '..'),
             ephemeralPorts: true,
+            eventHubTransport,
             disabledFunctions: ['generateNames'],
             ...(windowSeconds !== 30 ? { windowSeconds } : {}),
             log: (line) => {
@@ -81,8 +85,9 @@ async function main(): Promise<void> {
         targetNamesPerSecond: number | 'capacity',
         seconds: number,
         report?: (elapsed: number, rssBytes: number, backlog: number) => void,
+        eventHubTransport: 'amqp' | 'in-process' = 'amqp',
     ): Promise<StepResult> => {
-        const runtime = await startRuntime();
+        const runtime = await startRuntime(eventHubTransport);
         const queue = runtime.queues.get('newnames-queue')!;
         let peakRss = 0;
         const sampleMemory = () => {
@@ -118,6 +123,7 @@ async function main(): Promise<void> {
         const latencies = [...runtime.metrics.windowLatenciesMs].sort((a, b) => a - b);
         clearInterval(memoryTimer);
         const result = {
+            eventHubTransport,
             namesPerMessage:
                 namesPerMessage.min === namesPerMessage.max
                     ? String(namesPerMessage.min)
@@ -142,7 +148,10 @@ async function main(): Promise<void> {
         console.log(
             `capacity: ${stepSeconds} s keeping ${CAPACITY_BACKLOG_MESSAGES} messages queued, ${namesPerMessage.min}-${namesPerMessage.max} names per message`,
         );
-        results.push(await runStep(namesPerMessage, 'capacity', stepSeconds));
+        for (const transport of ['in-process', 'amqp'] as const) {
+            results.push(await runStep(namesPerMessage, 'capacity', stepSeconds, undefined, transport));
+            console.log(JSON.stringify(results.at(-1)));
+        }
     } else if (soakSeconds > 0) {
         const rate = option('rate', 20_000);
         const namesPerMessage = batchOption({ min: 100, max: 100 });

@@ -44,6 +44,11 @@ export interface LocalRuntimeOptions {
      */
     windowSeconds?: number;
     eventGridSubscriptions?: SubscriptionSettings[];
+    /**
+     * Start the stand-ins and the Stream Analytics job but not the functions host, for `func start` to run the
+     * functions against them (`npm start -- --services-only`).
+     */
+    servicesOnly?: boolean;
     /** Functions not to start, by name. */
     disabledFunctions?: string[];
     clock?: Clock;
@@ -250,13 +255,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             });
         stoppers.push(() => services.close());
         let host = createHost();
-        await host.start();
-        stoppers.push(() => host.stop());
+        if (options.servicesOnly !== true) {
+            await host.start();
+            stoppers.push(() => host.stop());
+        }
         mkdirSync(path.join(appRoot, '.local'), { recursive: true });
 
         const runtime: LocalRuntime = {
             urls: {
-                functions: host.httpUrl!,
+                functions: host.httpUrl ?? '',
                 blob: azurite.blobEndpoint,
                 cosmos: cosmos.endpoint,
                 signalR: signalR.endpoint,
