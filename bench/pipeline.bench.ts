@@ -5,9 +5,10 @@
  *
  *   npx tsx bench/pipeline.bench.ts                 rising rates, 100 names per message and 4-10 per message
  *   npx tsx bench/pipeline.bench.ts --soak 300      5 minutes at --rate (default 20000) names/s, 100 per message
- *   npx tsx bench/pipeline.bench.ts --capacity      the highest rate it keeps up with, 4-10 names per message, with the
- *                                                   Event Hub output binding in process and over AMQP (the default) side by side
+ *   npx tsx bench/pipeline.bench.ts --capacity      the highest rate it keeps up with, 4-10 names per message
  *   with --soak: --batch N or N-M names per message (default 100); with --capacity (default 4-10)
+ *   --capacity measures the Service Bus bindings and the Event Hub output binding both ways in one run: over AMQP with
+ *   the official SDK clients (the default, as in Azure) and in-process; --servicebus-path amqp|in-process picks one
  *   options: --step-seconds N (default 65: two 30-second windows close in each step), --window-seconds N (default 30, the production query)
  *
  * The timer can fire at most once a second, so the driver puts the timer's messages on the queue itself, built by
@@ -26,14 +27,14 @@ import { systemClock } from '../domain/clock';
 import { createNewNamesMessage, type NamesPerMessage } from '../domain/messages/createNewNamesMessage';
 import { createRandomSource } from '../domain/random';
 import { startLocalRuntime } from '../local/runtime/localRuntime';
+import type { ServiceBusPath } from '../local/runtime/localServices';
 import { letterCountsJobSettings } from '../local/streamAnalytics';
 
 /** Messages the capacity step keeps waiting on the queue: well above maxConcurrentCalls, under a second of work. */
 const CAPACITY_BACKLOG_MESSAGES = 500;
 
 interface StepResult {
-    /** How the Event Hub output binding sent: the official producer over AMQP, or straight into the hub. */
-    eventHubTransport: 'amqp' | 'in-process';
+    serviceBusPath: ServiceBusPath;
     namesPerMessage: string;
     targetNamesPerSecond: number | 'capacity';
     sentNamesPerSecond: number;
@@ -63,11 +64,13 @@ async function main(): Promise<void> {
     console.log(
         `job settings: late arrival ${letterCountsJobSettings.eventsLateArrivalMaxDelayInSeconds} s, out of order ${letterCountsJobSettings.eventsOutOfOrderMaxDelayInSeconds} s (${letterCountsJobSettings.eventsOutOfOrderPolicy}); window ${windowSeconds} s`,
     );
-    const startRuntime = (eventHubTransport: 'amqp' | 'in-process') =>
+    const startRuntime = (serviceBusPath: ServiceBusPath) =>
         startLocalRuntime({
             appRoot: path.resolve(__dirname, '..'),
             ephemeralPorts: true,
-            eventHubTransport,
+            serviceBusPath,
+            // The Event Hub output binding takes the same path, so "in-process" is the whole pre-AMQP pipeline.
+            eventHubPath: serviceBusPath,
             disabledFunctions: ['generateNames'],
             ...(windowSeconds !== 30 ? { windowSeconds } : {}),
             log: (line) => {
@@ -85,9 +88,9 @@ async function main(): Promise<void> {
         targetNamesPerSecond: number | 'capacity',
         seconds: number,
         report?: (elapsed: number, rssBytes: number, backlog: number) => void,
-        eventHubTransport: 'amqp' | 'in-process' = 'amqp',
+        serviceBusPath: ServiceBusPath = 'amqp',
     ): Promise<StepResult> => {
-        const runtime = await startRuntime(eventHubTransport);
+        const runtime = await startRuntime(serviceBusPath);
         const queue = runtime.queues.get('newnames-queue')!;
         let peakRss = 0;
         const sampleMemory = () => {
@@ -123,7 +126,7 @@ async function main(): Promise<void> {
         const latencies = [...runtime.metrics.windowLatenciesMs].sort((a, b) => a - b);
         clearInterval(memoryTimer);
         const result = {
-            eventHubTransport,
+            serviceBusPath,
             namesPerMessage:
                 namesPerMessage.min === namesPerMessage.max
                     ? String(namesPerMessage.min)
@@ -148,8 +151,9 @@ async function main(): Promise<void> {
         console.log(
             `capacity: ${stepSeconds} s keeping ${CAPACITY_BACKLOG_MESSAGES} messages queued, ${namesPerMessage.min}-${namesPerMessage.max} names per message`,
         );
-        for (const transport of ['in-process', 'amqp'] as const) {
-            results.push(await runStep(namesPerMessage, 'capacity', stepSeconds, undefined, transport));
+        const paths = servicebusPathOption();
+        for (const serviceBusPath of paths) {
+            results.push(await runStep(namesPerMessage, 'capacity', stepSeconds, undefined, serviceBusPath));
             console.log(JSON.stringify(results.at(-1)));
         }
     } else if (soakSeconds > 0) {
@@ -176,6 +180,18 @@ async function main(): Promise<void> {
         }
     }
     console.table(results);
+}
+
+function servicebusPathOption(): ServiceBusPath[] {
+    const index = args.indexOf('--servicebus-path');
+    if (index < 0) {
+        return ['amqp', 'in-process'];
+    }
+    const value = args[index + 1];
+    if (value !== 'amqp' && value !== 'in-process') {
+        throw new Error(`--servicebus-path must be amqp or in-process (got ${JSON.stringify(value)})`);
+    }
+    return [value];
 }
 
 function batchOption(fallback: NamesPerMessage): NamesPerMessage {

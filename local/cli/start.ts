@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   Cosmos DB          ${urls.cosmos} (CA certificate, new at every start: ${path.relative(appRoot, caPath)})
   SignalR            ${urls.signalR}
   Event Grid topic   ${urls.eventGrid}
-  Event Hubs (AMQP)  ${runtime.settings.EventHubConnection}
+  Service Bus and Event Hubs (AMQP)  amqp://127.0.0.1:${runtime.amqp.port}
 Run the functions with "func start" and the same local.settings.json (see README.md, "func start").
 Press Ctrl-C to stop.`);
     } else {
@@ -84,11 +84,12 @@ function printEndpoints(runtime: LocalRuntime): void {
   Functions          ${urls.functions}/api/negotiate, ${urls.functions}/api/letter-counts
   Status             ${urls.functions}/_local/status
   Dead letters       npm run dlq
+  Service Bus (AMQP) amqp://127.0.0.1:${runtime.amqp.port}  (ServiceBusConnection in the settings; official SDKs)
   Blob (Azurite)     ${urls.blob}
   Cosmos DB          ${urls.cosmos}
   SignalR            ${urls.signalR}
   Event Grid topic   ${urls.eventGrid}
-  Event Hubs (AMQP)  ${runtime.settings.EventHubConnection}
+  Event Hubs (AMQP)  amqp://127.0.0.1:${runtime.amqp.port}  (EventHubConnection in the settings; official SDKs)
 Functions: ${[...runtime.app.functions.keys()].join(', ')}
 Press Ctrl-C to stop.`);
 }

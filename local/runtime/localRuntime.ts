@@ -13,12 +13,12 @@ import { type FunctionApp, loadFunctionApp } from '../host/functionApp';
 import { loadHostOptions } from '../host/hostJson';
 import { LocalFunctionsHost } from '../host/localFunctionsHost';
 import type { ExtraHandler } from '../host/triggers/httpTrigger';
-import { LocalServiceBusQueue } from '../serviceBus';
+import { LocalServiceBusQueue, serveQueueOverAmqp } from '../serviceBus';
 import { type LocalSignalR, startLocalSignalR } from '../signalR';
 import { letterCountsJobSettings, letterCountsQueryPath } from '../streamAnalytics';
 import { type RunningAzurite, startAzurite } from './azurite';
 import { localInfrastructure } from './localInfrastructure';
-import { LocalServices } from './localServices';
+import { LocalServices, type ServiceBusPath } from './localServices';
 import { RuntimeMetrics } from './runtimeMetrics';
 import { startStreamAnalyticsRunner, type StreamAnalyticsRunner } from './streamAnalyticsRunner';
 
@@ -28,7 +28,17 @@ export interface LocalRuntimeOptions {
     /** Overrides on top of local.settings(.sample).json Values, e.g. a fast schedule for tests. */
     settings?: Record<string, string>;
     /** Ports: functions default 7071; 0 everywhere picks free ports (tests). */
-    ports?: { functions?: number; cosmos?: number; signalR?: number; eventGrid?: number; blob?: number; amqp?: number };
+    ports?: {
+        functions?: number;
+        cosmos?: number;
+        signalR?: number;
+        eventGrid?: number;
+        blob?: number;
+        /** The AMQP listener; default: the port in ServiceBusConnection's endpoint, else 5672 (as core-amqp picks). */
+        serviceBus?: number;
+    };
+    /** How the functions host's Service Bus bindings reach the queue; default `amqp`, as in Azure. */
+    serviceBusPath?: ServiceBusPath;
     /** Use free ports for every service; the settings are rewritten to point at them. */
     ephemeralPorts?: boolean;
     /** Azurite's on-disk location; in memory when absent. */
@@ -37,7 +47,7 @@ export interface LocalRuntimeOptions {
     jobSettings?: Partial<typeof letterCountsJobSettings>;
     eventHubPartitions?: number;
     /** How the Event Hub output binding sends: over AMQP with the official producer (default) or in process. */
-    eventHubTransport?: 'amqp' | 'in-process';
+    eventHubPath?: 'amqp' | 'in-process';
     /**
      * Tumbling window size for tests that cannot wait for 30-second windows: rewrites the query's TumblingWindow
      * and sets LETTER_COUNT_WINDOW_SECONDS to match. The query file itself is never changed.
@@ -66,9 +76,9 @@ export interface LocalRuntime {
     app: FunctionApp;
     host: LocalFunctionsHost;
     queues: Map<string, LocalServiceBusQueue>;
-    eventHubs: Map<string, LocalEventHub>;
-    /** The AMQP 1.0 listener the Event Hubs (and Service Bus) stand-ins are reachable on. */
+    /** The AMQP 1.0 listener the Service Bus queues and Event Hubs are served on (official SDK clients connect here). */
     amqp: AmqpServer;
+    eventHubs: Map<string, LocalEventHub>;
     cosmos: LocalCosmos;
     azurite: RunningAzurite;
     signalR: LocalSignalR;
@@ -142,22 +152,36 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         stoppers.push(() => eventGrid.close());
         settings.EventGridConnection__topicEndpointUri = eventGrid.topicEndpoint;
 
-        // One AMQP listener for the emulator connection strings (port from the endpoint, else 5672, as core-amqp
-        // connects), accepting SAS tokens signed with the keys those strings carry.
-        const eventHubConnection = parseConnectionString(settings.EventHubConnection ?? '');
-        const amqp = await startAmqpServer({
-            port: ephemeral ? 0 : (options.ports?.amqp ?? amqpPortOf(eventHubConnection.get('endpoint'))),
-            sharedAccessKeys: sharedAccessKeysOf([settings.EventHubConnection, settings.ServiceBusConnection]),
-            clock,
-        });
-        stoppers.push(() => amqp.close());
-        settings.EventHubConnection = emulatorConnectionString(eventHubConnection, amqp.port);
-
         const infrastructure = localInfrastructure(settings);
         const queues = new Map(
             infrastructure.serviceBusQueues.map((queue) => [queue.name, new LocalServiceBusQueue({ ...queue, clock })]),
         );
         stoppers.push(() => Promise.resolve(queues.forEach((queue) => queue.close())));
+        const serviceBusSetting = parseConnectionString(settings.ServiceBusConnection ?? '');
+        const keyName = serviceBusSetting.get('sharedaccesskeyname') ?? 'RootManageSharedAccessKey';
+        const key = serviceBusSetting.get('sharedaccesskey') ?? 'SAS_KEY_VALUE';
+        const amqp = await startAmqpServer({
+            port: ephemeral ? 0 : (options.ports?.serviceBus ?? amqpPortOf(serviceBusSetting.get('endpoint'))),
+            // Event Hubs clients connect to the same listener: accept the keys of both connection strings.
+            sharedAccessKeys: {
+                ...sharedAccessKeysOf([settings.EventHubConnection]),
+                [keyName]: key,
+            },
+            clock,
+            log: (line) => {
+                if (!line.includes('listening on')) {
+                    log(line);
+                }
+            },
+        });
+        stoppers.push(() => amqp.close());
+        queues.forEach((queue) => serveQueueOverAmqp(amqp, queue));
+        settings.ServiceBusConnection = `Endpoint=sb://127.0.0.1:${amqp.port};SharedAccessKeyName=${keyName};SharedAccessKey=${key};UseDevelopmentEmulator=true;`;
+        // The Event Hubs endpoint shares the listener (addresses do not collide: queues vs hub paths).
+        settings.EventHubConnection = emulatorConnectionString(
+            parseConnectionString(settings.EventHubConnection ?? ''),
+            amqp.port,
+        );
         const eventHubs = new Map(
             infrastructure.eventHubs.map((hub) => [
                 hub.name,
@@ -222,16 +246,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         const services = new LocalServices({
             settings,
             queues,
+            ...(options.serviceBusPath ? { serviceBusPath: options.serviceBusPath } : {}),
             eventHubs,
             cosmosCa: cosmos.ca,
             clock,
-            eventHubTransport: options.eventHubTransport ?? 'amqp',
+            eventHubPath: options.eventHubPath ?? 'amqp',
             onChangeFeedBatch: (documents) => {
                 metrics.recordChangeFeedBatch(documents);
                 options.onChangeFeedBatch?.(documents);
             },
             changeFeedLag: (lag) => metrics.setChangeFeedLag(lag),
         });
+        stoppers.push(() => services.close());
         const createHost = () =>
             new LocalFunctionsHost({
                 app,
@@ -253,7 +279,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
                 onInvocation: (name, outcome) => metrics.recordInvocation(name, outcome),
                 disabled: new Set(options.disabledFunctions ?? []),
             });
-        stoppers.push(() => services.close());
         let host = createHost();
         if (options.servicesOnly !== true) {
             await host.start();
@@ -276,8 +301,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
                 return host;
             },
             queues,
-            eventHubs,
             amqp,
+            eventHubs,
             cosmos,
             azurite,
             signalR,
@@ -299,7 +324,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }
 }
 
-/** The port core-amqp connects to for an emulator endpoint: the one in `sb://host:port`, else 5672. */
+/** core-amqp's rule: the digits after the endpoint's last colon, else 5672 for an emulator string (wire-protocols §1.2). */
 function amqpPortOf(endpoint: string | undefined): number {
     const port = /:(\d+)\/?$/.exec(endpoint ?? '')?.[1];
     return port === undefined ? 5672 : Number(port);

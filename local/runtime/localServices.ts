@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 
 import type { CosmosClient } from '@azure/cosmos';
 import { type EventDataBatch, EventHubProducerClient, RetryMode } from '@azure/event-hubs';
+import { ServiceBusClient, type ServiceBusReceivedMessage, type ServiceBusSender } from '@azure/service-bus';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 
 import type { Clock } from '../../domain/clock';
@@ -36,9 +37,18 @@ export class LocalConnectionError extends Error {
     }
 }
 
+/**
+ * How the Service Bus trigger and output binding reach the queue: `amqp` through the local AMQP endpoint with the
+ * official @azure/service-bus client, as the Functions host does in Azure; `in-process` by calling the broker
+ * directly (same broker state, no sockets). docs/local-runtime.md has both measured.
+ */
+export type ServiceBusPath = 'amqp' | 'in-process';
+
 export interface LocalServicesOptions {
     settings: Record<string, string>;
     queues: Map<string, LocalServiceBusQueue>;
+    /** Default `amqp`. */
+    serviceBusPath?: ServiceBusPath;
     eventHubs: Map<string, LocalEventHub>;
     cosmosCa: string;
     clock: Clock;
@@ -48,7 +58,7 @@ export interface LocalServicesOptions {
      * `in-process`: straight into the LocalEventHub, for the benchmark that compares the two. Both reach the same
      * hubs (test/local/runtime/localServices.test.ts).
      */
-    eventHubTransport?: 'amqp' | 'in-process';
+    eventHubPath?: 'amqp' | 'in-process';
     /** Called with each change-feed batch as it reaches the trigger; the status line and benchmarks use it. */
     onChangeFeedBatch?: (documents: unknown[]) => void;
     changeFeedLag?: (lagMs: () => number | undefined) => void;
@@ -65,13 +75,22 @@ export class LocalServices implements BindingServices {
     readonly #blobContainers = new Map<string, Promise<ContainerClient>>();
     readonly #emulatorConnections = new Set<string>();
     readonly #eventHubProducers = new Map<string, EventHubProducerClient>();
+    readonly #serviceBusClients = new Map<string, ServiceBusClient>();
+    readonly #serviceBusSenders = new Map<string, ServiceBusSender>();
 
     constructor(options: LocalServicesOptions) {
         this.#options = options;
     }
 
+    get serviceBusPath(): ServiceBusPath {
+        return this.#options.serviceBusPath ?? 'amqp';
+    }
+
     startServiceBusQueueTrigger(options: Parameters<BindingServices['startServiceBusQueueTrigger']>[0]): TriggerHandle {
         const queue = this.#queue(options.connection, options.queueName);
+        if (this.serviceBusPath === 'amqp') {
+            return this.#startSdkTrigger(options);
+        }
         return queue.startProcessor({
             maxConcurrentCalls: options.maxConcurrentCalls,
             maxAutoLockRenewalDurationMs: options.maxAutoLockRenewalDurationMs,
@@ -130,6 +149,16 @@ export class LocalServices implements BindingServices {
         messages: Array<string | Buffer>,
     ): Promise<void> {
         const queue = this.#queue(connection, queueName);
+        if (this.serviceBusPath === 'amqp') {
+            // Strings go out as their UTF-8 bytes in one data section, as the extension writes them.
+            await this.#serviceBusSender(connection, queueName).sendMessages(
+                messages.map((body) => ({
+                    body: typeof body === 'string' ? Buffer.from(body) : body,
+                    contentType: typeof body === 'string' ? 'application/json' : 'application/octet-stream',
+                })),
+            );
+            return;
+        }
         for (const body of messages) {
             queue.send({
                 body,
@@ -145,7 +174,7 @@ export class LocalServices implements BindingServices {
         if (!hub) {
             throw new Error(`Event Hub "${eventHubName}" does not exist in the local namespace`);
         }
-        if (this.#options.eventHubTransport === 'in-process') {
+        if (this.#options.eventHubPath === 'in-process') {
             // The extension serialises each item: strings as they are, objects as JSON text.
             hub.send(events.map((body) => ({ body: typeof body === 'string' ? tryParseJson(body) : body })));
             return;
@@ -175,13 +204,6 @@ export class LocalServices implements BindingServices {
             }
         }
         if (batch.count > 0) await sendOrExplain(producer, batch, eventHubName);
-    }
-
-    /** Closes the SDK clients the bindings opened. */
-    async close(): Promise<void> {
-        const producers = [...this.#eventHubProducers.values()];
-        this.#eventHubProducers.clear();
-        await Promise.all(producers.map((producer) => producer.close()));
     }
 
     async writeBlob(connection: string, blobPath: string, content: string | Buffer): Promise<void> {
@@ -253,6 +275,74 @@ export class LocalServices implements BindingServices {
             );
         }
         await publishToLocalEventGrid(endpoint, events as Array<Record<string, unknown>>);
+    }
+
+    /** Closes the Service Bus and Event Hubs clients; the services are unusable afterwards. */
+    async close(): Promise<void> {
+        const clients: Array<{ close(): Promise<void> }> = [
+            ...this.#serviceBusClients.values(),
+            ...this.#eventHubProducers.values(),
+        ];
+        this.#serviceBusClients.clear();
+        this.#serviceBusSenders.clear();
+        this.#eventHubProducers.clear();
+        await Promise.all(clients.map((client) => client.close()));
+    }
+
+    /**
+     * The trigger as the Functions host runs it over AMQP: a peek-lock receiver with auto-completion, auto lock
+     * renewal and maxConcurrentCalls; a handler that throws abandons the message (the SDK's streaming receiver
+     * does both, as the extension's processor does).
+     */
+    #startSdkTrigger(options: Parameters<BindingServices['startServiceBusQueueTrigger']>[0]): TriggerHandle {
+        const receiver = this.#serviceBusClient(options.connection).createReceiver(options.queueName, {
+            receiveMode: 'peekLock',
+            maxAutoLockRenewalDurationInMs: options.maxAutoLockRenewalDurationMs,
+            skipParsingBodyAsJson: true,
+        });
+        const inFlight = new Set<Promise<void>>();
+        const subscription = receiver.subscribe(
+            {
+                processMessage: (message) => {
+                    const run = options.handler({ body: sdkBody(message), metadata: sdkTriggerMetadata(message) });
+                    inFlight.add(run);
+                    return run.finally(() => inFlight.delete(run));
+                },
+                processError: ({ error }) => {
+                    options.onError(error);
+                    return Promise.resolve();
+                },
+            },
+            { maxConcurrentCalls: options.maxConcurrentCalls, autoCompleteMessages: true },
+        );
+        return {
+            async stop() {
+                await subscription.close();
+                // Handlers still running settle through $management once the link is gone, as the SDK does.
+                await Promise.allSettled([...inFlight]);
+                await receiver.close();
+            },
+        };
+    }
+
+    #serviceBusClient(connection: string): ServiceBusClient {
+        let client = this.#serviceBusClients.get(connection);
+        if (!client) {
+            const { value } = readConnection(connection, this.#options.settings);
+            client = new ServiceBusClient(value ?? '');
+            this.#serviceBusClients.set(connection, client);
+        }
+        return client;
+    }
+
+    #serviceBusSender(connection: string, queueName: string): ServiceBusSender {
+        const key = `${connection}/${queueName}`;
+        let sender = this.#serviceBusSenders.get(key);
+        if (!sender) {
+            sender = this.#serviceBusClient(connection).createSender(queueName);
+            this.#serviceBusSenders.set(key, sender);
+        }
+        return sender;
     }
 
     #queue(connection: string, queueName: string): LocalServiceBusQueue {
@@ -373,6 +463,31 @@ function triggerMetadata(message: ReceivedServiceBusMessage): Record<string, unk
         LockToken: message.lockToken,
         ContentType: message.contentType ?? null,
         ApplicationProperties: message.applicationProperties,
+    };
+}
+
+/** The extension hands text to a string parameter and bytes to a binary one; the output binding marks which. */
+function sdkBody(message: ServiceBusReceivedMessage): string | Buffer {
+    const body = message.body as unknown;
+    const bytes = Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body) ?? '');
+    return message.contentType === 'application/octet-stream' ? bytes : bytes.toString('utf8');
+}
+
+/**
+ * The same metadata as the in-process path, read from the SDK's message. The JS SDK reports the AMQP header's
+ * zero-based delivery count; the .NET extension (and so the host's DeliveryCount) adds one.
+ */
+function sdkTriggerMetadata(message: ServiceBusReceivedMessage): Record<string, unknown> {
+    return {
+        MessageId: message.messageId,
+        DeliveryCount: (message.deliveryCount ?? 0) + 1,
+        SequenceNumber: message.sequenceNumber?.toNumber(),
+        EnqueuedTimeUtc: message.enqueuedTimeUtc?.toISOString(),
+        ExpiresAtUtc: message.expiresAtUtc?.toISOString(),
+        LockedUntilUtc: message.lockedUntilUtc?.toISOString(),
+        LockToken: message.lockToken,
+        ContentType: message.contentType ?? null,
+        ApplicationProperties: message.applicationProperties ?? {},
     };
 }
 

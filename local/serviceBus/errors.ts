@@ -59,3 +59,18 @@ export class InvalidQueueOptionError extends NamestreamError {
         this.name = 'InvalidQueueOptionError';
     }
 }
+
+/**
+ * An operation naming a message the queue does not hold in the needed state: a deferred message to receive, a scheduled
+ * message to cancel. The SDK reports the AMQP condition `com.microsoft:message-not-found` as MessageNotFound.
+ */
+export class MessageNotFoundError extends NamestreamError {
+    readonly code = 'MessageNotFound';
+    constructor(
+        readonly queueName: string,
+        readonly reason: string,
+    ) {
+        super(`Message not found in ${quote(queueName)}: ${reason}`);
+        this.name = 'MessageNotFoundError';
+    }
+}

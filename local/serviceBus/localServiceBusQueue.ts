@@ -5,12 +5,14 @@ import {
     DeadLetterNotFoundError,
     InvalidQueueOptionError,
     MessageLockLostError,
+    MessageNotFoundError,
     MessageSizeExceededError,
 } from './errors';
 import { FifoQueue } from './fifoQueue';
 import type {
     ApplicationProperties,
     DeadLetteredServiceBusMessage,
+    PeekedServiceBusMessage,
     ReceivedServiceBusMessage,
     ServiceBusMessageToSend,
 } from './messages';
@@ -26,6 +28,11 @@ const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 export const MAX_DELIVERY_COUNT_EXCEEDED = 'MaxDeliveryCountExceeded';
 export const TTL_EXPIRED_EXCEPTION = 'TTLExpiredException';
 const TTL_EXPIRED_DESCRIPTION = 'The message expired and was dead lettered.';
+/** The dead-letter sub-queue's path suffix (`<queue>/$DeadLetterQueue`, Service Bus dead-letter queues overview). */
+export const DEAD_LETTER_QUEUE_SUFFIX = '$DeadLetterQueue';
+
+/** PeekLock hands out a locked copy; ReceiveAndDelete removes the message as it is handed out. */
+export type ReceiveMode = 'peekLock' | 'receiveAndDelete';
 
 export interface LocalServiceBusQueueOptions {
     name: string;
@@ -47,21 +54,34 @@ export interface SentMessage {
     readonly sequenceNumber: number;
 }
 
-type MessageState = 'active' | 'locked' | 'gone';
+/** Settlement details the SDK can send with abandon, defer and dead-letter (`propertiesToModify`). */
+export interface SettlementOptions {
+    propertiesToModify?: ApplicationProperties;
+}
+
+type MessageState = 'active' | 'locked' | 'deferred' | 'scheduled' | 'gone';
 
 interface StoredMessage {
     readonly sequenceNumber: number;
     readonly messageId: string;
     readonly body: string | Buffer;
     readonly contentType: string | undefined;
-    readonly applicationProperties: ApplicationProperties;
+    readonly correlationId: string | undefined;
+    readonly subject: string | undefined;
+    readonly wire: unknown;
+    applicationProperties: ApplicationProperties;
     readonly timeToLiveMs: number;
-    readonly enqueuedAtMs: number;
-    readonly expiresAtMs: number;
+    /** For a scheduled message, the time it becomes visible; enqueued and expiry times are set then. */
+    readonly scheduledAtMs: number | undefined;
+    enqueuedAtMs: number;
+    expiresAtMs: number;
     state: MessageState;
+    /** Set by defer: the message is only receivable by sequence number from then on, even while locked. */
+    deferred: boolean;
     deliveryCount: number;
     lockToken: string | undefined;
     lockedUntilMs: number;
+    deadLetter: { reason: string; description: string; atMs: number } | undefined;
 }
 
 interface LockDeadline {
@@ -71,14 +91,16 @@ interface LockDeadline {
 }
 
 /**
- * An in-memory Service Bus queue with the peek-lock semantics the Functions Service Bus trigger relies on: locks that
- * expire and return the message, delivery counting, dead-lettering after maxDeliveryCount or on expiry, and a
- * dead-letter sub-queue an operator can resubmit from.
+ * An in-memory Service Bus queue with the semantics the Functions Service Bus trigger and the Service Bus SDK rely
+ * on: peek-lock and receive-and-delete, locks that expire and return the message, delivery counting, abandon, defer
+ * and receive-deferred by sequence number, scheduled messages, peek, dead-lettering after maxDeliveryCount, on expiry
+ * or on request, and a dead-letter sub-queue (itself a queue: receivable, peekable) an operator can resubmit from.
+ * The AMQP endpoint (amqpQueueEndpoint.ts) and the in-process trigger share this one state.
  *
  * Redelivered messages keep their place: the next receive hands out the lowest sequence number available, as the
- * service does for a non-partitioned queue. All bookkeeping is O(1) or O(log n) per operation; deadlines are swept
- * lazily at the start of each operation and by one timer armed for the earliest deadline, so an idle queue costs
- * nothing.
+ * service does for a non-partitioned queue. All bookkeeping is O(1) or O(log n) per operation except peek; deadlines
+ * are swept lazily at the start of each operation and by one timer armed for the earliest deadline, so an idle queue
+ * costs nothing.
  */
 export class LocalServiceBusQueue {
     readonly name: string;
@@ -87,22 +109,29 @@ export class LocalServiceBusQueue {
     readonly defaultMessageTimeToLiveMs: number;
     readonly deadLetteringOnMessageExpiration: boolean;
     readonly maxMessageSizeBytes: number;
+    /** `<name>/$DeadLetterQueue`; undefined on the sub-queue itself. */
+    readonly deadLetterSubQueue: LocalServiceBusQueue | undefined;
     private readonly clock: Clock;
+    /** The sub-queue neither expires messages nor dead-letters them again (Service Bus dead-letter queues overview). */
+    private readonly isDeadLetterQueue: boolean;
 
     private nextSequenceNumber = 1;
-    /** Messages still owned by the main queue, active or locked. */
+    /** Messages still owned by this queue: active, locked, deferred or scheduled. */
     private storedCount = 0;
+    private deferredCount = 0;
+    private scheduledCount = 0;
+    private readonly bySequenceNumber = new Map<number, StoredMessage>();
     private readonly freshMessages = new FifoQueue<StoredMessage>();
     private readonly returnedMessages = new MinHeap<StoredMessage>((a, b) => a.sequenceNumber < b.sequenceNumber);
     private readonly locks = new Map<string, StoredMessage>();
     private readonly lockDeadlines = new MinHeap<LockDeadline>((a, b) => a.dueMs < b.dueMs);
     private readonly expiries = new MinHeap<StoredMessage>((a, b) => a.expiresAtMs < b.expiresAtMs);
-    private readonly deadLetterQueue = new Map<number, DeadLetteredServiceBusMessage>();
+    private readonly schedule = new MinHeap<StoredMessage>((a, b) => a.scheduledAtMs! < b.scheduledAtMs!);
     private readonly availabilityListeners = new Set<() => void>();
     private wakeTimer: NodeJS.Timeout | undefined;
     private wakeAtMs = Number.POSITIVE_INFINITY;
 
-    constructor(options: LocalServiceBusQueueOptions) {
+    constructor(options: LocalServiceBusQueueOptions, isDeadLetterQueue = false) {
         this.name = options.name;
         this.lockDurationMs = options.lockDurationMs ?? MINUTE_MS;
         this.maxDeliveryCount = options.maxDeliveryCount ?? 10;
@@ -110,16 +139,20 @@ export class LocalServiceBusQueue {
         this.deadLetteringOnMessageExpiration = options.deadLetteringOnMessageExpiration ?? true;
         this.maxMessageSizeBytes = options.maxMessageSizeBytes ?? 262_144;
         this.clock = options.clock ?? systemClock;
+        this.isDeadLetterQueue = isDeadLetterQueue;
         requirePositiveInteger('lockDurationMs', this.lockDurationMs, 5 * MINUTE_MS);
         requirePositiveInteger('maxDeliveryCount', this.maxDeliveryCount);
         requirePositiveInteger('defaultMessageTimeToLiveMs', this.defaultMessageTimeToLiveMs);
         requirePositiveInteger('maxMessageSizeBytes', this.maxMessageSizeBytes);
+        this.deadLetterSubQueue = isDeadLetterQueue
+            ? undefined
+            : new LocalServiceBusQueue({ ...options, name: `${options.name}/${DEAD_LETTER_QUEUE_SUFFIX}` }, true);
     }
 
     /** Messages waiting to be received (expired ones are counted until the broker sweeps them, as in the service). */
     get activeMessageCount(): number {
         this.sweep(this.nowMs());
-        return this.storedCount - this.locks.size;
+        return this.storedCount - this.locks.size - this.deferredCount - this.scheduledCount;
     }
 
     get lockedMessageCount(): number {
@@ -127,12 +160,29 @@ export class LocalServiceBusQueue {
         return this.locks.size;
     }
 
-    get deadLetterMessageCount(): number {
+    get deferredMessageCount(): number {
         this.sweep(this.nowMs());
-        return this.deadLetterQueue.size;
+        return this.deferredCount;
+    }
+
+    get scheduledMessageCount(): number {
+        this.sweep(this.nowMs());
+        return this.scheduledCount;
+    }
+
+    get deadLetterMessageCount(): number {
+        return this.deadLetterSubQueue?.storedMessageCount ?? 0;
+    }
+
+    private get storedMessageCount(): number {
+        this.sweep(this.nowMs());
+        return this.storedCount;
     }
 
     send(message: ServiceBusMessageToSend): SentMessage {
+        if (this.isDeadLetterQueue) {
+            throw new MessageNotFoundError(this.name, 'a dead-letter queue cannot be sent to');
+        }
         const bodyBytes = typeof message.body === 'string' ? Buffer.byteLength(message.body) : message.body.length;
         if (bodyBytes > this.maxMessageSizeBytes) {
             throw new MessageSizeExceededError(this.name, bodyBytes, this.maxMessageSizeBytes);
@@ -142,30 +192,58 @@ export class LocalServiceBusQueue {
         // The queue default is also a ceiling: longer TTLs are silently lowered to it before enqueueing.
         const timeToLiveMs = Math.min(requestedTtl, this.defaultMessageTimeToLiveMs);
         const nowMs = this.nowMs();
+        this.sweep(nowMs);
+        const scheduledAtMs = message.scheduledEnqueueTimeUtc?.getTime();
+        const isScheduled = scheduledAtMs !== undefined && scheduledAtMs > nowMs;
+        const enqueuedAtMs = isScheduled ? scheduledAtMs : nowMs;
         const stored: StoredMessage = {
             sequenceNumber: this.nextSequenceNumber++,
             messageId: message.messageId ?? randomUUID(),
             body: message.body,
             contentType: message.contentType,
+            correlationId: message.correlationId,
+            subject: message.subject,
+            wire: message.wire,
             applicationProperties: { ...message.applicationProperties },
             timeToLiveMs,
-            enqueuedAtMs: nowMs,
-            expiresAtMs: nowMs + timeToLiveMs,
-            state: 'active',
+            scheduledAtMs: isScheduled ? scheduledAtMs : undefined,
+            enqueuedAtMs,
+            expiresAtMs: enqueuedAtMs + timeToLiveMs,
+            state: isScheduled ? 'scheduled' : 'active',
+            deferred: false,
             deliveryCount: 0,
             lockToken: undefined,
             lockedUntilMs: 0,
+            deadLetter: undefined,
         };
         this.storedCount++;
-        this.freshMessages.push(stored);
-        this.expiries.push(stored);
-        this.armWakeTimer(stored.expiresAtMs);
-        this.notifyAvailable();
+        this.bySequenceNumber.set(stored.sequenceNumber, stored);
+        if (isScheduled) {
+            this.scheduledCount++;
+            this.schedule.push(stored);
+            this.armWakeTimer(scheduledAtMs);
+        } else {
+            this.enqueue(stored);
+        }
         return { messageId: stored.messageId, sequenceNumber: stored.sequenceNumber };
     }
 
-    /** PeekLock receive: up to maxMessages, lowest sequence number first; empty when nothing is available. */
-    receive(maxMessages: number): ReceivedServiceBusMessage[] {
+    /** Removes scheduled messages before they become visible. */
+    cancelScheduled(sequenceNumber: number): void {
+        this.sweep(this.nowMs());
+        const message = this.bySequenceNumber.get(sequenceNumber);
+        if (message?.state !== 'scheduled') {
+            throw new MessageNotFoundError(this.name, `no scheduled message with sequence number ${sequenceNumber}`);
+        }
+        this.scheduledCount--;
+        this.forget(message);
+    }
+
+    /**
+     * Up to maxMessages, lowest sequence number first; empty when nothing is available. PeekLock locks each one;
+     * ReceiveAndDelete removes it.
+     */
+    receive(maxMessages: number, mode: ReceiveMode = 'peekLock'): ReceivedServiceBusMessage[] {
         requirePositiveInteger('maxMessages', maxMessages);
         const nowMs = this.nowMs();
         this.sweep(nowMs);
@@ -175,9 +253,49 @@ export class LocalServiceBusQueue {
             if (message === undefined) {
                 break;
             }
-            received.push(this.lock(message, nowMs));
+            received.push(mode === 'peekLock' ? this.lock(message, nowMs) : this.take(message));
         }
         return received;
+    }
+
+    /**
+     * Hands out deferred messages by sequence number (`receiveDeferredMessages`). Every number must name a deferred
+     * message that is not locked, else nothing is handed out and MessageNotFoundError names the first bad one.
+     */
+    receiveDeferred(sequenceNumbers: readonly number[], mode: ReceiveMode = 'peekLock'): ReceivedServiceBusMessage[] {
+        const nowMs = this.nowMs();
+        this.sweep(nowMs);
+        const messages = sequenceNumbers.map((sequenceNumber) => {
+            const message = this.bySequenceNumber.get(sequenceNumber);
+            if (message?.state !== 'deferred') {
+                throw new MessageNotFoundError(
+                    this.name,
+                    `no deferred message with sequence number ${sequenceNumber} (it may be locked, settled or never deferred)`,
+                );
+            }
+            return message;
+        });
+        return messages.map((message) => {
+            this.deferredCount--;
+            return mode === 'peekLock' ? this.lock(message, nowMs) : this.take(message);
+        });
+    }
+
+    /**
+     * Messages from `fromSequenceNumber` on, in sequence order, whatever their state (active, locked, deferred,
+     * scheduled), without locking them. O(n) in the queue's size: the service's peek is a browsing tool.
+     */
+    peek(fromSequenceNumber: number, maxMessages: number): PeekedServiceBusMessage[] {
+        this.sweep(this.nowMs());
+        const found: StoredMessage[] = [];
+        for (const message of this.bySequenceNumber.values()) {
+            if (message.sequenceNumber >= fromSequenceNumber) {
+                found.push(message);
+            }
+        }
+        // Dead letters arrive out of sequence order; a main queue's map is already in order.
+        found.sort((a, b) => a.sequenceNumber - b.sequenceNumber);
+        return found.slice(0, maxMessages).map((message) => this.view(message, '', message.lockedUntilMs, 0));
     }
 
     complete(lockToken: string): void {
@@ -188,14 +306,31 @@ export class LocalServiceBusQueue {
     }
 
     /** Gives the message back at once; the delivery already counted, so this may dead-letter it. */
-    abandon(lockToken: string): void {
+    abandon(lockToken: string, options: SettlementOptions = {}): void {
         const message = this.requireLock(lockToken);
+        this.modify(message, options);
         this.release(message, this.nowMs());
         this.compactDeadlines();
     }
 
-    deadLetter(lockToken: string, details: { reason: string; description: string }): void {
+    /** Sets the message aside: from now on only receiveDeferred by its sequence number hands it out. */
+    defer(lockToken: string, options: SettlementOptions = {}): void {
         const message = this.requireLock(lockToken);
+        this.modify(message, options);
+        this.locks.delete(lockToken);
+        message.lockToken = undefined;
+        message.deferred = true;
+        message.state = 'deferred';
+        this.deferredCount++;
+        this.compactDeadlines();
+    }
+
+    deadLetter(lockToken: string, details: { reason: string; description: string } & SettlementOptions): void {
+        const message = this.requireLock(lockToken);
+        if (this.isDeadLetterQueue) {
+            throw new MessageNotFoundError(this.name, 'a dead-lettered message cannot be dead-lettered again');
+        }
+        this.modify(message, details);
         this.locks.delete(lockToken);
         this.moveToDeadLetter(message, details.reason, details.description, this.nowMs());
         this.compactDeadlines();
@@ -210,8 +345,25 @@ export class LocalServiceBusQueue {
 
     /** The dead-letter sub-queue in the order messages arrived there. */
     deadLetters(): DeadLetteredServiceBusMessage[] {
-        this.sweep(this.nowMs());
-        return [...this.deadLetterQueue.values()];
+        const subQueue = this.deadLetterSubQueue;
+        if (subQueue === undefined) {
+            return [];
+        }
+        subQueue.sweep(subQueue.nowMs());
+        return [...subQueue.bySequenceNumber.values()].map((message) => ({
+            body: message.body,
+            messageId: message.messageId,
+            sequenceNumber: message.sequenceNumber,
+            deliveryCount: message.deliveryCount,
+            enqueuedTimeUtc: new Date(message.enqueuedAtMs),
+            expiresAtUtc: new Date(message.expiresAtMs),
+            deadLetteredTimeUtc: new Date(message.deadLetter!.atMs),
+            deadLetterReason: message.deadLetter!.reason,
+            deadLetterErrorDescription: message.deadLetter!.description,
+            contentType: message.contentType,
+            applicationProperties: message.applicationProperties,
+            timeToLiveMs: message.timeToLiveMs,
+        }));
     }
 
     /**
@@ -219,30 +371,31 @@ export class LocalServiceBusQueue {
      * id, body and properties, as Service Bus Explorer's resubmit does) and removes it from the dead-letter queue.
      */
     resubmitDeadLetter(sequenceNumber: number): SentMessage {
-        const entry = this.requireDeadLetter(sequenceNumber);
-        this.deadLetterQueue.delete(sequenceNumber);
+        const entry = this.removeDeadLetter(sequenceNumber);
         return this.send({
             body: entry.body,
             messageId: entry.messageId,
             contentType: entry.contentType,
+            correlationId: entry.correlationId,
+            subject: entry.subject,
+            wire: entry.wire,
             applicationProperties: entry.applicationProperties,
             timeToLiveMs: entry.timeToLiveMs,
         });
     }
 
     resubmitAllDeadLetters(): SentMessage[] {
-        return [...this.deadLetterQueue.keys()].map((sequenceNumber) => this.resubmitDeadLetter(sequenceNumber));
+        return this.deadLetters().map((entry) => this.resubmitDeadLetter(entry.sequenceNumber));
     }
 
     purgeDeadLetter(sequenceNumber: number): void {
-        this.requireDeadLetter(sequenceNumber);
-        this.deadLetterQueue.delete(sequenceNumber);
+        this.removeDeadLetter(sequenceNumber);
     }
 
     purgeAllDeadLetters(): number {
-        const count = this.deadLetterQueue.size;
-        this.deadLetterQueue.clear();
-        return count;
+        const entries = this.deadLetters();
+        entries.forEach((entry) => this.removeDeadLetter(entry.sequenceNumber));
+        return entries.length;
     }
 
     /** Calls the listener whenever a message becomes receivable; returns the unsubscribe function. */
@@ -261,10 +414,20 @@ export class LocalServiceBusQueue {
         clearTimeout(this.wakeTimer);
         this.wakeTimer = undefined;
         this.wakeAtMs = Number.POSITIVE_INFINITY;
+        this.deadLetterSubQueue?.close();
     }
 
     private nowMs(): number {
         return this.clock.now().getTime();
+    }
+
+    private enqueue(message: StoredMessage): void {
+        this.freshMessages.push(message);
+        if (!this.isDeadLetterQueue) {
+            this.expiries.push(message);
+            this.armWakeTimer(message.expiresAtMs);
+        }
+        this.notifyAvailable();
     }
 
     private takeNextAvailable(): StoredMessage | undefined {
@@ -280,7 +443,7 @@ export class LocalServiceBusQueue {
             if (next === undefined) {
                 return undefined;
             }
-            // Entries of messages that expired while waiting are deleted lazily here.
+            // Entries of messages that expired, were purged or deferred while waiting are deleted lazily here.
             if (next.state === 'active') {
                 return next;
             }
@@ -296,19 +459,56 @@ export class LocalServiceBusQueue {
         this.locks.set(lockToken, message);
         this.lockDeadlines.push({ message, lockToken, dueMs: message.lockedUntilMs });
         this.armWakeTimer(message.lockedUntilMs);
+        return this.view(message, lockToken, message.lockedUntilMs, 0);
+    }
+
+    /** ReceiveAndDelete: the message leaves the queue as it is handed out. */
+    private take(message: StoredMessage): ReceivedServiceBusMessage {
+        const view = this.view(message, '', 0, 1);
+        this.forget(message);
+        return view;
+    }
+
+    private view(
+        message: StoredMessage,
+        lockToken: string,
+        lockedUntilMs: number,
+        deliveryIncrement: number,
+    ): ReceivedServiceBusMessage {
+        const state = message.deferred ? 'deferred' : message.state === 'scheduled' ? 'scheduled' : undefined;
         return {
             body: message.body,
             messageId: message.messageId,
             sequenceNumber: message.sequenceNumber,
-            deliveryCount: message.deliveryCount,
+            deliveryCount: message.deliveryCount + deliveryIncrement,
             enqueuedTimeUtc: new Date(message.enqueuedAtMs),
             expiresAtUtc: new Date(message.expiresAtMs),
-            lockedUntilUtc: new Date(message.lockedUntilMs),
+            lockedUntilUtc: new Date(lockedUntilMs),
             lockToken,
             contentType: message.contentType,
             applicationProperties: message.applicationProperties,
             timeToLiveMs: message.timeToLiveMs,
+            // Only set when present, so in-process consumers see the same shape as before.
+            ...(message.correlationId !== undefined ? { correlationId: message.correlationId } : {}),
+            ...(message.subject !== undefined ? { subject: message.subject } : {}),
+            ...(message.scheduledAtMs !== undefined
+                ? { scheduledEnqueueTimeUtc: new Date(message.scheduledAtMs) }
+                : {}),
+            ...(state !== undefined ? { state } : {}),
+            ...(message.deadLetter !== undefined
+                ? {
+                      deadLetterReason: message.deadLetter.reason,
+                      deadLetterErrorDescription: message.deadLetter.description,
+                  }
+                : {}),
+            ...(message.wire !== undefined ? { wire: message.wire } : {}),
         };
+    }
+
+    private modify(message: StoredMessage, options: SettlementOptions): void {
+        if (options.propertiesToModify !== undefined && Object.keys(options.propertiesToModify).length > 0) {
+            message.applicationProperties = { ...message.applicationProperties, ...options.propertiesToModify };
+        }
     }
 
     private requireLock(lockToken: string): StoredMessage {
@@ -320,33 +520,45 @@ export class LocalServiceBusQueue {
         return message;
     }
 
-    private requireDeadLetter(sequenceNumber: number): DeadLetteredServiceBusMessage {
-        const entry = this.deadLetterQueue.get(sequenceNumber);
-        if (entry === undefined) {
+    private removeDeadLetter(sequenceNumber: number): StoredMessage {
+        const subQueue = this.deadLetterSubQueue;
+        const entry = subQueue?.bySequenceNumber.get(sequenceNumber);
+        if (subQueue === undefined || entry === undefined) {
             throw new DeadLetterNotFoundError(this.name, sequenceNumber);
         }
+        if (entry.lockToken !== undefined) {
+            subQueue.locks.delete(entry.lockToken);
+        }
+        if (entry.state === 'deferred') {
+            subQueue.deferredCount--;
+        }
+        subQueue.forget(entry);
         return entry;
     }
 
     /**
      * Ends a lock without completing: abandon or lock expiry. The delivery has counted, so a message that has had
      * maxDeliveryCount deliveries goes to the dead-letter queue instead of being handed out again; a message whose
-     * TTL passed while it was locked expires now (expiry never interrupts a lock, it waits for it to end).
+     * TTL passed while it was locked expires now (expiry never interrupts a lock, it waits for it to end). A deferred
+     * message goes back to being deferred.
      */
     private release(message: StoredMessage, nowMs: number): void {
         if (message.lockToken !== undefined) {
             this.locks.delete(message.lockToken);
         }
         message.lockToken = undefined;
-        if (message.deliveryCount >= this.maxDeliveryCount) {
+        if (!this.isDeadLetterQueue && message.deliveryCount >= this.maxDeliveryCount) {
             this.moveToDeadLetter(
                 message,
                 MAX_DELIVERY_COUNT_EXCEEDED,
                 `Message could not be consumed after ${this.maxDeliveryCount} delivery attempts.`,
                 nowMs,
             );
-        } else if (message.expiresAtMs <= nowMs) {
+        } else if (!this.isDeadLetterQueue && message.expiresAtMs <= nowMs) {
             this.expire(message, nowMs);
+        } else if (message.deferred) {
+            message.state = 'deferred';
+            this.deferredCount++;
         } else {
             message.state = 'active';
             this.returnedMessages.push(message);
@@ -364,26 +576,28 @@ export class LocalServiceBusQueue {
 
     private moveToDeadLetter(message: StoredMessage, reason: string, description: string, nowMs: number): void {
         this.forget(message);
-        this.deadLetterQueue.set(message.sequenceNumber, {
-            body: message.body,
-            messageId: message.messageId,
-            sequenceNumber: message.sequenceNumber,
-            deliveryCount: message.deliveryCount,
-            enqueuedTimeUtc: new Date(message.enqueuedAtMs),
-            expiresAtUtc: new Date(message.expiresAtMs),
-            deadLetteredTimeUtc: new Date(nowMs),
-            deadLetterReason: reason,
-            deadLetterErrorDescription: description,
-            contentType: message.contentType,
-            applicationProperties: message.applicationProperties,
-            timeToLiveMs: message.timeToLiveMs,
+        // The entry keeps its sequence number and delivery count; in the sub-queue it is receivable and peekable.
+        this.deadLetterSubQueue?.adopt({
+            ...message,
+            state: 'active',
+            deferred: false,
+            lockToken: undefined,
+            lockedUntilMs: 0,
+            deadLetter: { reason, description, atMs: nowMs },
         });
+    }
+
+    private adopt(message: StoredMessage): void {
+        this.storedCount++;
+        this.bySequenceNumber.set(message.sequenceNumber, message);
+        this.enqueue(message);
     }
 
     private forget(message: StoredMessage): void {
         message.state = 'gone';
         message.lockToken = undefined;
         this.storedCount--;
+        this.bySequenceNumber.delete(message.sequenceNumber);
         // Settled messages leave stale expiry entries behind; drop them before they outnumber the live ones.
         if (this.expiries.size > 2 * this.storedCount + 1024) {
             this.expiries.retain((entry) => entry.state !== 'gone');
@@ -397,8 +611,20 @@ export class LocalServiceBusQueue {
         }
     }
 
-    /** Applies every lock expiry and TTL expiry due at nowMs. */
+    /** Applies every scheduled enqueue, lock expiry and TTL expiry due at nowMs. */
     private sweep(nowMs: number): void {
+        for (let due = this.schedule.peek(); due !== undefined && due.scheduledAtMs! <= nowMs;) {
+            this.schedule.pop();
+            if (due.state === 'scheduled') {
+                this.scheduledCount--;
+                due.state = 'active';
+                this.returnedMessages.push(due);
+                this.expiries.push(due);
+                this.armWakeTimer(due.expiresAtMs);
+                this.notifyAvailable();
+            }
+            due = this.schedule.peek();
+        }
         for (let due = this.lockDeadlines.peek(); due !== undefined && due.dueMs <= nowMs;) {
             this.lockDeadlines.pop();
             const message = due.message;
@@ -414,7 +640,10 @@ export class LocalServiceBusQueue {
         }
         for (let due = this.expiries.peek(); due !== undefined && due.expiresAtMs <= nowMs;) {
             this.expiries.pop();
-            if (due.state === 'active') {
+            if (due.state === 'active' || due.state === 'deferred') {
+                if (due.state === 'deferred') {
+                    this.deferredCount--;
+                }
                 this.expire(due, nowMs);
             }
             due = this.expiries.peek();
@@ -437,9 +666,11 @@ export class LocalServiceBusQueue {
         this.wakeTimer = undefined;
         this.wakeAtMs = Number.POSITIVE_INFINITY;
         this.sweep(this.nowMs());
-        const nextLock = this.lockDeadlines.peek()?.dueMs ?? Number.POSITIVE_INFINITY;
-        const nextExpiry = this.expiries.peek()?.expiresAtMs ?? Number.POSITIVE_INFINITY;
-        const next = Math.min(nextLock, nextExpiry);
+        const next = Math.min(
+            this.lockDeadlines.peek()?.dueMs ?? Number.POSITIVE_INFINITY,
+            this.expiries.peek()?.expiresAtMs ?? Number.POSITIVE_INFINITY,
+            this.schedule.peek()?.scheduledAtMs ?? Number.POSITIVE_INFINITY,
+        );
         if (next !== Number.POSITIVE_INFINITY) {
             this.armWakeTimer(next);
         }

@@ -12,7 +12,19 @@ export interface ServiceBusMessageToSend {
     applicationProperties?: ApplicationProperties;
     /** Capped at the queue's defaultMessageTimeToLive, as the service silently does. */
     timeToLiveMs?: number;
+    correlationId?: string;
+    subject?: string;
+    /** A time in the future keeps the message invisible (state `scheduled`) until then, as the service does. */
+    scheduledEnqueueTimeUtc?: Date;
+    /**
+     * What the AMQP endpoint needs to hand the message out as it came in (body section kind, the other AMQP properties
+     * and annotations). Opaque to the broker and absent for in-process sends.
+     */
+    wire?: unknown;
 }
+
+/** Where a message stands, as `x-opt-message-state` reports it (0 active, 1 deferred, 2 scheduled). */
+export type ServiceBusMessageState = 'active' | 'deferred' | 'scheduled';
 
 /**
  * One peek-locked delivery. Field names follow @azure/service-bus ServiceBusReceivedMessage and cover everything the
@@ -31,7 +43,17 @@ export interface ReceivedServiceBusMessage {
     readonly contentType: string | undefined;
     readonly applicationProperties: ApplicationProperties;
     readonly timeToLiveMs: number;
+    readonly correlationId?: string | undefined;
+    readonly subject?: string | undefined;
+    readonly scheduledEnqueueTimeUtc?: Date | undefined;
+    readonly state?: ServiceBusMessageState | undefined;
+    readonly deadLetterReason?: string | undefined;
+    readonly deadLetterErrorDescription?: string | undefined;
+    readonly wire?: unknown;
 }
+
+/** A message seen without locking it (`peekMessages`); `lockToken` is '' and `lockedUntilUtc` the epoch. */
+export type PeekedServiceBusMessage = ReceivedServiceBusMessage;
 
 /** A message in the dead-letter sub-queue, with the two properties the broker adds when it moves it there. */
 export interface DeadLetteredServiceBusMessage {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 
-import { fixedClock } from '../../../domain/clock';
+import { fixedClock, systemClock } from '../../../domain/clock';
 import { startAmqpServer } from '../../../local/amqp';
 import { LocalEventHub } from '../../../local/eventHubs';
 import { serveEventHubsOverAmqp } from '../../../local/eventHubs/amqp/eventHubsAmqpEndpoint';
 import { BindingResolutionError } from '../../../local/host/appSettings';
 import { LocalConnectionError, LocalServices } from '../../../local/runtime/localServices';
-import { LocalServiceBusQueue } from '../../../local/serviceBus';
+import { LocalServiceBusQueue, serveQueueOverAmqp } from '../../../local/serviceBus';
 
 const clock = fixedClock('2025-01-01T00:00:00Z');
 const EMULATOR_SB =
@@ -15,7 +15,11 @@ const AZURE_SB = 'Endpoint=sb://namestream.servicebus.windows.net/;SharedAccessK
 const AZURITE =
     'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;';
 
-function setUp(settings: Record<string, string>, eventHubTransport: 'amqp' | 'in-process' = 'in-process') {
+function setUp(
+    settings: Record<string, string>,
+    serviceBusPath: 'amqp' | 'in-process' = 'in-process',
+    eventHubPath: 'amqp' | 'in-process' = 'in-process',
+) {
     const queue = new LocalServiceBusQueue({ name: 'names', clock });
     const hub = new LocalEventHub({ name: 'names-hub', partitionCount: 1, clock });
     const services = new LocalServices({
@@ -24,7 +28,8 @@ function setUp(settings: Record<string, string>, eventHubTransport: 'amqp' | 'in
         eventHubs: new Map([['names-hub', hub]]),
         cosmosCa: '',
         clock,
-        eventHubTransport,
+        serviceBusPath,
+        eventHubPath,
     });
     return { services, queue, hub };
 }
@@ -40,7 +45,7 @@ describe('LocalServices connection checks', () => {
         });
     });
 
-    it('sends to a local queue through an emulator connection string, one message per body', async () => {
+    it('sends to a local queue in-process, one message per body', async () => {
         const { services, queue } = setUp({ SB: EMULATOR_SB });
         await services.sendToServiceBusQueue('SB', 'names', ['{"id":1}', Buffer.from([1])]);
         expect(queue.receive(2).map(({ body, contentType }) => ({ body, contentType }))).toEqual([
@@ -100,7 +105,7 @@ describe('LocalServices connection checks', () => {
     it('sends events over AMQP with the official producer, as the extension does, into the same hub as in process', async () => {
         const server = await startAmqpServer({ port: 0, sharedAccessKeys: { RootManageSharedAccessKey: 'x' } });
         const connection = `Endpoint=sb://127.0.0.1:${server.port};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=x;UseDevelopmentEmulator=true;`;
-        const { services, hub } = setUp({ EH: connection }, 'amqp');
+        const { services, hub } = setUp({ EH: connection }, 'in-process', 'amqp');
         const endpoint = serveEventHubsOverAmqp(server, new Map([['names-hub', hub]]), { clock });
         try {
             hub.send([{ body: { name: 'In process' } }]);
@@ -194,5 +199,97 @@ describe('LocalServices connection checks', () => {
         await expect(services.sendSignalRMessages('AzureSignalRConnectionString', 'hub', [])).rejects.toThrow(
             notLocal('AzureSignalRConnectionString', 'must be a SignalR connection string to the local service'),
         );
+    });
+});
+
+describe('LocalServices Service Bus bindings over AMQP (the official SDK client, as the Functions host uses)', () => {
+    async function overAmqp() {
+        const server = await startAmqpServer({ port: 0, sharedAccessKeys: { RootManageSharedAccessKey: 'x' } });
+        const queue = new LocalServiceBusQueue({ name: 'names', clock: systemClock });
+        serveQueueOverAmqp(server, queue);
+        const services = new LocalServices({
+            settings: { SB: EMULATOR_SB.replace('sb://localhost', `sb://127.0.0.1:${server.port}`) },
+            queues: new Map([['names', queue]]),
+            eventHubs: new Map(),
+            cosmosCa: '',
+            clock: systemClock,
+        });
+        return {
+            queue,
+            services,
+            close: async () => {
+                await services.close();
+                queue.close();
+                await server.close();
+            },
+        };
+    }
+
+    it('sends one message per body, text as its UTF-8 bytes', async () => {
+        const { services, queue, close } = await overAmqp();
+        try {
+            expect(services.serviceBusPath).toBe('amqp');
+            await services.sendToServiceBusQueue('SB', 'names', ['{"id":1}', Buffer.from([1])]);
+            expect(queue.receive(2).map(({ body, contentType }) => ({ body, contentType }))).toEqual([
+                { body: Buffer.from('{"id":1}'), contentType: 'application/json' },
+                { body: Buffer.from([1]), contentType: 'application/octet-stream' },
+            ]);
+        } finally {
+            await close();
+        }
+    });
+
+    it('triggers with the body and metadata, completes on success and redelivers after a failure', async () => {
+        const { services, queue, close } = await overAmqp();
+        const calls: Array<{ body: unknown; metadata: Record<string, unknown> }> = [];
+        const errors: unknown[] = [];
+        let seen = 0;
+        const handled = new Promise<void>((resolve) => {
+            const handle = services.startServiceBusQueueTrigger({
+                connection: 'SB',
+                queueName: 'names',
+                maxConcurrentCalls: 1,
+                maxAutoLockRenewalDurationMs: 60_000,
+                handler: (delivery) => {
+                    calls.push(delivery);
+                    if (++seen === 1) {
+                        return Promise.reject(new Error('first attempt fails'));
+                    }
+                    void handle
+                        .stop()
+                        .then(() => resolve())
+                        .catch(() => undefined);
+                    return Promise.resolve();
+                },
+                onError: (error) => errors.push(error),
+            });
+        });
+        try {
+            // Sent in-process, received through the SDK: one broker state.
+            const sent = queue.send({
+                body: '{"names":["Ada"]}',
+                messageId: 'm-1',
+                contentType: 'application/json',
+                applicationProperties: { source: 'timer' },
+            });
+            await handled;
+            expect(calls.map(({ body, metadata }) => [body, metadata.MessageId, metadata.DeliveryCount])).toEqual([
+                ['{"names":["Ada"]}', 'm-1', 1],
+                ['{"names":["Ada"]}', 'm-1', 2],
+            ]);
+            expect(calls[1]!.metadata).toMatchObject({
+                SequenceNumber: sent.sequenceNumber,
+                ContentType: 'application/json',
+                ApplicationProperties: { source: 'timer' },
+                LockToken: expect.stringMatching(/^[0-9a-f-]{36}$/),
+            });
+            expect(errors).toEqual([expect.objectContaining({ message: 'first attempt fails' })]);
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            expect([queue.activeMessageCount, queue.lockedMessageCount, queue.deadLetterMessageCount]).toEqual([
+                0, 0, 0,
+            ]);
+        } finally {
+            await close();
+        }
     });
 });

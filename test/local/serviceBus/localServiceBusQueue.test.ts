@@ -335,4 +335,80 @@ describe('LocalServiceBusQueue', () => {
         expect(internals.expiries.size).toBeLessThanOrEqual(1_025);
         expect(internals.lockDeadlines.size).toBeLessThanOrEqual(1_025);
     });
+    it('keeps a scheduled message invisible until its time, then enqueues it at that time with its TTL from then', () => {
+        queue = queueWith();
+        const sent = queue.send({ body: 'later', timeToLiveMs: 60_000, scheduledEnqueueTimeUtc: iso(START + 5_000) });
+        expect([queue.activeMessageCount, queue.scheduledMessageCount, queue.receive(1)]).toEqual([0, 1, []]);
+        expect(queue.peek(1, 5).map((m) => [m.sequenceNumber, m.state])).toEqual([[sent.sequenceNumber, 'scheduled']]);
+        vi.advanceTimersByTime(5_000);
+        const [message] = queue.receive(1);
+        expect([
+            message!.body,
+            message!.enqueuedTimeUtc,
+            message!.expiresAtUtc,
+            message!.scheduledEnqueueTimeUtc,
+        ]).toEqual(['later', iso(START + 5_000), iso(START + 65_000), iso(START + 5_000)]);
+    });
+
+    it('cancels a scheduled message, and refuses to cancel one that is not scheduled', () => {
+        queue = queueWith();
+        const scheduled = queue.send({ body: 'x', scheduledEnqueueTimeUtc: iso(START + 5_000) });
+        const active = queue.send({ body: 'y' });
+        queue.cancelScheduled(scheduled.sequenceNumber);
+        vi.advanceTimersByTime(5_000);
+        expect(queue.receive(5).map((m) => m.body)).toEqual(['y']);
+        expect(() => queue!.cancelScheduled(active.sequenceNumber)).toThrow(
+            `Message not found in "newnames-queue": no scheduled message with sequence number ${active.sequenceNumber}`,
+        );
+    });
+
+    it('hands a deferred message out only by sequence number, back to deferred when abandoned, and expires it', () => {
+        queue = queueWith();
+        const sent = queue.send({ body: 'd', timeToLiveMs: 60_000 });
+        queue.defer(queue.receive(1)[0]!.lockToken, { propertiesToModify: { step: 2 } });
+        expect([queue.receive(1), queue.deferredMessageCount, queue.activeMessageCount]).toEqual([[], 1, 0]);
+        const [again] = queue.receiveDeferred([sent.sequenceNumber]);
+        expect([again!.state, again!.deliveryCount, again!.applicationProperties]).toEqual([
+            'deferred',
+            2,
+            { step: 2 },
+        ]);
+        queue.abandon(again!.lockToken);
+        expect(queue.deferredMessageCount).toBe(1);
+        expect(() => queue!.receiveDeferred([sent.sequenceNumber + 1])).toThrow(/no deferred message/);
+        vi.advanceTimersByTime(60_000);
+        expect([queue.deferredMessageCount, queue.deadLetters().map((m) => m.deadLetterReason)]).toEqual([
+            0,
+            ['TTLExpiredException'],
+        ]);
+    });
+
+    it('receives and deletes: the message is gone as it is handed out', () => {
+        queue = queueWith();
+        queue.send({ body: 'r' });
+        const [message] = queue.receive(1, 'receiveAndDelete');
+        expect([message!.body, message!.lockToken, message!.deliveryCount]).toEqual(['r', '', 1]);
+        expect([queue.activeMessageCount, queue.lockedMessageCount, queue.peek(1, 5)]).toEqual([0, 0, []]);
+    });
+
+    it('serves the dead-letter sub-queue as a queue: receivable, peekable, never dead-lettered again', () => {
+        queue = queueWith({ maxDeliveryCount: 1 });
+        queue.send({ body: 'p', messageId: 'p-1' });
+        queue.abandon(queue.receive(1)[0]!.lockToken);
+        const deadLetters = queue.deadLetterSubQueue!;
+        expect(deadLetters.name).toBe('newnames-queue/$DeadLetterQueue');
+        for (let attempt = 0; attempt < 3; attempt++) {
+            queue.deadLetterSubQueue!.abandon(deadLetters.receive(1)[0]!.lockToken);
+        }
+        const [entry] = deadLetters.peek(1, 5);
+        expect([entry!.messageId, entry!.sequenceNumber, entry!.deadLetterReason, entry!.deliveryCount]).toEqual([
+            'p-1',
+            1,
+            'MaxDeliveryCountExceeded',
+            4,
+        ]);
+        deadLetters.complete(deadLetters.receive(1)[0]!.lockToken);
+        expect([queue.deadLetterMessageCount, queue.deadLetters()]).toEqual([0, []]);
+        expect(() => deadLetters.send({ body: 'x' })).toThrow(/cannot be sent to/);
+    });
 });
