@@ -4,6 +4,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { windowEndFor } from '../../../domain/letterCounts/letterCountDocument';
+import { AmqpError } from '../../../local/amqp';
 import { runDlq } from '../../../local/cli/dlq';
 import { createLocalCosmosClient } from '../../../local/cosmos';
 import { type LocalRuntime, startLocalRuntime } from '../../../local/runtime/localRuntime';
@@ -106,13 +107,15 @@ describe('local pipeline, end to end', () => {
     it('redelivers a message whose handler failed, and counts every name exactly once', async () => {
         const hub = runtime.eventHubs.get('names')!;
         const queue = runtime.queues.get('newnames-queue')!;
-        // 1. The Event Hub refuses every send until an invocation has failed: the binding's producer retries (the
-        //    extension's policy, as in Azure) are exhausted, the invocation fails, and the message is redelivered.
+        // 1. The Event Hub refuses one send with a condition the producer does not retry (a disabled entity): the
+        //    invocation fails at once, so the message is abandoned and redelivered. A retryable refusal would be
+        //    retried by the binding's producer for seconds, and the events would arrive past the job's 1 s
+        //    late-arrival tolerance.
         const send = hub.send.bind(hub);
-        let failing = true;
+        let sendFailures = 0;
         hub.send = (events, options) => {
-            if (failing) {
-                throw new Error('injected: Event Hubs unavailable');
+            if (sendFailures++ === 0) {
+                throw new AmqpError('com.microsoft:entity-disabled', 'injected: Event Hubs unavailable', 400);
             }
             return send(events, options);
         };
@@ -123,15 +126,14 @@ describe('local pipeline, end to end', () => {
         queue.complete = (lockToken) => (completions++ === 0 ? queue.abandon(lockToken) : complete(lockToken));
 
         const windowsBefore = runtime.metrics.snapshot().windowsEmitted;
-        await waitFor(
-            () => logs.some((line) => line.includes('injected: Event Hubs unavailable')),
-            30_000,
-            'an invocation failed by the Event Hub',
-        );
-        failing = false;
-        await waitFor(() => completions > 1, 10_000, 'a completion turned into an abandon');
+        await waitFor(() => sendFailures > 1 && completions > 1, 10_000, 'both faults injected');
         hub.send = send;
         queue.complete = complete;
+        await waitFor(
+            () => logs.some((line) => line.includes('injected: Event Hubs unavailable')),
+            5_000,
+            'the failed invocation logged',
+        );
         await waitFor(
             () => runtime.metrics.snapshot().windowsEmitted >= windowsBefore + 3,
             30_000,
