@@ -213,6 +213,15 @@ describe('Event Hubs over AMQP, driven by the official @azure/event-hubs 6 clien
         ]);
     });
 
+    it('delivers the partition key a producer sent with, on the partition its hash names', async () => {
+        await producer().sendBatch([{ body: 'keyed' }], { partitionKey: 'Jane' });
+        const partitionId = String(partitionIndexForKey('Jane', 4));
+
+        const events = await receive(consumer(), partitionId, 1, { startPosition: earliestEventPosition });
+
+        expect(events.map((event): unknown[] => [event.body, event.partitionKey])).toEqual([['keyed', 'Jane']]);
+    });
+
     it('starts from latest, a sequence number, an offset or an enqueued time, per consumer group', async () => {
         for (let i = 0; i < 4; i += 1) hub.send([{ body: i }], { partitionId: '0' });
         const stored = hub.read('0', 0, 10);
