@@ -6,8 +6,11 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 
+import { ServiceBusClient } from '@azure/service-bus';
+
+import { startAmqpServer } from '../local/amqp';
 import { LocalEventHub } from '../local/eventHubs';
-import { LocalServiceBusQueue } from '../local/serviceBus';
+import { LocalServiceBusQueue, serveQueueOverAmqp } from '../local/serviceBus';
 
 const messageCount = Number(process.argv[2] ?? 100_000);
 const eventCount = Number(process.argv[3] ?? 1_000_000);
@@ -72,6 +75,46 @@ async function benchQueueStreaming(maxConcurrentCalls: number): Promise<void> {
     console.log(
         `service bus  send+process interleaved (bursts of 100, maxConcurrentCalls ${maxConcurrentCalls}): ` +
             `${rate(messageCount, performance.now() - start)}`,
+    );
+}
+
+/**
+ * The same drain as benchQueueDrain, but as the functions host runs the trigger by default: the official SDK's
+ * streaming receiver (peek-lock, auto-complete, lock renewal) over the local AMQP endpoint.
+ */
+async function benchQueueDrainOverAmqp(maxConcurrentCalls: number, count: number): Promise<void> {
+    const server = await startAmqpServer({ port: 0, sharedAccessKeys: { RootManageSharedAccessKey: 'SAS_KEY_VALUE' } });
+    const queue = new LocalServiceBusQueue({ name: 'bench-queue' });
+    serveQueueOverAmqp(server, queue);
+    for (let i = 0; i < count; i++) {
+        queue.send({ body, contentType: 'application/json' });
+    }
+    const client = new ServiceBusClient(
+        `Endpoint=sb://127.0.0.1:${server.port};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;`,
+    );
+    let handled = 0;
+    const start = performance.now();
+    await new Promise<void>((done) => {
+        const subscription = client.createReceiver('bench-queue', { skipParsingBodyAsJson: true }).subscribe(
+            {
+                processMessage: () => {
+                    if (++handled === count) {
+                        void subscription.close().then(done);
+                    }
+                    return Promise.resolve();
+                },
+                processError: ({ error }) => Promise.resolve(console.error(error)),
+            },
+            { maxConcurrentCalls, autoCompleteMessages: true },
+        );
+    });
+    const drainMs = performance.now() - start;
+    await client.close();
+    queue.close();
+    await server.close();
+    console.log(
+        `service bus  SDK receiver over AMQP drain (maxConcurrentCalls ${maxConcurrentCalls}, ${count} messages): ` +
+            `${rate(count, drainMs)}`,
     );
 }
 
@@ -145,6 +188,7 @@ async function main(): Promise<void> {
     console.log('(measured pass)');
     await benchQueueDrain(32);
     await benchQueueDrain(1);
+    await benchQueueDrainOverAmqp(32, Math.min(messageCount, 20_000));
     await benchQueueStreaming(32);
     await benchEventHub(1);
     await benchEventHub(10);

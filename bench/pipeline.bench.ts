@@ -88,7 +88,7 @@ async function main(): Promise<void> {
         targetNamesPerSecond: number | 'capacity',
         seconds: number,
         report?: (elapsed: number, rssBytes: number, backlog: number) => void,
-        serviceBusPath: ServiceBusPath = 'amqp',
+        serviceBusPath: ServiceBusPath = 'in-process',
     ): Promise<StepResult> => {
         const runtime = await startRuntime(serviceBusPath);
         const queue = runtime.queues.get('newnames-queue')!;

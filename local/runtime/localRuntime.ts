@@ -37,7 +37,12 @@ export interface LocalRuntimeOptions {
         /** The AMQP listener; default: the port in ServiceBusConnection's endpoint, else 5672 (as core-amqp picks). */
         serviceBus?: number;
     };
-    /** How the functions host's Service Bus bindings reach the queue; default `amqp`, as in Azure. */
+    /**
+     * How the functions host's Service Bus trigger and output binding reach the queue: `amqp` (the official SDK
+     * over the AMQP endpoint, as the host does in Azure) or `in-process` (direct calls, same broker state). Default:
+     * app setting (or environment variable) LOCAL_SERVICEBUS_BINDINGS, else `in-process`, because the SDK path costs throughput (measured in
+     * docs/local-runtime.md). The AMQP endpoint serves other clients either way.
+     */
     serviceBusPath?: ServiceBusPath;
     /** Use free ports for every service; the settings are rewritten to point at them. */
     ephemeralPorts?: boolean;
@@ -246,7 +251,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         const services = new LocalServices({
             settings,
             queues,
-            ...(options.serviceBusPath ? { serviceBusPath: options.serviceBusPath } : {}),
+            serviceBusPath:
+                options.serviceBusPath ??
+                serviceBusPathSetting(settings.LOCAL_SERVICEBUS_BINDINGS ?? process.env.LOCAL_SERVICEBUS_BINDINGS),
             eventHubs,
             cosmosCa: cosmos.ca,
             clock,
@@ -322,6 +329,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         await stopAll();
         throw error;
     }
+}
+
+function serviceBusPathSetting(value: string | undefined): ServiceBusPath {
+    if (value === undefined || value === '') {
+        return 'in-process';
+    }
+    if (value !== 'amqp' && value !== 'in-process') {
+        throw new Error(`LOCAL_SERVICEBUS_BINDINGS must be "amqp" or "in-process" (got ${JSON.stringify(value)})`);
+    }
+    return value;
 }
 
 /** core-amqp's rule: the digits after the endpoint's last colon, else 5672 for an emulator string (wire-protocols §1.2). */

@@ -301,6 +301,7 @@ export class LocalServices implements BindingServices {
             skipParsingBodyAsJson: true,
         });
         const inFlight = new Set<Promise<void>>();
+        let stopping = false;
         const subscription = receiver.subscribe(
             {
                 processMessage: (message) => {
@@ -309,7 +310,10 @@ export class LocalServices implements BindingServices {
                     return run.finally(() => inFlight.delete(run));
                 },
                 processError: ({ error }) => {
-                    options.onError(error);
+                    // Links closing under a stop are not the function's errors.
+                    if (!stopping) {
+                        options.onError(error);
+                    }
                     return Promise.resolve();
                 },
             },
@@ -317,6 +321,7 @@ export class LocalServices implements BindingServices {
         );
         return {
             async stop() {
+                stopping = true;
                 await subscription.close();
                 // Handlers still running settle through $management once the link is gone, as the SDK does.
                 await Promise.allSettled([...inFlight]);

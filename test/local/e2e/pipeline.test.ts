@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 
+import { ServiceBusClient } from '@azure/service-bus';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -27,6 +29,9 @@ describe('local pipeline, end to end', () => {
         runtime = await startLocalRuntime({
             appRoot,
             ephemeralPorts: true,
+            // The path Azure's host takes: the Service Bus trigger and output binding use the official SDK over the
+            // local AMQP endpoint, while the tests below also reach the same queue in-process.
+            serviceBusPath: 'amqp',
             windowSeconds: WINDOW_SECONDS,
             // The first sends open the AMQP connections and links (a second or more on a loaded machine): a 1 s
             // late-arrival tolerance would move the first window's names into later windows, as Azure would.
@@ -49,6 +54,23 @@ describe('local pipeline, end to end', () => {
         await waitFor(() => runtime.metrics.snapshot().windowsEmitted >= 3, 30_000, 'three windows');
         await expectCountsMatchBlobs(runtime);
     }, 60_000);
+
+    it('takes a message from an outside official SDK client over AMQP, with the settings npm start uses', async () => {
+        const client = new ServiceBusClient(runtime.settings.ServiceBusConnection!);
+        const id = randomUUID();
+        try {
+            await client
+                .createSender('newnames-queue')
+                .sendMessages({ body: { id, generatedAt: new Date().toISOString(), names: ['Zora', 'Quinn'] } });
+        } finally {
+            await client.close();
+        }
+        const blob = BlobServiceClient.fromConnectionString(runtime.settings.AzureWebJobsStorage!)
+            .getContainerClient('raw-names')
+            .getBlobClient(`${id}.json`);
+        await waitFor(() => blob.exists(), 20_000, `raw-names/${id}.json`);
+        expect(JSON.parse((await blob.downloadToBuffer()).toString())).toMatchObject({ id, names: ['Zora', 'Quinn'] });
+    }, 30_000);
 
     it('dead-letters a malformed message with its reason while the rest keeps flowing', async () => {
         const queue = runtime.queues.get('newnames-queue')!;
