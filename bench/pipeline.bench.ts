@@ -7,8 +7,8 @@
  *   npx tsx bench/pipeline.bench.ts --soak 300      5 minutes at --rate (default 20000) names/s, 100 per message
  *   npx tsx bench/pipeline.bench.ts --capacity      the highest rate it keeps up with, 4-10 names per message
  *   with --soak: --batch N or N-M names per message (default 100); with --capacity (default 4-10)
- *   --capacity measures the Service Bus trigger both ways in one run: over AMQP with the official SDK client (the
- *   default, as in Azure) and in-process; --servicebus-path amqp|in-process picks one
+ *   --capacity measures the Service Bus bindings and the Event Hub output binding both ways in one run: over AMQP with
+ *   the official SDK clients (the default, as in Azure) and in-process; --servicebus-path amqp|in-process picks one
  *   options: --step-seconds N (default 65: two 30-second windows close in each step), --window-seconds N (default 30, the production query)
  *
  * The timer can fire at most once a second, so the driver puts the timer's messages on the queue itself, built by
@@ -69,6 +69,8 @@ async function main(): Promise<void> {
             appRoot: path.resolve(__dirname, '..'),
             ephemeralPorts: true,
             serviceBusPath,
+            // The Event Hub output binding takes the same path, so "in-process" is the whole pre-AMQP pipeline.
+            eventHubPath: serviceBusPath,
             disabledFunctions: ['generateNames'],
             ...(windowSeconds !== 30 ? { windowSeconds } : {}),
             log: (line) => {

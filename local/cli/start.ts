@@ -1,3 +1,4 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { type LocalRuntime, startLocalRuntime } from '../runtime/localRuntime';
@@ -6,11 +7,14 @@ import { formatStatusLine } from '../runtime/statusLine';
 
 /**
  * `npm start`: the whole pipeline on this machine. Ports come from local.settings.json (or the sample); the
- * functions port can be overridden with PORT. Ctrl-C stops everything.
+ * functions port can be overridden with PORT. Ctrl-C stops everything. `npm start -- --services-only` starts everything
+ * but the functions (Azurite, the Service Bus and Event Hubs endpoints, Cosmos DB, SignalR, Event Grid and the Stream
+ * Analytics job), for `func start` to run them; it writes the Cosmos DB CA certificate to `.local/cosmos-ca.pem`.
  */
 async function main(): Promise<void> {
     const appRoot = path.resolve(__dirname, '..', '..', '..');
     const verbose = process.argv.includes('--verbose');
+    const servicesOnly = process.argv.includes('--services-only');
     let runtime: LocalRuntime | undefined = undefined;
     const isTty = process.stdout.isTTY === true;
     const log = (line: string) => {
@@ -26,20 +30,25 @@ async function main(): Promise<void> {
         ...(process.env.PORT ? { ports: { functions: Number(process.env.PORT) } } : {}),
         log,
         extraHttpHandlers: [managementApi(() => runtime)],
+        servicesOnly,
     });
     const { urls } = runtime;
-    console.log(`namestream is running locally (settings: ${runtime.settingsSource})
-  Dashboard          ${urls.functions}/
-  Functions          ${urls.functions}/api/negotiate, ${urls.functions}/api/letter-counts
-  Status             ${urls.functions}/_local/status
-  Dead letters       npm run dlq
-  Service Bus (AMQP) amqp://127.0.0.1:${runtime.amqp.port}  (ServiceBusConnection in the settings; official SDKs)
+    if (servicesOnly) {
+        const caPath = path.join(appRoot, '.local', 'cosmos-ca.pem');
+        mkdirSync(path.dirname(caPath), { recursive: true });
+        writeFileSync(caPath, runtime.cosmos.ca);
+        console.log(`namestream services are running locally, without the functions (settings: ${runtime.settingsSource})
   Blob (Azurite)     ${urls.blob}
-  Cosmos DB          ${urls.cosmos}
+  Cosmos DB          ${urls.cosmos} (CA certificate, new at every start: ${path.relative(appRoot, caPath)})
   SignalR            ${urls.signalR}
   Event Grid topic   ${urls.eventGrid}
-Functions: ${[...runtime.app.functions.keys()].join(', ')}
+  Service Bus and Event Hubs (AMQP)  amqp://127.0.0.1:${runtime.amqp.port}
+Run the functions with "func start" and the same local.settings.json (see README.md, "func start").
 Press Ctrl-C to stop.`);
+    } else {
+        printEndpoints(runtime);
+    }
+
     const status = setInterval(
         () => {
             const line = formatStatusLine(runtime.metrics.snapshot());
@@ -66,6 +75,23 @@ Press Ctrl-C to stop.`);
     };
     process.on('SIGINT', () => void shutdown('SIGINT'));
     process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+function printEndpoints(runtime: LocalRuntime): void {
+    const { urls } = runtime;
+    console.log(`namestream is running locally (settings: ${runtime.settingsSource})
+  Dashboard          ${urls.functions}/
+  Functions          ${urls.functions}/api/negotiate, ${urls.functions}/api/letter-counts
+  Status             ${urls.functions}/_local/status
+  Dead letters       npm run dlq
+  Service Bus (AMQP) amqp://127.0.0.1:${runtime.amqp.port}  (ServiceBusConnection in the settings; official SDKs)
+  Blob (Azurite)     ${urls.blob}
+  Cosmos DB          ${urls.cosmos}
+  SignalR            ${urls.signalR}
+  Event Grid topic   ${urls.eventGrid}
+  Event Hubs (AMQP)  amqp://127.0.0.1:${runtime.amqp.port}  (EventHubConnection in the settings; official SDKs)
+Functions: ${[...runtime.app.functions.keys()].join(', ')}
+Press Ctrl-C to stop.`);
 }
 
 main().catch((error: unknown) => {

@@ -4,6 +4,7 @@ import { createHttpsServer } from '@vercel/cosmosdb-server';
 
 import type { Clock } from '../../domain/clock';
 import { systemClock } from '../../domain/clock';
+import { installChangeFeedRoute } from './changeFeed/changeFeedRoute';
 import { installChangeSequence } from './changeSequence';
 import { EMULATOR_ACCOUNT_KEY, toConnectionString } from './emulatorAccount';
 import { generateLocalCertificates } from './localCertificates';
@@ -27,7 +28,8 @@ export interface LocalCosmos {
 }
 
 /**
- * Starts @vercel/cosmosdb-server in this process over TLS with a freshly generated CA and server certificate. The
+ * Starts @vercel/cosmosdb-server in this process over TLS with a freshly generated CA and server certificate, with
+ * the latest-version change feed served on its documents feed (changeFeedRoute.ts). The
  * data lives in memory and goes away with close(). The server advertises `https://<host>:<port>/` as its read and write
  * location, so the SDK's endpoint discovery lands back on the same loopback address the certificate names.
  */
@@ -37,6 +39,7 @@ export async function startLocalCosmos({
     clock = systemClock,
 }: LocalCosmosOptions = {}): Promise<LocalCosmos> {
     installChangeSequence();
+    installChangeFeedRoute();
     const certificates = await generateLocalCertificates(clock.now());
     const server = createHttpsServer({
         cert: certificates.serverCertPem,

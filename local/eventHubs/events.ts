@@ -1,7 +1,22 @@
+/**
+ * The parts of an event that arrived over AMQP and that the in-process shape does not carry, kept so an AMQP consumer
+ * gets the event back as it was sent: the body section exactly as encoded (data, amqp-value or amqp-sequence), the
+ * standard message properties (message-id, correlation-id, content-type, ...) and the sender's own message
+ * annotations. `encodedBytes` is the size of the encoded message, which is what the service counts against its limit.
+ */
+export interface AmqpEventParts {
+    readonly bodySection: unknown;
+    readonly messageProperties: Readonly<Record<string, unknown>>;
+    readonly messageAnnotations: Readonly<Record<string, unknown>>;
+    readonly encodedBytes: number;
+}
+
 /** What a producer supplies for one event. */
 export interface EventDataToSend {
     body: unknown;
     properties?: Record<string, unknown>;
+    /** Set for events sent over AMQP; `body` then holds the body decoded as the SDK decodes it. */
+    amqp?: AmqpEventParts;
 }
 
 export interface SendOptions {
@@ -25,6 +40,8 @@ export interface ReceivedEventData {
     readonly offset: string;
     readonly enqueuedTimeUtc: Date;
     readonly partitionKey: string | null;
+    /** Present when the event was sent over AMQP. */
+    readonly amqp?: AmqpEventParts;
 }
 
 /** Mirrors @azure/event-hubs PartitionProperties. */
@@ -39,11 +56,12 @@ export interface PartitionProperties {
 }
 
 /**
- * Approximates the size the service checks against its limit: body bytes (Buffer as is, string as UTF-8, anything
+ * The size the service checks against its limit: for an event sent over AMQP its encoded size; otherwise an estimate, body bytes (Buffer as is, string as UTF-8, anything
  * else as its JSON text, which is what the Functions output binding sends) plus the JSON text of the application
  * properties. The AMQP framing the service also counts (a few dozen bytes) is not modelled.
  */
 export function measureEventBytes(event: EventDataToSend): number {
+    if (event.amqp !== undefined) return event.amqp.encodedBytes;
     return bytesOf(event.body) + (event.properties === undefined ? 0 : jsonBytes(event.properties));
 }
 

@@ -31,6 +31,14 @@ export interface LocalEventHubOptions {
     clock?: Clock;
 }
 
+/** A position in a partition, as an AMQP receiver's selector filter names one. */
+export type SeekPosition =
+    | { kind: 'earliest' }
+    | { kind: 'latest' }
+    | { kind: 'sequenceNumber'; sequenceNumber: number; inclusive: boolean }
+    | { kind: 'offset'; offset: number; inclusive: boolean }
+    | { kind: 'enqueuedTime'; afterMs: number };
+
 export type StartPosition =
     | 'earliest'
     | 'latest'
@@ -92,6 +100,8 @@ export class LocalEventHub {
     readonly retentionMs: number;
     readonly maxEventBytes: number;
     readonly maxRetainedEventsPerPartition: number;
+    /** When the hub was created; the management READ reports it as `created_at`. */
+    readonly createdAt: Date;
     private readonly clock: Clock;
     private readonly partitions = new Map<string, PartitionLog>();
     private readonly appendListeners = new Map<string, Set<() => void>>();
@@ -105,6 +115,7 @@ export class LocalEventHub {
         this.maxEventBytes = options.maxEventBytes ?? 1_048_576;
         this.maxRetainedEventsPerPartition = options.maxRetainedEventsPerPartition ?? 250_000;
         this.clock = options.clock ?? systemClock;
+        this.createdAt = this.clock.now();
         requirePositiveInteger('partitionCount', partitionCount);
         requirePositiveInteger('retentionMs', this.retentionMs);
         requirePositiveInteger('maxEventBytes', this.maxEventBytes);
@@ -146,6 +157,7 @@ export class LocalEventHub {
                 partitionKey,
                 sizes[index] ?? 0,
                 enqueuedTime,
+                event.amqp,
             ),
         );
         partition.trim(nowMs, this.retentionMs, this.maxRetainedEventsPerPartition);
@@ -163,6 +175,40 @@ export class LocalEventHub {
 
     getPartitionProperties(partitionId: string): PartitionProperties {
         return this.trimmedPartition(partitionId).properties();
+    }
+
+    /**
+     * The sequence number a reader starting at `position` reads first (the end of the partition when nothing
+     * retained is at or past it), for the positions an AMQP receiver's filter names (EventPosition in the SDK):
+     * offsets are byte positions, so "after offset o" is the first event whose offset is greater; "after an enqueued
+     * time" is the first event enqueued strictly later.
+     */
+    seek(partitionId: string, position: SeekPosition): number {
+        const partition = this.trimmedPartition(partitionId);
+        switch (position.kind) {
+            case 'earliest':
+                return partition.beginningSequenceNumber;
+            case 'latest':
+                return partition.endSequenceNumber;
+            case 'sequenceNumber': {
+                const first = position.inclusive ? position.sequenceNumber : position.sequenceNumber + 1;
+                return Math.min(Math.max(first, partition.beginningSequenceNumber), partition.endSequenceNumber);
+            }
+            case 'offset':
+                return partition.firstSequenceNumberWhere((event) =>
+                    position.inclusive
+                        ? Number(event.offset) >= position.offset
+                        : Number(event.offset) > position.offset,
+                );
+            case 'enqueuedTime':
+                return partition.firstSequenceNumberWhere(
+                    (event) => event.enqueuedTimeUtc.getTime() > position.afterMs,
+                );
+        }
+    }
+
+    hasConsumerGroup(name: string): boolean {
+        return this.checkpoints.has(name);
     }
 
     /** Creates the consumer group if it does not exist (an ARM PUT is idempotent the same way). */

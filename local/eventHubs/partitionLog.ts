@@ -1,4 +1,4 @@
-import type { PartitionProperties, ReceivedEventData } from './events';
+import type { AmqpEventParts, PartitionProperties, ReceivedEventData } from './events';
 
 /**
  * One partition's append-only log. Sequence numbers are contiguous, so the event with sequence number n sits at a
@@ -37,6 +37,7 @@ export class PartitionLog {
         partitionKey: string | null,
         bytes: number,
         enqueuedTime: Date,
+        amqp?: AmqpEventParts,
     ): ReceivedEventData {
         const event: ReceivedEventData = {
             body,
@@ -46,6 +47,7 @@ export class PartitionLog {
             offset: String(this.nextOffset),
             enqueuedTimeUtc: enqueuedTime,
             partitionKey,
+            ...(amqp === undefined ? {} : { amqp }),
         };
         this.nextOffset += bytes;
         this.events.push(event);
@@ -78,6 +80,21 @@ export class PartitionLog {
         }
         const start = this.head + Math.max(0, fromSequenceNumber - first.sequenceNumber);
         return this.events.slice(start, start + maxCount);
+    }
+
+    /**
+     * The sequence number of the first retained event that `matches`, or endSequenceNumber when none does. Events are
+     * in offset and enqueued-time order, so `matches` must be monotonic (false...false true...true): binary search.
+     */
+    firstSequenceNumberWhere(matches: (event: ReceivedEventData) => boolean): number {
+        let low = this.head;
+        let high = this.events.length;
+        while (low < high) {
+            const middle = (low + high) >>> 1;
+            if (matches(this.events[middle] as ReceivedEventData)) high = middle;
+            else low = middle + 1;
+        }
+        return this.events[low]?.sequenceNumber ?? this.nextSequenceNumber;
     }
 
     properties(): PartitionProperties {

@@ -8,6 +8,7 @@ import { ensureCosmosResources, type LocalCosmos, startLocalCosmos, startTtlSwee
 import { createLocalCosmosClient } from '../cosmos';
 import { type LocalEventGridTopic, startLocalEventGridTopic, type SubscriptionSettings } from '../eventGrid';
 import { LocalEventHub } from '../eventHubs';
+import { serveEventHubsOverAmqp } from '../eventHubs/amqp/eventHubsAmqpEndpoint';
 import { loadLocalSettings, parseConnectionString } from '../host/appSettings';
 import { type FunctionApp, loadFunctionApp } from '../host/functionApp';
 import { loadHostOptions } from '../host/hostJson';
@@ -56,12 +57,19 @@ export interface LocalRuntimeOptions {
     /** Overrides for the Stream Analytics job settings (tests shorten the tolerances). */
     jobSettings?: Partial<typeof letterCountsJobSettings>;
     eventHubPartitions?: number;
+    /** How the Event Hub output binding sends: over AMQP with the official producer (default) or in process. */
+    eventHubPath?: 'amqp' | 'in-process';
     /**
      * Tumbling window size for tests that cannot wait for 30-second windows: rewrites the query's TumblingWindow
      * and sets LETTER_COUNT_WINDOW_SECONDS to match. The query file itself is never changed.
      */
     windowSeconds?: number;
     eventGridSubscriptions?: SubscriptionSettings[];
+    /**
+     * Start the stand-ins and the Stream Analytics job but not the functions host, for `func start` to run the
+     * functions against them (`npm start -- --services-only`).
+     */
+    servicesOnly?: boolean;
     /** Functions not to start, by name. */
     disabledFunctions?: string[];
     clock?: Clock;
@@ -79,7 +87,7 @@ export interface LocalRuntime {
     app: FunctionApp;
     host: LocalFunctionsHost;
     queues: Map<string, LocalServiceBusQueue>;
-    /** The AMQP 1.0 listener the Service Bus queues are served on (official SDK clients connect here). */
+    /** The AMQP 1.0 listener the Service Bus queues and Event Hubs are served on (official SDK clients connect here). */
     amqp: AmqpServer;
     eventHubs: Map<string, LocalEventHub>;
     cosmos: LocalCosmos;
@@ -167,7 +175,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         const key = serviceBusSetting.get('sharedaccesskey') ?? 'SAS_KEY_VALUE';
         const amqp = await startAmqpServer({
             port: ephemeral ? 0 : (options.ports?.serviceBus ?? amqpPortOf(serviceBusSetting.get('endpoint'))),
-            sharedAccessKeys: { [keyName]: key },
+            // Event Hubs clients connect to the same listener: accept the keys of both connection strings.
+            sharedAccessKeys: {
+                ...sharedAccessKeysOf([settings.EventHubConnection]),
+                [keyName]: key,
+            },
             clock,
             log: (line) => {
                 if (!line.includes('listening on')) {
@@ -178,12 +190,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         stoppers.push(() => amqp.close());
         queues.forEach((queue) => serveQueueOverAmqp(amqp, queue));
         settings.ServiceBusConnection = `Endpoint=sb://127.0.0.1:${amqp.port};SharedAccessKeyName=${keyName};SharedAccessKey=${key};UseDevelopmentEmulator=true;`;
+        // The Event Hubs endpoint shares the listener (addresses do not collide: queues vs hub paths).
+        settings.EventHubConnection = emulatorConnectionString(
+            parseConnectionString(settings.EventHubConnection ?? ''),
+            amqp.port,
+        );
         const eventHubs = new Map(
             infrastructure.eventHubs.map((hub) => [
                 hub.name,
                 new LocalEventHub({ ...hub, partitionCount: options.eventHubPartitions ?? hub.partitionCount, clock }),
             ]),
         );
+        const eventHubsEndpoint = serveEventHubsOverAmqp(amqp, eventHubs, { clock });
+        stoppers.push(() => Promise.resolve(eventHubsEndpoint.close()));
         const cosmosClient = createLocalCosmosClient(cosmos.connectionString, { ca: cosmos.ca });
         await ensureCosmosResources(cosmosClient, infrastructure.cosmos);
         const lettersContainer = cosmosClient
@@ -248,6 +267,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             eventHubs,
             cosmosCa: cosmos.ca,
             clock,
+            eventHubPath: options.eventHubPath ?? 'amqp',
             onChangeFeedBatch: (documents) => {
                 metrics.recordChangeFeedBatch(documents);
                 options.onChangeFeedBatch?.(documents);
@@ -280,13 +300,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
                 disabled: new Set(options.disabledFunctions ?? []),
             });
         let host = createHost();
-        await host.start();
-        stoppers.push(() => host.stop());
+        if (options.servicesOnly !== true) {
+            await host.start();
+            stoppers.push(() => host.stop());
+        }
         mkdirSync(path.join(appRoot, '.local'), { recursive: true });
 
         const runtime: LocalRuntime = {
             urls: {
-                functions: host.httpUrl!,
+                functions: host.httpUrl ?? '',
                 blob: azurite.blobEndpoint,
                 cosmos: cosmos.endpoint,
                 signalR: signalR.endpoint,
@@ -343,6 +365,25 @@ function serviceBusPathSetting(value: string | undefined): ServiceBusPath {
 function amqpPortOf(endpoint: string | undefined): number {
     const port = /:(\d+)\/?$/.exec(endpoint ?? '')?.[1];
     return port === undefined ? 5672 : Number(port);
+}
+
+/** SharedAccessKeyName → SharedAccessKey of the emulator connection strings, for $cbs put-token. */
+function sharedAccessKeysOf(connectionStrings: Array<string | undefined>): Record<string, string> {
+    const keys: Record<string, string> = {};
+    for (const text of connectionStrings) {
+        const parts = parseConnectionString(text ?? '');
+        const name = parts.get('sharedaccesskeyname');
+        const key = parts.get('sharedaccesskey');
+        if (name !== undefined && key !== undefined) keys[name] = key;
+    }
+    return keys;
+}
+
+/** The emulator connection string pointing at the listener's actual port (ephemeral in tests). */
+function emulatorConnectionString(parts: Map<string, string>, port: number): string {
+    const keyName = parts.get('sharedaccesskeyname') ?? 'RootManageSharedAccessKey';
+    const key = parts.get('sharedaccesskey') ?? 'SAS_KEY_VALUE';
+    return `Endpoint=sb://127.0.0.1:${port};SharedAccessKeyName=${keyName};SharedAccessKey=${key};UseDevelopmentEmulator=true;`;
 }
 
 function parseSubscriptions(text: string | undefined): SubscriptionSettings[] {

@@ -2,6 +2,7 @@ import { isIPv4 } from 'node:net';
 import { hostname } from 'node:os';
 
 import type { CosmosClient } from '@azure/cosmos';
+import { type EventDataBatch, EventHubProducerClient, RetryMode } from '@azure/event-hubs';
 import { ServiceBusClient, type ServiceBusReceivedMessage, type ServiceBusSender } from '@azure/service-bus';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 
@@ -13,6 +14,18 @@ import { parseConnectionString, readConnection } from '../host/appSettings';
 import type { BindingServices, TriggerHandle } from '../host/localFunctionsHost';
 import type { LocalServiceBusQueue, ReceivedServiceBusMessage } from '../serviceBus';
 import { createConnectionInfo, sendSignalRMessages, type SignalROutput } from '../signalR';
+
+/**
+ * The Functions Event Hubs extension's producer retries (Azure.Messaging.EventHubs `EventHubsRetryOptions` defaults:
+ * exponential from 0.8 s, at most 1 min apart, 3 retries, 60 s per try), instead of the JS SDK's fixed 30 s delay.
+ */
+const HOST_EVENT_HUBS_RETRY = {
+    mode: RetryMode.Exponential,
+    maxRetries: 3,
+    retryDelayInMs: 800,
+    maxRetryDelayInMs: 60_000,
+    timeoutInMs: 60_000,
+};
 
 /** Thrown when a connection setting points anywhere but this machine's stand-ins. */
 export class LocalConnectionError extends Error {
@@ -39,6 +52,13 @@ export interface LocalServicesOptions {
     eventHubs: Map<string, LocalEventHub>;
     cosmosCa: string;
     clock: Clock;
+    /**
+     * How the Event Hub output binding reaches the hubs. `amqp` (default): with the official `@azure/event-hubs`
+     * producer over the local AMQP endpoint the connection setting names, the path Azure's host takes.
+     * `in-process`: straight into the LocalEventHub, for the benchmark that compares the two. Both reach the same
+     * hubs (test/local/runtime/localServices.test.ts).
+     */
+    eventHubPath?: 'amqp' | 'in-process';
     /** Called with each change-feed batch as it reaches the trigger; the status line and benchmarks use it. */
     onChangeFeedBatch?: (documents: unknown[]) => void;
     changeFeedLag?: (lagMs: () => number | undefined) => void;
@@ -54,6 +74,7 @@ export class LocalServices implements BindingServices {
     readonly #cosmosClients = new Map<string, CosmosClient>();
     readonly #blobContainers = new Map<string, Promise<ContainerClient>>();
     readonly #emulatorConnections = new Set<string>();
+    readonly #eventHubProducers = new Map<string, EventHubProducerClient>();
     readonly #serviceBusClients = new Map<string, ServiceBusClient>();
     readonly #serviceBusSenders = new Map<string, ServiceBusSender>();
 
@@ -153,9 +174,36 @@ export class LocalServices implements BindingServices {
         if (!hub) {
             throw new Error(`Event Hub "${eventHubName}" does not exist in the local namespace`);
         }
-        // The extension serialises each item: strings as they are, objects as JSON text.
-        hub.send(events.map((body) => ({ body: typeof body === 'string' ? tryParseJson(body) : body })));
-        return Promise.resolve();
+        if (this.#options.eventHubPath === 'in-process') {
+            // The extension serialises each item: strings as they are, objects as JSON text.
+            hub.send(events.map((body) => ({ body: typeof body === 'string' ? tryParseJson(body) : body })));
+            return;
+        }
+        // As the extension does: each item's bytes (a string as UTF-8, anything else as its JSON text) in one data
+        // section, an invocation's events in as few batches as the size limit allows, each batch on one partition.
+        const producer = this.#eventHubProducer(connection, eventHubName);
+        let batch = await producer.createBatch();
+        for (const item of events) {
+            const event = {
+                body: Buffer.isBuffer(item)
+                    ? item
+                    : Buffer.from(typeof item === 'string' ? item : JSON.stringify(item)),
+            };
+            if (batch.tryAdd(event)) continue;
+            if (batch.count === 0) {
+                throw new Error(
+                    `Event of ${event.body.length} bytes exceeds the Event Hub "${eventHubName}" limit of ${batch.maxSizeInBytes} bytes`,
+                );
+            }
+            await sendOrExplain(producer, batch, eventHubName);
+            batch = await producer.createBatch();
+            if (!batch.tryAdd(event)) {
+                throw new Error(
+                    `Event of ${event.body.length} bytes exceeds the Event Hub "${eventHubName}" limit of ${batch.maxSizeInBytes} bytes`,
+                );
+            }
+        }
+        if (batch.count > 0) await sendOrExplain(producer, batch, eventHubName);
     }
 
     async writeBlob(connection: string, blobPath: string, content: string | Buffer): Promise<void> {
@@ -240,11 +288,15 @@ export class LocalServices implements BindingServices {
         }
     }
 
-    /** Closes the Service Bus clients; the services are unusable afterwards. */
+    /** Closes the Service Bus and Event Hubs clients; the services are unusable afterwards. */
     async close(): Promise<void> {
-        const clients = [...this.#serviceBusClients.values()];
+        const clients: Array<{ close(): Promise<void> }> = [
+            ...this.#serviceBusClients.values(),
+            ...this.#eventHubProducers.values(),
+        ];
         this.#serviceBusClients.clear();
         this.#serviceBusSenders.clear();
+        this.#eventHubProducers.clear();
         await Promise.all(clients.map((client) => client.close()));
     }
 
@@ -334,6 +386,17 @@ export class LocalServices implements BindingServices {
         this.#emulatorConnections.add(connection);
     }
 
+    #eventHubProducer(connection: string, eventHubName: string): EventHubProducerClient {
+        const key = `${connection}\n${eventHubName}`;
+        let producer = this.#eventHubProducers.get(key);
+        if (!producer) {
+            const { value } = readConnection(connection, this.#options.settings);
+            producer = new EventHubProducerClient(value ?? '', eventHubName, { retryOptions: HOST_EVENT_HUBS_RETRY });
+            this.#eventHubProducers.set(key, producer);
+        }
+        return producer;
+    }
+
     #cosmos(connection: string): CosmosClient {
         let client = this.#cosmosClients.get(connection);
         if (!client) {
@@ -379,6 +442,32 @@ export class LocalServices implements BindingServices {
 }
 
 /** The Service Bus trigger metadata the host supplies, in its PascalCase. */
+/**
+ * Sends one batch; when the producer gives up after its retries it throws an AggregateError with an empty message,
+ * so the invocation's log would not say why. Rethrows with the attempts and the last attempt's reason.
+ */
+async function sendOrExplain(
+    producer: EventHubProducerClient,
+    batch: EventDataBatch,
+    eventHubName: string,
+): Promise<void> {
+    try {
+        await producer.sendBatch(batch);
+    } catch (error) {
+        if (error instanceof AggregateError && error.errors.length > 0) {
+            const last: unknown = error.errors[error.errors.length - 1];
+            const reason = last instanceof Error ? last.message : String(last);
+            throw new Error(
+                `Sending to Event Hub "${eventHubName}" failed after ${error.errors.length} attempts: ${reason}`,
+                {
+                    cause: error,
+                },
+            );
+        }
+        throw error;
+    }
+}
+
 function triggerMetadata(message: ReceivedServiceBusMessage): Record<string, unknown> {
     return {
         MessageId: message.messageId,

@@ -2,7 +2,7 @@ import type { CosmosClient } from '@azure/cosmos';
 
 import type { Clock } from '../../../domain/clock';
 import { InvalidCosmosOptionError, LeaseLostError } from '../errors';
-import type { ChangedDocument } from './changeFeedReader';
+import type { ChangedDocument, ChangeFeedPoll } from './changeFeedReader';
 import { ChangeFeedReader } from './changeFeedReader';
 import { leaseIdFor, LeaseStore } from './leaseStore';
 
@@ -54,8 +54,9 @@ export interface ChangeFeedProcessorHandle {
 const DEFAULT_MAX_ITEMS = 100;
 
 /**
- * Starts a change-feed processor in latest-version mode against the local server, with the semantics of the Azure
- * Functions Cosmos DB trigger: one lease in the lease container holds the continuation, batches are delivered in
+ * Starts a change-feed processor in latest-version mode, reading the REST change feed through the official
+ * `@azure/cosmos` iterator (as the trigger's .NET processor reads Azure's), with the semantics of the Azure Functions
+ * Cosmos DB trigger: one lease in the lease container holds the continuation, batches are delivered in
  * modification order, the checkpoint is written only after the handler settles (at-least-once: a crash in between
  * redelivers), and a handler that throws without a retry policy is logged and checkpointed past, as the trigger does
  * (azure-webjobs-sdk-extensions#412, #837). Resolves once the lease is held.
@@ -128,7 +129,8 @@ async function createLeaseStore(settings: Settings): Promise<LeaseStore> {
 
 class ChangeFeedProcessor {
     private readonly reader: ChangeFeedReader;
-    private cursor = 0;
+    /** The lease's continuation: the etag after the last checkpointed change, null = the beginning of the feed. */
+    private cursor: string | null = null;
     private stopping = false;
     private wake: (() => void) | undefined;
     private running: Promise<void> | undefined;
@@ -142,11 +144,13 @@ class ChangeFeedProcessor {
     ) {
         this.reader = new ChangeFeedReader(
             settings.client.database(settings.databaseName).container(settings.containerName),
+            settings.maxItemsPerInvocation,
         );
     }
 
     async start(): Promise<void> {
-        this.cursor = await this.leases.acquire(() => this.initialCursor());
+        this.cursor = await this.leases.acquire(() => this.initialContinuation());
+        await this.reopen();
         this.running = this.run();
     }
 
@@ -165,26 +169,47 @@ class ChangeFeedProcessor {
         return Math.max(0, this.settings.clock.now().getTime() - this.oldestUndeliveredTs * 1000);
     }
 
-    private initialCursor(): Promise<number> {
-        if (this.settings.startFromBeginning) return Promise.resolve(0);
-        if (this.settings.startFromTime !== undefined) return this.reader.lsnBefore(this.settings.startFromTime);
-        return this.reader.latestLsn();
+    /**
+     * The continuation a new lease is created with, resolved once, before start() resolves, so a change written after
+     * start() is never missed and a restart before the first checkpoint resumes from the same point. From now: the
+     * etag of the first (304) page. From a time: just before the first change at or after it (its `_lsn` less one:
+     * the service's etags are LSNs), or the etag of the 304 when there is none yet.
+     */
+    private async initialContinuation(): Promise<string | null> {
+        if (this.settings.startFromBeginning) return null;
+        const probe = new ChangeFeedReader(
+            this.settings.client.database(this.settings.databaseName).container(this.settings.containerName),
+            1,
+        );
+        const since = this.settings.startFromTime;
+        await probe.open(since === undefined ? { kind: 'now' } : { kind: 'time', since });
+        const { documents, etag } = await probe.poll();
+        const first = documents[0];
+        return first === undefined ? etag : `"${first._lsn - 1}"`;
+    }
+
+    /** Reads from the lease's continuation again: after a failed read or checkpoint, so nothing read is skipped. */
+    private reopen(): Promise<void> {
+        return this.reader.open(
+            this.cursor === null ? { kind: 'beginning' } : { kind: 'continuation', etag: this.cursor },
+        );
     }
 
     private async run(): Promise<void> {
         while (!this.stopping) {
-            let batch: ChangedDocument[];
+            let poll: ChangeFeedPoll;
             try {
-                batch = await this.reader.readAfter(this.cursor, this.settings.maxItemsPerInvocation);
+                poll = await this.reader.poll();
             } catch (error) {
                 this.settings.onError(error);
                 await this.sleep(this.settings.feedPollDelayMs);
+                await this.reopen().catch((reopenError: unknown) => this.settings.onError(reopenError));
                 continue;
             }
             this.polled = true;
+            const batch = poll.documents;
             const first = batch[0];
-            const last = batch[batch.length - 1];
-            if (first === undefined || last === undefined) {
+            if (first === undefined) {
                 this.oldestUndeliveredTs = undefined;
                 await this.sleep(this.settings.feedPollDelayMs);
                 continue;
@@ -192,7 +217,7 @@ class ChangeFeedProcessor {
             this.oldestUndeliveredTs = first._ts;
             if (!(await this.deliver(batch))) return;
             try {
-                await this.leases.checkpoint(last._lsn);
+                await this.leases.checkpoint(poll.etag);
             } catch (error) {
                 this.settings.onError(error);
                 if (error instanceof LeaseLostError) {
@@ -201,9 +226,10 @@ class ChangeFeedProcessor {
                 }
                 // The batch was handled but not checkpointed: read it again, so it is redelivered (at-least-once).
                 await this.sleep(this.settings.feedPollDelayMs);
+                await this.reopen().catch((reopenError: unknown) => this.settings.onError(reopenError));
                 continue;
             }
-            this.cursor = last._lsn;
+            this.cursor = poll.etag;
             // A non-empty page means more changes may be waiting: poll again at once, as the SDK drains the feed.
         }
     }

@@ -7,7 +7,8 @@ import { LeaseLostError } from '../errors';
  * The lease document, shaped like the Azure Cosmos DB SDK v3 change-feed processor's EPK lease
  * (`DocumentServiceLeaseCoreEpk`, `version` 1) that the Functions Cosmos DB extension 4.x writes. The local server
  * has a single partition key range, so there is one lease per monitored container, for range ["", "FF").
- * `ContinuationToken` holds the `_lsn` of the last checkpointed change, as a string, or null before the first one.
+ * `ContinuationToken` holds the change feed's etag after the last checkpointed change (a quoted LSN such as `"24"`,
+ * stored verbatim as the .NET processor does), or null for a lease that starts at the beginning of the feed.
  */
 export interface LeaseDocument {
     id: string;
@@ -52,7 +53,7 @@ export class LeaseStore {
      * Takes ownership of the lease, creating it at `initialContinuation()` if it does not exist yet; so start options
      * apply only to a new lease, and a restarted processor resumes from its last checkpoint. Returns the cursor.
      */
-    async acquire(initialContinuation: () => Promise<number>): Promise<number> {
+    async acquire(initialContinuation: () => Promise<string | null>): Promise<string | null> {
         let existing = await this.read();
         if (existing === undefined) {
             const start = await initialContinuation();
@@ -65,12 +66,12 @@ export class LeaseStore {
             }
         }
         this.lease = await this.replace({ ...existing, Owner: this.owner }, existing);
-        return Number(this.lease.ContinuationToken ?? '0');
+        return this.lease.ContinuationToken;
     }
 
-    async checkpoint(lsn: number): Promise<void> {
+    async checkpoint(continuation: string): Promise<void> {
         const current = this.current();
-        this.lease = await this.replace({ ...current, ContinuationToken: String(lsn) }, current);
+        this.lease = await this.replace({ ...current, ContinuationToken: continuation }, current);
     }
 
     /** Clears the owner on a clean stop, as the SDK does, so another instance may take the lease at once. */
@@ -89,14 +90,14 @@ export class LeaseStore {
         return resource;
     }
 
-    private async create(start: number): Promise<LeaseDocument> {
+    private async create(start: string | null): Promise<LeaseDocument> {
         const lease: LeaseDocument = {
             id: this.leaseId,
             version: 1,
             LeaseToken: LEASE_TOKEN,
             FeedRange: { Range: { min: '', max: 'FF' } },
             Owner: null,
-            ContinuationToken: start === 0 ? null : String(start),
+            ContinuationToken: start,
             timestamp: this.clock.now().toISOString(),
             properties: {},
         };

@@ -1,8 +1,12 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 
+import { ChangeFeedStartFrom } from '@azure/cosmos';
+import { EventHubProducerClient } from '@azure/event-hubs';
 import { describe, expect, it } from 'vitest';
 
-import { formatEventOrderingReport, withWindowSeconds } from '../../../local/runtime/localRuntime';
+import { createLocalCosmosClient } from '../../../local/cosmos';
+import { formatEventOrderingReport, startLocalRuntime, withWindowSeconds } from '../../../local/runtime/localRuntime';
 import { letterCountsQueryPath } from '../../../local/streamAnalytics';
 
 describe('withWindowSeconds', () => {
@@ -59,4 +63,34 @@ describe('formatEventOrderingReport', () => {
             '[stream analytics] warning: 1 late, 0 early, 0 out of order input events; 1 adjusted: counted in a later window than the one they were generated in',
         );
     });
+});
+
+describe('startLocalRuntime({ servicesOnly: true }), as npm start -- --services-only runs it', () => {
+    it('serves the stand-ins to the official clients without starting the functions', async () => {
+        const runtime = await startLocalRuntime({
+            appRoot: path.resolve(__dirname, '..', '..', '..'),
+            ephemeralPorts: true,
+            servicesOnly: true,
+            log: () => undefined,
+        });
+        const producer = new EventHubProducerClient(runtime.settings.EventHubConnection!, 'names', {
+            retryOptions: { maxRetries: 0, timeoutInMs: 5_000 },
+        });
+        const cosmos = createLocalCosmosClient(runtime.settings.CosmosDBConnection!, { ca: runtime.cosmos.ca });
+        try {
+            expect(runtime.urls.functions).toBe('');
+            expect(runtime.host.httpUrl).toBeUndefined();
+            await producer.sendBatch([{ body: { name: 'Ada' } }]);
+            expect(runtime.eventHubs.get('names')!.stats().totalEnqueuedEvents).toBe(1);
+            const feed = cosmos
+                .database('namestream')
+                .container('letter-counts')
+                .items.getChangeFeedIterator({ changeFeedStartFrom: ChangeFeedStartFrom.Beginning() });
+            expect((await feed.readNext()).statusCode).toBe(304);
+        } finally {
+            await producer.close();
+            cosmos.dispose();
+            await runtime.stop();
+        }
+    }, 60_000);
 });

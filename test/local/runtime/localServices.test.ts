@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { fixedClock, systemClock } from '../../../domain/clock';
 import { startAmqpServer } from '../../../local/amqp';
 import { LocalEventHub } from '../../../local/eventHubs';
+import { serveEventHubsOverAmqp } from '../../../local/eventHubs/amqp/eventHubsAmqpEndpoint';
 import { BindingResolutionError } from '../../../local/host/appSettings';
 import { LocalConnectionError, LocalServices } from '../../../local/runtime/localServices';
 import { LocalServiceBusQueue, serveQueueOverAmqp } from '../../../local/serviceBus';
@@ -14,7 +15,11 @@ const AZURE_SB = 'Endpoint=sb://namestream.servicebus.windows.net/;SharedAccessK
 const AZURITE =
     'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;';
 
-function setUp(settings: Record<string, string>, serviceBusPath: 'amqp' | 'in-process' = 'in-process') {
+function setUp(
+    settings: Record<string, string>,
+    serviceBusPath: 'amqp' | 'in-process' = 'in-process',
+    eventHubPath: 'amqp' | 'in-process' = 'in-process',
+) {
     const queue = new LocalServiceBusQueue({ name: 'names', clock });
     const hub = new LocalEventHub({ name: 'names-hub', partitionCount: 1, clock });
     const services = new LocalServices({
@@ -24,6 +29,7 @@ function setUp(settings: Record<string, string>, serviceBusPath: 'amqp' | 'in-pr
         cosmosCa: '',
         clock,
         serviceBusPath,
+        eventHubPath,
     });
     return { services, queue, hub };
 }
@@ -94,6 +100,28 @@ describe('LocalServices connection checks', () => {
         const { services, hub } = setUp({ EH: EMULATOR_SB });
         await services.sendToEventHub('EH', 'names-hub', ['{"name":"Ada"}', 'plain', { name: 'Bo' }]);
         expect(hub.read('0', 0, 10).map((event) => event.body)).toEqual([{ name: 'Ada' }, 'plain', { name: 'Bo' }]);
+    });
+
+    it('sends events over AMQP with the official producer, as the extension does, into the same hub as in process', async () => {
+        const server = await startAmqpServer({ port: 0, sharedAccessKeys: { RootManageSharedAccessKey: 'x' } });
+        const connection = `Endpoint=sb://127.0.0.1:${server.port};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=x;UseDevelopmentEmulator=true;`;
+        const { services, hub } = setUp({ EH: connection }, 'in-process', 'amqp');
+        const endpoint = serveEventHubsOverAmqp(server, new Map([['names-hub', hub]]), { clock });
+        try {
+            hub.send([{ body: { name: 'In process' } }]);
+            await services.sendToEventHub('EH', 'names-hub', ['{"name":"Ada"}', 'plain', { name: 'Bo' }]);
+            // The extension sends each item's bytes: JSON text decodes as the object, other text stays bytes.
+            expect(hub.read('0', 0, 10).map((event) => event.body)).toEqual([
+                { name: 'In process' },
+                { name: 'Ada' },
+                Buffer.from('plain'),
+                { name: 'Bo' },
+            ]);
+        } finally {
+            await services.close();
+            endpoint.close();
+            await server.close();
+        }
     });
 
     it('refuses an Event Hub connection that is not the emulator', async () => {

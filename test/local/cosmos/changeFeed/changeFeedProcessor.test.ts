@@ -248,7 +248,7 @@ describe('startChangeFeedProcessor', () => {
         const deliveredLsn = batches[0]![0]!._lsn;
         const whileRunning = await eventually(
             () => readLease('dashboard-'),
-            (lease) => lease?.ContinuationToken === String(deliveredLsn),
+            (lease) => lease?.ContinuationToken === `"${deliveredLsn}"`,
         );
         expect(whileRunning).toEqual({
             id: `dashboard-127.0.0.1_${DATABASE}_${containerName}..0`,
@@ -256,7 +256,7 @@ describe('startChangeFeedProcessor', () => {
             LeaseToken: '0',
             FeedRange: { Range: { min: '', max: 'FF' } },
             Owner: 'instance-1',
-            ContinuationToken: String(deliveredLsn),
+            ContinuationToken: `"${deliveredLsn}"`,
             timestamp: LEASE_TIME.toISOString(),
             properties: {},
             _etag: expect.any(String),
@@ -267,7 +267,7 @@ describe('startChangeFeedProcessor', () => {
         });
 
         await handle.stop();
-        expect(await readLease('dashboard-')).toMatchObject({ Owner: null, ContinuationToken: String(deliveredLsn) });
+        expect(await readLease('dashboard-')).toMatchObject({ Owner: null, ContinuationToken: `"${deliveredLsn}"` });
     });
 
     it('resumes after stop and start from the lease, without loss or duplicates, ignoring start options', async () => {
@@ -325,7 +325,7 @@ describe('startChangeFeedProcessor', () => {
         const failedLsn = calls[0]![0]!._lsn;
         await eventually(
             () => readLease(),
-            (lease) => lease?.ContinuationToken === String(failedLsn),
+            (lease) => lease?.ContinuationToken === `"${failedLsn}"`,
         );
         await write('b', 1);
         await eventually(
@@ -455,7 +455,7 @@ describe('startChangeFeedProcessor', () => {
         const stopped = handle.stop();
         release();
         await stopped;
-        expect(await readLease()).toMatchObject({ Owner: null, ContinuationToken: String(entered[0]![0]!._lsn) });
+        expect(await readLease()).toMatchObject({ Owner: null, ContinuationToken: `"${entered[0]![0]!._lsn}"` });
     });
 
     it('reports lag as now minus the _ts of the oldest undelivered change, and 0 once caught up', async () => {

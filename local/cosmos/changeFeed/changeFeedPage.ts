@@ -1,0 +1,132 @@
+import { highestSequence } from '../changeSequence';
+
+type StoredDocument = Record<string, unknown>;
+
+/** The change-feed request headers this server reads (lower-case, as Node exposes them). */
+export interface ChangeFeedRequest {
+    /** `If-None-Match`: absent = from the beginning (or `If-Modified-Since`), `*` = from now, `"<lsn>"` = after it. */
+    ifNoneMatch?: string;
+    /** `If-Modified-Since`, RFC 1123; only read when `If-None-Match` is absent, as the SDK sends it. */
+    ifModifiedSince?: string;
+    /** `x-ms-max-item-count`; absent or -1 = the service default. */
+    maxItemCount?: string;
+    /** `x-ms-documentdb-partitionkey`, a JSON array: a feed of one logical partition. */
+    partitionKey?: string;
+    /** The container's partition key paths, e.g. `["/windowEnd"]`. */
+    partitionKeyPaths: string[];
+}
+
+export type ChangeFeedPage =
+    | { status: 200; etag: string; documents: StoredDocument[] }
+    | { status: 304; etag: string }
+    | { status: 400; message: string };
+
+/** Azure's default page size for a feed read without `x-ms-max-item-count` (the REST "List Documents" default). */
+export const DEFAULT_MAX_ITEM_COUNT = 100;
+
+/**
+ * One page of the latest-version change feed of a container's documents, as `GET .../docs` with `A-IM: Incremental
+ * feed` answers it (https://learn.microsoft.com/rest/api/cosmos-db/list-documents): the documents whose `_lsn` is past
+ * the requested position, in `_lsn` order, each once at its latest version (a store holds only that), deletes never.
+ * The `etag` is the quoted `_lsn` of the last document returned, or on a 304 the position asked for (the SDK overwrites
+ * its continuation with every response's etag, so a 304 must echo one). Positions come only from `_lsn`, which is
+ * stored in the documents, so an etag stays valid for as long as the documents do.
+ *
+ * `If-Modified-Since` starts just before the first change whose `_ts` (seconds) is at or after the instant, or at the
+ * current end when there is none yet, so a start time in the future behaves as "from now"; Azure documents the start
+ * time as approximate (change-feed-modes.md). Bad header values give a 400 whose message quotes them.
+ */
+export function readChangeFeedPage(stored: StoredDocument[], request: ChangeFeedRequest): ChangeFeedPage {
+    let documents = stored.filter((document) => typeof document._lsn === 'number');
+    if (request.partitionKey !== undefined) {
+        const key = parsePartitionKey(request.partitionKey);
+        if (key === undefined) {
+            return badRequest('x-ms-documentdb-partitionkey', request.partitionKey, 'must be a JSON array of values');
+        }
+        documents = documents.filter((document) => matchesPartition(document, request.partitionKeyPaths, key));
+    }
+    const maxItemCount = parseMaxItemCount(request.maxItemCount);
+    if (maxItemCount === undefined) {
+        return badRequest('x-ms-max-item-count', request.maxItemCount, 'must be a positive integer or -1');
+    }
+    const after = startPosition(documents, request);
+    if (typeof after === 'string') return { status: 400, message: after };
+    const page = documents
+        .filter((document) => (document._lsn as number) > after)
+        .sort((a, b) => (a._lsn as number) - (b._lsn as number))
+        .slice(0, maxItemCount);
+    const last = page[page.length - 1];
+    if (last === undefined) return { status: 304, etag: quoteLsn(after) };
+    return { status: 200, etag: quoteLsn(last._lsn as number), documents: page };
+}
+
+function quoteLsn(lsn: number): string {
+    return `"${lsn}"`;
+}
+
+function badRequest(header: string, value: unknown, reason: string): ChangeFeedPage {
+    return {
+        status: 400,
+        message: `Invalid change feed request: header ${header} ${reason} (got ${JSON.stringify(value)})`,
+    };
+}
+
+/** The `_lsn` after which the page starts, or a 400 message. */
+function startPosition(documents: StoredDocument[], request: ChangeFeedRequest): number | string {
+    const { ifNoneMatch, ifModifiedSince } = request;
+    if (ifNoneMatch !== undefined && ifNoneMatch !== '') {
+        if (ifNoneMatch.trim() === '*') return highestSequence(documents);
+        const match = /^\s*(?:W\/)?"?(\d+)"?\s*$/.exec(ifNoneMatch);
+        if (match?.[1] === undefined) {
+            return `Invalid change feed request: header If-None-Match must be *, or an etag this feed returned (got ${JSON.stringify(ifNoneMatch)})`;
+        }
+        return Number(match[1]);
+    }
+    if (ifModifiedSince !== undefined && ifModifiedSince !== '') {
+        const since = Date.parse(ifModifiedSince);
+        if (Number.isNaN(since)) {
+            return `Invalid change feed request: header If-Modified-Since must be an HTTP date (got ${JSON.stringify(ifModifiedSince)})`;
+        }
+        const sinceSeconds = Math.floor(since / 1000);
+        const latest = highestSequence(documents);
+        let first: number | undefined;
+        for (const document of documents) {
+            const lsn = document._lsn as number;
+            if (
+                typeof document._ts === 'number' &&
+                document._ts >= sinceSeconds &&
+                (first === undefined || lsn < first)
+            ) {
+                first = lsn;
+            }
+        }
+        return first === undefined ? latest : first - 1;
+    }
+    return 0;
+}
+
+function parseMaxItemCount(value: string | undefined): number | undefined {
+    if (value === undefined || value === '' || value.trim() === '-1') return DEFAULT_MAX_ITEM_COUNT;
+    if (!/^\s*\d+\s*$/.test(value)) return undefined;
+    const count = Number(value);
+    return count >= 1 ? count : undefined;
+}
+
+function parsePartitionKey(header: string): unknown[] | undefined {
+    try {
+        const parsed: unknown = JSON.parse(header);
+        return Array.isArray(parsed) ? parsed : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+function matchesPartition(document: StoredDocument, paths: string[], key: unknown[]): boolean {
+    return paths.every((path, index) => {
+        let value: unknown = document;
+        for (const segment of path.split('/').filter((part) => part !== '')) {
+            value = typeof value === 'object' && value !== null ? (value as StoredDocument)[segment] : undefined;
+        }
+        return JSON.stringify(value) === JSON.stringify(key[index]);
+    });
+}
