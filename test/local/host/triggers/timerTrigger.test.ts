@@ -1,6 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-import { NcrontabSchedule, startTimerTrigger, type TimerInfo } from '../../../../local/host/triggers/timerTrigger';
+import {
+    NcrontabSchedule,
+    NEVER_OCCURRED,
+    type ScheduleMonitor,
+    type ScheduleStatus,
+    startTimerTrigger,
+    type TimerInfo,
+} from '../../../../local/host/triggers/timerTrigger';
 
 describe('NcrontabSchedule', () => {
     it('gives the first occurrence strictly after an instant, in UTC', () => {
@@ -25,6 +32,18 @@ describe('NcrontabSchedule', () => {
     it.each(['* * * * *', '0 * * * * * *', ''])('rejects "%s", which does not have six fields', (expression) => {
         expect(() => new NcrontabSchedule(expression)).toThrow(
             `Invalid NCRONTAB schedule "${expression}": expected six fields (second minute hour day month day-of-week)`,
+        );
+    });
+
+    it.each([
+        ['*/2 * * * * *', true],
+        ['*/30 * * * * *', true],
+        ['0 * * * * *', false],
+        ['0 */5 * * * *', false],
+        ['*/10 0 * * * *', false],
+    ])('"%s" fires more than once a minute (the host then turns useMonitor off): %s', (expression, expected) => {
+        expect(new NcrontabSchedule(expression).firesMoreThanOncePerMinute(new Date('2025-01-01T00:00:03Z'))).toBe(
+            expected,
         );
     });
 
@@ -222,5 +241,129 @@ describe('startTimerTrigger', () => {
         await vi.advanceTimersByTimeAsync(60_000);
         expect(calls).toEqual([]);
         expect(vi.getTimerCount()).toBe(0);
+    });
+
+    describe('with a schedule monitor (useMonitor)', () => {
+        /** An in-memory stand-in for the status blob, recording every write. */
+        function memoryMonitor(initial: ScheduleStatus | null = null) {
+            let stored = initial;
+            const writes: ScheduleStatus[] = [];
+            const monitor: ScheduleMonitor = {
+                getStatus: () => Promise.resolve(stored && { ...stored }),
+                updateStatus: (status) => {
+                    stored = { ...status };
+                    writes.push({ ...status });
+                    return Promise.resolve();
+                },
+            };
+            return { monitor, writes, stored: () => stored };
+        }
+        const startMonitored = (monitor: ScheduleMonitor, expression = '*/10 * * * * *', runOnStartup = false) =>
+            startTimerTrigger({
+                schedule: new NcrontabSchedule(expression),
+                runOnStartup,
+                now,
+                monitor,
+                invoke: (timer) => {
+                    calls.push({ at: now().toISOString(), timer });
+                    return Promise.resolve();
+                },
+                onError: (error) => errors.push(error),
+            });
+
+        it('records an initial status, hands the first run a status with no occurrence yet, then records each run', async () => {
+            const { monitor, writes } = memoryMonitor();
+            const trigger = startMonitored(monitor);
+            await vi.advanceTimersByTimeAsync(16_000);
+            await trigger.stop();
+            expect(writes).toEqual([
+                { Last: NEVER_OCCURRED, Next: at(10), LastUpdated: at(3) },
+                { Last: at(10), Next: at(20), LastUpdated: at(10) },
+            ]);
+            expect(calls).toEqual([
+                {
+                    at: at(10),
+                    timer: {
+                        Schedule: { AdjustForDST: true },
+                        ScheduleStatus: { Last: NEVER_OCCURRED, Next: at(10), LastUpdated: NEVER_OCCURRED },
+                        IsPastDue: false,
+                    },
+                },
+            ]);
+            expect(errors).toEqual([]);
+        });
+
+        it('fires once at start with IsPastDue after downtime that missed occurrences, then keeps the schedule', async () => {
+            const { monitor, writes } = memoryMonitor();
+            const first = startMonitored(monitor);
+            await vi.advanceTimersByTimeAsync(8_000); // runs at 00:00:10
+            await first.stop();
+            // Down for 45 s: the occurrences at 20, 30, 40 and 50 are missed.
+            skewMs = 45_000;
+            calls.length = 0;
+            const second = startMonitored(monitor, '*/10 * * * * *', true);
+            await vi.advanceTimersByTimeAsync(0);
+            expect(calls).toEqual([
+                {
+                    at: at(56),
+                    timer: {
+                        Schedule: { AdjustForDST: true },
+                        ScheduleStatus: { Last: at(10), Next: at(20), LastUpdated: at(10) },
+                        IsPastDue: true,
+                    },
+                },
+            ]);
+            // Past due takes the place of runOnStartup; the schedule then resumes from the run.
+            await vi.advanceTimersByTimeAsync(4_000);
+            await second.stop();
+            expect(calls.map((c) => ({ at: c.at, isPastDue: c.timer.IsPastDue }))).toEqual([
+                { at: at(56), isPastDue: true },
+                { at: at(60), isPastDue: false },
+            ]);
+            expect(writes.slice(-2)).toEqual([
+                { Last: at(56), Next: at(60), LastUpdated: at(56) },
+                { Last: at(60), Next: at(70), LastUpdated: at(60) },
+            ]);
+        });
+
+        it('is not past due after downtime that missed no occurrence', async () => {
+            const { monitor } = memoryMonitor({ Last: at(0), Next: at(10), LastUpdated: at(0) });
+            const trigger = startMonitored(monitor);
+            await vi.advanceTimersByTimeAsync(7_000);
+            await trigger.stop();
+            expect(
+                calls.map((c) => ({ at: c.at, isPastDue: c.timer.IsPastDue, status: c.timer.ScheduleStatus })),
+            ).toEqual([{ at: at(10), isPastDue: false, status: { Last: at(0), Next: at(10), LastUpdated: at(0) } }]);
+        });
+
+        it('does not count occurrences of a schedule that changed while down as missed', async () => {
+            // Recorded under an hourly schedule; restarted at 00:00:03 with every-ten-seconds, whose first occurrence
+            // after the recorded Last (23:00:10) differs from the recorded Next and is long past.
+            const { monitor, writes } = memoryMonitor({
+                Last: '2024-12-31T23:00:00.000Z',
+                Next: '2025-01-01T00:00:00.000Z',
+                LastUpdated: '2024-12-31T23:00:00.000Z',
+            });
+            const trigger = startMonitored(monitor);
+            await vi.advanceTimersByTimeAsync(0);
+            expect(calls).toEqual([]);
+            expect(writes).toEqual([{ Last: NEVER_OCCURRED, Next: at(10), LastUpdated: at(3) }]);
+            await vi.advanceTimersByTimeAsync(7_000);
+            await trigger.stop();
+            expect(calls.map((c) => ({ at: c.at, isPastDue: c.timer.IsPastDue }))).toEqual([
+                { at: at(10), isPastDue: false },
+            ]);
+        });
+
+        it('reports a status it cannot read and keeps the schedule in memory', async () => {
+            const trigger = startMonitored({
+                getStatus: () => Promise.reject(new Error('status blob unreadable')),
+                updateStatus: () => Promise.reject(new Error('status blob unwritable')),
+            });
+            await vi.advanceTimersByTimeAsync(7_000);
+            await trigger.stop();
+            expect(calls.map((c) => c.at)).toEqual([at(10)]);
+            expect(errors).toEqual([new Error('status blob unreadable'), new Error('status blob unwritable')]);
+        });
     });
 });
