@@ -1,16 +1,19 @@
 import path from 'node:path';
 
+import { NamestreamError } from '../../domain/errors';
 import { type LocalRuntime, startLocalRuntime } from '../runtime/localRuntime';
 import { managementApi } from '../runtime/managementApi';
 import { formatStatusLine } from '../runtime/statusLine';
+import { parseStartArguments, StartArgumentsError } from './startArguments';
 
 /**
  * `npm start`: the whole pipeline on this machine. Ports come from local.settings.json (or the sample); the
- * functions port can be overridden with PORT. Ctrl-C stops everything.
+ * functions port can be overridden with PORT. State is kept in .local/state unless --state-dir or --in-memory
+ * says otherwise (see startArguments.ts). Ctrl-C stops everything.
  */
 async function main(): Promise<void> {
     const appRoot = path.resolve(__dirname, '..', '..', '..');
-    const verbose = process.argv.includes('--verbose');
+    const { verbose, stateDirectory } = parseStartArguments(process.argv.slice(2), appRoot);
     let runtime: LocalRuntime | undefined = undefined;
     const isTty = process.stdout.isTTY === true;
     const log = (line: string) => {
@@ -25,6 +28,7 @@ async function main(): Promise<void> {
         appRoot,
         ...(process.env.PORT ? { ports: { functions: Number(process.env.PORT) } } : {}),
         log,
+        ...(stateDirectory ? { stateDirectory } : {}),
         extraHttpHandlers: [managementApi(() => runtime)],
     });
     const { urls } = runtime;
@@ -37,6 +41,7 @@ async function main(): Promise<void> {
   Cosmos DB          ${urls.cosmos}
   SignalR            ${urls.signalR}
   Event Grid topic   ${urls.eventGrid}
+  State              ${stateDirectory ? `${path.relative(process.cwd(), stateDirectory) || '.'} (empty it: npm run reset-state)` : 'in memory (--in-memory)'}
 Functions: ${[...runtime.app.functions.keys()].join(', ')}
 Press Ctrl-C to stop.`);
     const status = setInterval(
@@ -68,6 +73,8 @@ Press Ctrl-C to stop.`);
 }
 
 main().catch((error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    // A known refusal (bad flag, state folder in use or damaged) is its message; anything else, its stack.
+    const known = error instanceof NamestreamError || error instanceof StartArgumentsError;
+    console.error(error instanceof Error ? (known ? error.message : (error.stack ?? error.message)) : error);
     process.exit(1);
 });
