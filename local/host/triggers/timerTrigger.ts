@@ -93,7 +93,7 @@ export interface TimerTriggerOptions {
  * already past); if now is after the recorded `Next`, an occurrence was missed while the host was down and the
  * trigger fires at once with `IsPastDue` true (once, whatever the number missed), before `runOnStartup`. Every
  * invocation then records `{ Last, Next, LastUpdated }` and passes the status it started with as `ScheduleStatus`.
- * Without a monitor, `ScheduleStatus` is what the previous invocation recorded (null before the first).
+ * Without a monitor (useMonitor off), `ScheduleStatus` is null, as the host passes it.
  * `IsPastDue` is also set when the running trigger woke a whole occurrence late (the machine slept, the event loop
  * was blocked), a local addition: the host detects missed occurrences only at start.
  * Source: Azure/azure-webjobs-sdk-extensions TimerListener.cs and ScheduleMonitor.cs;
@@ -127,7 +127,12 @@ export function startTimerTrigger({ schedule, runOnStartup, now, invoke, onError
 
     const run = async (invocationTime: Date, reason: 'schedule' | 'startup' | 'pastDue') => {
         try {
-            await invoke({ Schedule: { AdjustForDST: true }, ScheduleStatus: status, IsPastDue: reason === 'pastDue' });
+            // The host hands the status to the function only when the schedule is monitored.
+            await invoke({
+                Schedule: { AdjustForDST: true },
+                ScheduleStatus: monitor ? status : null,
+                IsPastDue: reason === 'pastDue',
+            });
         } catch (error) {
             onError(error);
         }

@@ -54,6 +54,21 @@ describe('NcrontabSchedule', () => {
     });
 });
 
+/** An in-memory stand-in for the status blob, recording every write. */
+function memoryMonitor(initial: ScheduleStatus | null = null) {
+    let stored = initial;
+    const writes: ScheduleStatus[] = [];
+    const monitor: ScheduleMonitor = {
+        getStatus: () => Promise.resolve(stored && { ...stored }),
+        updateStatus: (status) => {
+            stored = { ...status };
+            writes.push({ ...status });
+            return Promise.resolve();
+        },
+    };
+    return { monitor, writes, stored: () => stored };
+}
+
 describe('startTimerTrigger', () => {
     const START = Date.parse('2025-01-01T00:00:03Z');
     const at = (seconds: number, ms = 0) =>
@@ -74,6 +89,7 @@ describe('startTimerTrigger', () => {
         errors.length = 0;
     });
 
+    /** A monitored trigger (the status bookkeeping is visible to the function only then). */
     function start(options: { runOnStartup?: boolean; durationMs?: (call: number) => number; fail?: boolean } = {}) {
         let running = 0;
         let maxRunning = 0;
@@ -81,6 +97,7 @@ describe('startTimerTrigger', () => {
             schedule: new NcrontabSchedule('*/10 * * * * *'),
             runOnStartup: options.runOnStartup ?? false,
             now,
+            monitor: memoryMonitor().monitor,
             invoke: async (timer) => {
                 calls.push({ at: now().toISOString(), timer });
                 running += 1;
@@ -105,7 +122,14 @@ describe('startTimerTrigger', () => {
         expect(calls).toEqual([]);
         await vi.advanceTimersByTimeAsync(1 + 20_000);
         expect(calls).toEqual([
-            { at: at(10), timer: { Schedule: { AdjustForDST: true }, ScheduleStatus: null, IsPastDue: false } },
+            {
+                at: at(10),
+                timer: {
+                    Schedule: { AdjustForDST: true },
+                    ScheduleStatus: { Last: NEVER_OCCURRED, Next: at(10), LastUpdated: NEVER_OCCURRED },
+                    IsPastDue: false,
+                },
+            },
             {
                 at: at(20),
                 timer: {
@@ -132,7 +156,14 @@ describe('startTimerTrigger', () => {
         expect(calls.map((c) => c.at)).toEqual([at(3)]);
         await vi.advanceTimersByTimeAsync(7_000);
         expect(calls).toEqual([
-            { at: at(3), timer: { Schedule: { AdjustForDST: true }, ScheduleStatus: null, IsPastDue: false } },
+            {
+                at: at(3),
+                timer: {
+                    Schedule: { AdjustForDST: true },
+                    ScheduleStatus: { Last: NEVER_OCCURRED, Next: at(10), LastUpdated: NEVER_OCCURRED },
+                    IsPastDue: false,
+                },
+            },
             {
                 at: at(10),
                 timer: {
@@ -150,7 +181,11 @@ describe('startTimerTrigger', () => {
         await vi.advanceTimersByTimeAsync(47_000);
         expect(maxRunning()).toBe(1);
         expect(calls.map((c) => ({ at: c.at, status: c.timer.ScheduleStatus, isPastDue: c.timer.IsPastDue }))).toEqual([
-            { at: at(10), status: null, isPastDue: false },
+            {
+                at: at(10),
+                status: { Last: NEVER_OCCURRED, Next: at(10), LastUpdated: NEVER_OCCURRED },
+                isPastDue: false,
+            },
             { at: at(35), status: { Last: at(10), Next: at(20), LastUpdated: at(10) }, isPastDue: false },
             { at: at(40), status: { Last: at(35), Next: at(40), LastUpdated: at(35) }, isPastDue: false },
             { at: at(50), status: { Last: at(40), Next: at(50), LastUpdated: at(40) }, isPastDue: false },
@@ -169,7 +204,11 @@ describe('startTimerTrigger', () => {
         ]);
         await vi.advanceTimersByTimeAsync(5_000);
         expect(calls.map((c) => ({ at: c.at, status: c.timer.ScheduleStatus, isPastDue: c.timer.IsPastDue }))).toEqual([
-            { at: at(35), status: null, isPastDue: true },
+            {
+                at: at(35),
+                status: { Last: NEVER_OCCURRED, Next: at(10), LastUpdated: NEVER_OCCURRED },
+                isPastDue: true,
+            },
             { at: at(40), status: { Last: at(35), Next: at(40), LastUpdated: at(35) }, isPastDue: false },
         ]);
         await trigger.stop();
@@ -177,19 +216,39 @@ describe('startTimerTrigger', () => {
 
     it('runs an occurrence once when its timer fires a little early', async () => {
         const { trigger } = start();
+        await vi.advanceTimersByTimeAsync(0); // the start reads the monitor, then sets the timer
         // The clock lags the timer by 5 ms, so the timer fires when the clock still reads 00:00:09.995.
         skewMs = -5;
         await vi.advanceTimersByTimeAsync(7_005);
         await vi.advanceTimersByTimeAsync(9_000);
         expect(calls.map((c) => ({ at: c.at, status: c.timer.ScheduleStatus }))).toEqual([
-            { at: at(9, 995), status: null },
+            { at: at(9, 995), status: { Last: NEVER_OCCURRED, Next: at(10), LastUpdated: NEVER_OCCURRED } },
         ]);
         await vi.advanceTimersByTimeAsync(1_010);
         expect(calls.map((c) => ({ at: c.at, status: c.timer.ScheduleStatus }))).toEqual([
-            { at: at(9, 995), status: null },
+            { at: at(9, 995), status: { Last: NEVER_OCCURRED, Next: at(10), LastUpdated: NEVER_OCCURRED } },
             { at: at(20), status: { Last: at(10), Next: at(20), LastUpdated: at(10) } },
         ]);
         await trigger.stop();
+    });
+
+    it('hands the function no status when the schedule is not monitored, as the host does', async () => {
+        const trigger = startTimerTrigger({
+            schedule: new NcrontabSchedule('*/10 * * * * *'),
+            runOnStartup: false,
+            now,
+            invoke: (timer) => {
+                calls.push({ at: now().toISOString(), timer });
+                return Promise.resolve();
+            },
+            onError: (error) => errors.push(error),
+        });
+        await vi.advanceTimersByTimeAsync(17_000);
+        await trigger.stop();
+        expect(calls.map((c) => ({ at: c.at, status: c.timer.ScheduleStatus }))).toEqual([
+            { at: at(10), status: null },
+            { at: at(20), status: null },
+        ]);
     });
 
     it('reports a failed run to onError and keeps the schedule', async () => {
@@ -244,20 +303,6 @@ describe('startTimerTrigger', () => {
     });
 
     describe('with a schedule monitor (useMonitor)', () => {
-        /** An in-memory stand-in for the status blob, recording every write. */
-        function memoryMonitor(initial: ScheduleStatus | null = null) {
-            let stored = initial;
-            const writes: ScheduleStatus[] = [];
-            const monitor: ScheduleMonitor = {
-                getStatus: () => Promise.resolve(stored && { ...stored }),
-                updateStatus: (status) => {
-                    stored = { ...status };
-                    writes.push({ ...status });
-                    return Promise.resolve();
-                },
-            };
-            return { monitor, writes, stored: () => stored };
-        }
         const startMonitored = (monitor: ScheduleMonitor, expression = '*/10 * * * * *', runOnStartup = false) =>
             startTimerTrigger({
                 schedule: new NcrontabSchedule(expression),
