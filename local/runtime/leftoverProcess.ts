@@ -2,41 +2,37 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 
 /**
- * Waits for a child process that a killed runtime left behind (its Azurite, which stops itself when the runtime's
- * IPC channel closes) to exit, so the new one does not share its port or files. `marker` is text its command line
- * holds (its --location), so a recycled pid of an unrelated process is not waited for. After `timeoutMs` the
- * leftover is sent SIGTERM, then SIGKILL; returns what it took.
+ * Waits for a child process that a killed runtime left behind (its Azurite, which shuts itself down, saving its
+ * metadata, when the runtime's IPC channel closes) to exit, so the new one does not share its port or files.
+ * `marker` is text its command line holds (its --location), so a recycled pid of an unrelated process is not
+ * waited for. It is never sent SIGTERM: it is already shutting down on one, and a second would end it before it
+ * saves. Only after `timeoutMs` (default 60 s) is it killed with SIGKILL, which can lose its last seconds of writes.
  */
 export async function waitForLeftoverProcess(
     pid: number,
     marker: string,
     options: { timeoutMs?: number; log?: (line: string) => void } = {},
-): Promise<'none' | 'exited' | 'terminated' | 'killed'> {
+): Promise<'none' | 'exited' | 'killed'> {
     if (!isLeftover(pid, marker)) {
         return 'none';
     }
-    options.log?.(`waiting for process ${pid} left by the previous run (${marker}) to exit`);
-    const timeoutMs = options.timeoutMs ?? 10_000;
-    for (const [outcome, signal] of [
-        ['exited', undefined],
-        ['terminated', 'SIGTERM'],
-        ['killed', 'SIGKILL'],
-    ] as const) {
-        if (signal) {
-            try {
-                process.kill(pid, signal);
-            } catch {
-                return outcome;
-            }
-        }
-        for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
-            if (!isLeftover(pid, marker)) {
-                return outcome;
-            }
-            await delay(50);
+    options.log?.(`waiting for process ${pid} left by the previous run (${marker}) to finish saving and exit`);
+    for (const deadline = Date.now() + (options.timeoutMs ?? 60_000); Date.now() < deadline;) {
+        await delay(50);
+        if (!isLeftover(pid, marker)) {
+            return 'exited';
         }
     }
-    throw new Error(`Process ${pid} (${marker}) left by the previous run did not exit, even after SIGKILL`);
+    options.log?.(`warning: process ${pid} (${marker}) did not exit; killing it, its latest writes may be lost`);
+    try {
+        process.kill(pid, 'SIGKILL');
+    } catch {
+        return 'exited';
+    }
+    while (isLeftover(pid, marker)) {
+        await delay(50);
+    }
+    return 'killed';
 }
 
 function isLeftover(pid: number, marker: string): boolean {
@@ -46,7 +42,8 @@ function isLeftover(pid: number, marker: string): boolean {
         return false;
     }
     try {
-        // Linux: compare the command line. Elsewhere a live pid is taken at its word.
+        // Linux: compare the command line (empty for a process that has exited but not been reaped). Elsewhere a
+        // live pid is taken at its word.
         return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(marker);
     } catch {
         return true;

@@ -6,6 +6,10 @@ import path from 'node:path';
 
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+
+import { waitForLeftoverProcess } from '../../../local/runtime/leftoverProcess';
+import { StateStore } from '../../../local/state';
 
 /**
  * The crash harness (issue 14, item 2), over what is persisted so far: the whole runtime runs in a child process
@@ -28,8 +32,7 @@ describe('crash and restart under load', () => {
     const children: ChildProcess[] = [];
     afterAll(() => {
         children.forEach((child) => child.kill('SIGKILL'));
-        // The last runtime's Azurite may still be saving as it shuts itself down.
-        rmSync(stateDirectory, { recursive: true, force: true, maxRetries: 20, retryDelay: 250 });
+        rmSync(stateDirectory, { recursive: true, force: true });
     });
 
     async function startChild(): Promise<RunningChild> {
@@ -112,8 +115,16 @@ describe('crash and restart under load', () => {
             console.log(
                 `crash test: ${KILLS} kills after ${killDelays.join(', ')} ms; ${acknowledged.size} blobs kept`,
             );
-            final.child.kill('SIGTERM');
+            final.child.kill('SIGKILL');
             await final.exited;
+            // Its Azurite shuts itself down and exits; the next start would wait for it the same way.
+            const store = StateStore.open({ directory: stateDirectory });
+            const azurite = store.records('processes', z.object({ pid: z.number() })).get('azurite');
+            store.close();
+            expect(azurite).toBeDefined();
+            await expect(
+                waitForLeftoverProcess(azurite!.pid, path.join(stateDirectory, 'azurite'), { timeoutMs: 30_000 }),
+            ).resolves.toMatch(/^(exited|none)$/);
         },
     );
 });
