@@ -1,20 +1,22 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
+import { NamestreamError } from '../../domain/errors';
 import { type LocalRuntime, startLocalRuntime } from '../runtime/localRuntime';
 import { managementApi } from '../runtime/managementApi';
 import { formatStatusLine } from '../runtime/statusLine';
+import { parseStartArguments, StartArgumentsError } from './startArguments';
 
 /**
  * `npm start`: the whole pipeline on this machine. Ports come from local.settings.json (or the sample); the
- * functions port can be overridden with PORT. Ctrl-C stops everything. `npm start -- --services-only` starts everything
+ * functions port can be overridden with PORT. State is kept in .local/state unless --state-dir or --in-memory
+ * says otherwise (see startArguments.ts). Ctrl-C stops everything. `npm start -- --services-only` starts everything
  * but the functions (Azurite, the Service Bus and Event Hubs endpoints, Cosmos DB, SignalR, Event Grid and the Stream
  * Analytics job), for `func start` to run them; it writes the Cosmos DB CA certificate to `.local/cosmos-ca.pem`.
  */
 async function main(): Promise<void> {
     const appRoot = path.resolve(__dirname, '..', '..', '..');
-    const verbose = process.argv.includes('--verbose');
-    const servicesOnly = process.argv.includes('--services-only');
+    const { verbose, servicesOnly, stateDirectory } = parseStartArguments(process.argv.slice(2), appRoot);
     let runtime: LocalRuntime | undefined = undefined;
     const isTty = process.stdout.isTTY === true;
     const log = (line: string) => {
@@ -29,6 +31,7 @@ async function main(): Promise<void> {
         appRoot,
         ...(process.env.PORT ? { ports: { functions: Number(process.env.PORT) } } : {}),
         log,
+        ...(stateDirectory ? { stateDirectory } : {}),
         extraHttpHandlers: [managementApi(() => runtime)],
         servicesOnly,
     });
@@ -43,10 +46,11 @@ async function main(): Promise<void> {
   SignalR            ${urls.signalR}
   Event Grid topic   ${urls.eventGrid}
   Service Bus and Event Hubs (AMQP)  amqp://127.0.0.1:${runtime.amqp.port}
+  State              ${stateLine(stateDirectory)}
 Run the functions with "func start" and the same local.settings.json (see README.md, "func start").
 Press Ctrl-C to stop.`);
     } else {
-        printEndpoints(runtime);
+        printEndpoints(runtime, stateDirectory);
     }
 
     const status = setInterval(
@@ -77,7 +81,7 @@ Press Ctrl-C to stop.`);
     process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }
 
-function printEndpoints(runtime: LocalRuntime): void {
+function printEndpoints(runtime: LocalRuntime, stateDirectory: string | undefined): void {
     const { urls } = runtime;
     console.log(`namestream is running locally (settings: ${runtime.settingsSource})
   Dashboard          ${urls.functions}/
@@ -90,11 +94,20 @@ function printEndpoints(runtime: LocalRuntime): void {
   SignalR            ${urls.signalR}
   Event Grid topic   ${urls.eventGrid}
   Event Hubs (AMQP)  amqp://127.0.0.1:${runtime.amqp.port}  (EventHubConnection in the settings; official SDKs)
+  State              ${stateLine(stateDirectory)}
 Functions: ${[...runtime.app.functions.keys()].join(', ')}
 Press Ctrl-C to stop.`);
 }
 
+function stateLine(stateDirectory: string | undefined): string {
+    return stateDirectory
+        ? `${path.relative(process.cwd(), stateDirectory) || '.'} (empty it: npm run reset-state)`
+        : 'in memory (--in-memory)';
+}
+
 main().catch((error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    // A known refusal (bad flag, state folder in use or damaged) is its message; anything else, its stack.
+    const known = error instanceof NamestreamError || error instanceof StartArgumentsError;
+    console.error(error instanceof Error ? (known ? error.message : (error.stack ?? error.message)) : error);
     process.exit(1);
 });

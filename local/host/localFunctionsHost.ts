@@ -18,7 +18,7 @@ import {
     type RpcHttpResponse,
     startHttpHost,
 } from './triggers/httpTrigger';
-import { NcrontabSchedule, startTimerTrigger } from './triggers/timerTrigger';
+import { NcrontabSchedule, type ScheduleMonitor, startTimerTrigger } from './triggers/timerTrigger';
 
 /** A running trigger listener. */
 export interface TriggerHandle {
@@ -36,6 +36,11 @@ export interface ServiceBusDelivery {
  * type without an implementation here fails at start-up, naming the function and the binding.
  */
 export interface BindingServices {
+    /**
+     * Where monitored timers keep their schedule status (the host's StorageScheduleMonitor), by the host's timer
+     * name. Without it, timers keep their status in memory.
+     */
+    timerScheduleMonitor?(timerName: string): ScheduleMonitor;
     startServiceBusQueueTrigger(options: {
         connection: string;
         queueName: string;
@@ -274,16 +279,26 @@ export class LocalFunctionsHost {
         const trigger = this.#resolveSettings(definition, definition.trigger);
         const onError = (error: unknown) => this.#logError(definition.name, error);
         switch (definition.trigger.type) {
-            case 'timerTrigger':
+            case 'timerTrigger': {
+                const schedule = new NcrontabSchedule(text(trigger.schedule));
+                // useMonitor defaults to true, and the host turns it off for schedules of under a minute.
+                const monitored =
+                    trigger.useMonitor !== false && !schedule.firesMoreThanOncePerMinute(this.#options.clock.now());
+                // The host's timer name: the declaring type of a script function is "Host.Functions".
+                const monitor = monitored
+                    ? this.#options.services.timerScheduleMonitor?.(`Host.Functions.${definition.name}`)
+                    : undefined;
                 return startTimerTrigger({
-                    schedule: new NcrontabSchedule(text(trigger.schedule)),
+                    schedule,
                     runOnStartup: trigger.runOnStartup === true,
+                    ...(monitor ? { monitor } : {}),
                     now: () => this.#options.clock.now(),
                     invoke: async (timer) => {
                         await this.invoke(definition, { data: timer });
                     },
                     onError,
                 });
+            }
             case 'serviceBusTrigger':
                 return this.#options.services.startServiceBusQueueTrigger({
                     connection: text(trigger.connection),

@@ -34,7 +34,9 @@ export async function startAzurite(
     );
     const args = [
         '--require',
-        lookupPreloadPath(),
+        preloadPath('azuriteLookupPreload.js'),
+        '--require',
+        preloadPath('azuriteParentWatch.js'),
         executable,
         '--blobHost',
         host,
@@ -47,7 +49,8 @@ export async function startAzurite(
         '--silent',
     ];
     args.push(...(options.location ? ['--location', options.location] : ['--inMemoryPersistence']));
-    const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The IPC channel is only a lifeline: azuriteParentWatch.js stops Azurite when it closes.
+    const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     let output = '';
     await new Promise<void>((resolve, reject) => {
         const onData = (chunk: Buffer) => {
@@ -84,21 +87,18 @@ export async function startAzurite(
 }
 
 /**
- * azuriteLookupPreload.js is plain JavaScript (it runs inside Azurite), so tsc does not copy it to dist/: find it
- * beside this module or in the source tree above the compiled one.
+ * The preloads are plain JavaScript (they run inside Azurite), so tsc does not copy them to dist/: find one beside
+ * this module or in the source tree above the compiled one.
  */
-function lookupPreloadPath(): string {
+function preloadPath(name: string): string {
     for (let directory = __dirname; ; directory = path.dirname(directory)) {
-        for (const candidate of [
-            path.join(directory, 'azuriteLookupPreload.js'),
-            path.join(directory, 'local', 'runtime', 'azuriteLookupPreload.js'),
-        ]) {
+        for (const candidate of [path.join(directory, name), path.join(directory, 'local', 'runtime', name)]) {
             if (existsSync(candidate)) {
                 return candidate;
             }
         }
         if (path.dirname(directory) === directory) {
-            throw new Error(`azuriteLookupPreload.js not found above ${__dirname}`);
+            throw new Error(`${name} not found above ${__dirname}`);
         }
     }
 }

@@ -1,5 +1,7 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+
+import { z } from 'zod';
 
 import { type Clock, systemClock } from '../../domain/clock';
 import { rawNamesContainer } from '../../functions/shared/rawNamesBlobs';
@@ -16,8 +18,10 @@ import { LocalFunctionsHost } from '../host/localFunctionsHost';
 import type { ExtraHandler } from '../host/triggers/httpTrigger';
 import { LocalServiceBusQueue, serveQueueOverAmqp } from '../serviceBus';
 import { type LocalSignalR, startLocalSignalR } from '../signalR';
+import { stateLayout, StateStore } from '../state';
 import { letterCountsJobSettings, letterCountsQueryPath } from '../streamAnalytics';
 import { type RunningAzurite, startAzurite } from './azurite';
+import { waitForLeftoverProcess } from './leftoverProcess';
 import { localInfrastructure } from './localInfrastructure';
 import { LocalServices, type ServiceBusPath } from './localServices';
 import { recountLocally, type RecountReport, type RecountRequest } from './recount';
@@ -52,8 +56,11 @@ export interface LocalRuntimeOptions {
     serviceBusPath?: ServiceBusPath;
     /** Use free ports for every service; the settings are rewritten to point at them. */
     ephemeralPorts?: boolean;
-    /** Azurite's on-disk location; in memory when absent. */
-    blobLocation?: string;
+    /**
+     * The state folder (see docs/local-runtime.md, "State on disk"): locked for this runtime, holding the state
+     * database, Azurite's blobs and the Event Grid dead letters. Absent: everything stays in memory.
+     */
+    stateDirectory?: string;
     /** Overrides for the Stream Analytics job settings (tests shorten the tolerances). */
     jobSettings?: Partial<typeof letterCountsJobSettings>;
     eventHubPartitions?: number;
@@ -92,6 +99,8 @@ export interface LocalRuntime {
     eventHubs: Map<string, LocalEventHub>;
     cosmos: LocalCosmos;
     azurite: RunningAzurite;
+    /** The open state store when the runtime keeps state on disk. */
+    state: StateStore | undefined;
     signalR: LocalSignalR;
     eventGrid: LocalEventGridTopic;
     streamAnalytics: StreamAnalyticsRunner;
@@ -129,12 +138,32 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     };
 
     try {
+        // First: the lock keeps a second runtime off this folder before anything in it is touched.
+        const state = options.stateDirectory
+            ? StateStore.open({ directory: options.stateDirectory, clock })
+            : undefined;
+        const layout = state ? stateLayout(state.directory) : undefined;
+        if (state) {
+            stoppers.push(() => Promise.resolve(state.close()));
+        }
+        const azuriteProcess = state?.records('processes', z.object({ pid: z.number().int().positive() }));
+        const leftover = azuriteProcess?.get('azurite');
+        if (leftover && layout) {
+            // A runtime killed a moment ago leaves its Azurite saving its metadata before it exits.
+            await waitForLeftoverProcess(leftover.pid, layout.azurite, { log });
+        }
         const storage = parseConnectionString(settings.AzureWebJobsStorage ?? '');
         const azurite = await startAzurite({
             port: ephemeral ? 0 : (options.ports?.blob ?? portOf(storage.get('blobendpoint'), 10000)),
-            ...(options.blobLocation ? { location: options.blobLocation } : {}),
+            ...(layout ? { location: layout.azurite } : {}),
         });
-        stoppers.push(() => azurite.close());
+        if (azurite.pid !== undefined) {
+            azuriteProcess?.put('azurite', { pid: azurite.pid });
+        }
+        stoppers.push(async () => {
+            await azurite.close();
+            azuriteProcess?.delete('azurite');
+        });
         settings.AzureWebJobsStorage = azurite.connectionString;
 
         const cosmosSetting = parseConnectionString(settings.CosmosDBConnection ?? '').get('accountendpoint');
@@ -159,7 +188,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
                 ? 0
                 : (options.ports?.eventGrid ?? portOf(settings.EventGridConnection__topicEndpointUri, 7072)),
             subscriptions: options.eventGridSubscriptions ?? parseSubscriptions(settings.LOCAL_EVENTGRID_SUBSCRIPTIONS),
-            deadLetterDir: path.join(appRoot, '.local', 'eventgrid-deadletters'),
+            ...(layout ? { deadLetterDir: layout.eventGridDeadLetters } : {}),
             clock,
         });
         stoppers.push(() => eventGrid.close());
@@ -304,7 +333,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             await host.start();
             stoppers.push(() => host.stop());
         }
-        mkdirSync(path.join(appRoot, '.local'), { recursive: true });
 
         const runtime: LocalRuntime = {
             urls: {
@@ -325,6 +353,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             eventHubs,
             cosmos,
             azurite,
+            state,
             signalR,
             eventGrid,
             streamAnalytics,

@@ -12,8 +12,10 @@ import { publishToLocalEventGrid } from '../eventGrid';
 import type { LocalEventHub } from '../eventHubs';
 import { parseConnectionString, readConnection } from '../host/appSettings';
 import type { BindingServices, TriggerHandle } from '../host/localFunctionsHost';
+import type { ScheduleMonitor } from '../host/triggers/timerTrigger';
 import type { LocalServiceBusQueue, ReceivedServiceBusMessage } from '../serviceBus';
 import { createConnectionInfo, sendSignalRMessages, type SignalROutput } from '../signalR';
+import { blobScheduleMonitor, HOSTS_CONTAINER } from './blobScheduleMonitor';
 
 /**
  * The Functions Event Hubs extension's producer retries (Azure.Messaging.EventHubs `EventHubsRetryOptions` defaults:
@@ -84,6 +86,17 @@ export class LocalServices implements BindingServices {
 
     get serviceBusPath(): ServiceBusPath {
         return this.#options.serviceBusPath ?? 'amqp';
+    }
+
+    timerScheduleMonitor(timerName: string): ScheduleMonitor {
+        // The host keeps its timer status in AzureWebJobsStorage under its host id (AzureFunctionsWebHost__hostid
+        // when set, as in Azure; else a fixed local id).
+        const storage = BlobServiceClient.fromConnectionString(this.#options.settings.AzureWebJobsStorage ?? '');
+        if (!isLoopback(new URL(storage.url).hostname)) {
+            throw new LocalConnectionError('AzureWebJobsStorage', `must point at Azurite (got ${storage.url})`);
+        }
+        const hostId = this.#options.settings.AzureFunctionsWebHost__hostid ?? 'namestream-local';
+        return blobScheduleMonitor(storage.getContainerClient(HOSTS_CONTAINER), hostId, timerName);
     }
 
     startServiceBusQueueTrigger(options: Parameters<BindingServices['startServiceBusQueueTrigger']>[0]): TriggerHandle {

@@ -1,12 +1,56 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { BlobServiceClient } from '@azure/storage-blob';
 import { describe, expect, it } from 'vitest';
 
 import { AZURITE_ACCOUNT, startAzurite } from '../../../local/runtime/azurite';
+import { waitForLeftoverProcess } from '../../../local/runtime/leftoverProcess';
 
 describe('startAzurite', () => {
+    it('with a location, keeps blobs written just before the process that started it is SIGKILLed', async () => {
+        const location = mkdtempSync(path.join(tmpdir(), 'azurite-location-'));
+        try {
+            const parent = spawn(
+                process.execPath,
+                ['--import', 'tsx', path.join(__dirname, 'fixtures', 'azuriteParent.ts'), location],
+                { stdio: ['ignore', 'pipe', 'inherit'] },
+            );
+            const line = await new Promise<string>((resolve, reject) => {
+                let output = '';
+                parent.stdout.on('data', (chunk: Buffer) => {
+                    output += chunk.toString();
+                    if (output.includes('\n')) resolve(output.trim());
+                });
+                parent.once('exit', () => reject(new Error(`parent exited early: ${output}`)));
+            });
+            const started = JSON.parse(line) as { pid: number; connectionString: string };
+            const container = BlobServiceClient.fromConnectionString(started.connectionString).getContainerClient(
+                'raw-names',
+            );
+            await container.create();
+            await container.getBlockBlobClient('kept.json').upload('{"kept":true}', 13);
+            // Well inside Azurite's 5 s metadata autosave: only its own shutdown can have saved the blob.
+            parent.kill('SIGKILL');
+            // Its lifeline closed, Azurite shuts itself down instead of living on as an orphan.
+            await expect(waitForLeftoverProcess(started.pid, location, { timeoutMs: 15_000 })).resolves.toBe('exited');
+
+            const restarted = await startAzurite({ port: 0, location });
+            try {
+                const blob = BlobServiceClient.fromConnectionString(restarted.connectionString)
+                    .getContainerClient('raw-names')
+                    .getBlockBlobClient('kept.json');
+                expect((await blob.downloadToBuffer()).toString()).toBe('{"kept":true}');
+            } finally {
+                await restarted.close();
+            }
+        } finally {
+            rmSync(location, { recursive: true, force: true });
+        }
+    });
+
     it('runs the real Blob service on a free loopback port, in memory, until closed', async () => {
         const azurite = await startAzurite({ port: 0 });
         try {

@@ -1,0 +1,79 @@
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { runResetState } from '../../../local/cli/resetState';
+import { StateLockedError, StateStore } from '../../../local/state';
+
+describe('npm run reset-state', () => {
+    const roots: string[] = [];
+    const newRoot = () => {
+        const root = mkdtempSync(path.join(tmpdir(), 'reset-state-'));
+        roots.push(root);
+        return root;
+    };
+    afterEach(() => roots.splice(0).forEach((root) => rmSync(root, { recursive: true, force: true })));
+
+    /** A state folder as a stopped runtime leaves it. */
+    function populate(folder: string) {
+        StateStore.open({ directory: folder }).close();
+        mkdirSync(path.join(folder, 'azurite', '__blobstorage__'), { recursive: true });
+        writeFileSync(path.join(folder, 'azurite', '__azurite_db_blob__.json'), '{}');
+        mkdirSync(path.join(folder, 'eventgrid-deadletters', 'LOCAL-TOPIC'), { recursive: true });
+    }
+
+    it('empties the default folder under the app and removes it', () => {
+        const appRoot = newRoot();
+        const folder = path.join(appRoot, '.local', 'state');
+        populate(folder);
+        const lines: string[] = [];
+        runResetState([], appRoot, (line) => lines.push(line));
+        expect(lines).toEqual([`Reset ${folder}: removed azurite, eventgrid-deadletters, namestream.db.`]);
+        expect(readdirSync(path.join(appRoot, '.local'))).toEqual([]);
+        runResetState([], appRoot, (line) => lines.push(line));
+        expect(lines[1]).toBe(`Nothing to reset: ${folder} holds no namestream state.`);
+    });
+
+    it('removes only its own entries from a --state-dir that holds other files', () => {
+        const folder = path.join(newRoot(), 'mine');
+        populate(folder);
+        writeFileSync(path.join(folder, 'notes.txt'), 'keep me');
+        const lines: string[] = [];
+        runResetState(['--state-dir', folder], '/unused', (line) => lines.push(line));
+        expect(lines).toEqual([
+            `Reset ${folder}: removed azurite, eventgrid-deadletters, namestream.db.`,
+            "Left alone (not namestream's): notes.txt.",
+        ]);
+        expect(readdirSync(folder)).toEqual(['notes.txt']);
+    });
+
+    it('refuses while a runtime holds the folder, and removes nothing', () => {
+        const folder = path.join(newRoot(), 'busy');
+        populate(folder);
+        const store = StateStore.open({ directory: folder });
+        try {
+            expect(() => runResetState(['--state-dir', folder], '/unused', () => undefined)).toThrow(StateLockedError);
+            expect(readdirSync(folder).sort()).toEqual([
+                'azurite',
+                'eventgrid-deadletters',
+                'namestream.db',
+                'namestream.db-wal',
+                'owner.json',
+            ]);
+        } finally {
+            store.close();
+        }
+    });
+
+    it('removes a damaged database, which is the way out of a refused start', () => {
+        const folder = path.join(newRoot(), 'damaged');
+        mkdirSync(folder);
+        writeFileSync(path.join(folder, 'namestream.db'), 'torn');
+        const lines: string[] = [];
+        runResetState(['--state-dir', folder], '/unused', (line) => lines.push(line));
+        expect(lines).toEqual([`Reset ${folder}: removed namestream.db.`]);
+        expect(() => readdirSync(folder)).toThrow('ENOENT');
+    });
+});
