@@ -58,7 +58,7 @@ export async function runDlq(argv: string[], print: (line: string) => void = con
         }
     } catch (error) {
         print(
-            `Cannot reach the local runtime at ${options.url} (${(error as Error).message}). Is "npm start" running?`,
+            `Cannot reach the local runtime at ${options.url} (${(error as Error).message}). Is "npm start" running (--services-only serves no /_local API)?`,
         );
         return 1;
     }

@@ -39,7 +39,9 @@ export async function runRecount(argv: string[], print: (line: string) => void =
     try {
         response = await fetch(`${url}/_local/recount?sinceMs=${sinceMs}&untilMs=${untilMs}`, { method: 'POST' });
     } catch (error) {
-        print(`Cannot reach the local runtime at ${url} (${(error as Error).message}). Is "npm start" running?`);
+        print(
+            `Cannot reach the local runtime at ${url} (${(error as Error).message}). Is "npm start" running (--services-only serves no /_local API)?`,
+        );
         return 1;
     }
     const text = await response.text();

@@ -48,6 +48,7 @@ async function main(): Promise<void> {
   Service Bus and Event Hubs (AMQP)  amqp://127.0.0.1:${runtime.amqp.port}
   State              ${stateLine(stateDirectory)}
 Run the functions with "func start" and the same local.settings.json (see README.md, "func start").
+Nothing serves /_local/* in this mode: npm run dlq and npm run recount need a full npm start.
 Press Ctrl-C to stop.`);
     } else {
         printEndpoints(runtime, stateDirectory);

@@ -202,8 +202,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         const serviceBusSetting = parseConnectionString(settings.ServiceBusConnection ?? '');
         const keyName = serviceBusSetting.get('sharedaccesskeyname') ?? 'RootManageSharedAccessKey';
         const key = serviceBusSetting.get('sharedaccesskey') ?? 'SAS_KEY_VALUE';
+        const amqpPort = sharedAmqpPort(settings.ServiceBusConnection, settings.EventHubConnection);
         const amqp = await startAmqpServer({
-            port: ephemeral ? 0 : (options.ports?.serviceBus ?? amqpPortOf(serviceBusSetting.get('endpoint'))),
+            port: ephemeral ? 0 : (options.ports?.serviceBus ?? amqpPort),
             // Event Hubs clients connect to the same listener: accept the keys of both connection strings.
             sharedAccessKeys: {
                 ...sharedAccessKeysOf([settings.EventHubConnection]),
@@ -394,6 +395,45 @@ function serviceBusPathSetting(value: string | undefined): ServiceBusPath {
 function amqpPortOf(endpoint: string | undefined): number {
     const port = /:(\d+)\/?$/.exec(endpoint ?? '')?.[1];
     return port === undefined ? 5672 : Number(port);
+}
+
+/** The Service Bus and Event Hubs connection settings ask for two AMQP endpoints the one local listener cannot be. */
+export class AmqpEndpointSettingsError extends Error {
+    constructor(reason: string) {
+        super(
+            `ServiceBusConnection and EventHubConnection must name the same local AMQP endpoint (one listener serves both): ${reason}. Change one of them in local.settings.json.`,
+        );
+        this.name = 'AmqpEndpointSettingsError';
+    }
+}
+
+/**
+ * The port of the one AMQP listener that serves Service Bus and Event Hubs, from the two emulator connection strings
+ * (5672 where an endpoint names none, as @azure/core-amqp does for UseDevelopmentEmulator=true). Refuses settings the
+ * listener could not honour instead of silently rewriting one of them: different ports, or one key name with two
+ * different keys (the $cbs check would then refuse one side's tokens).
+ * @throws AmqpEndpointSettingsError quoting both values
+ */
+export function sharedAmqpPort(serviceBus: string | undefined, eventHub: string | undefined): number {
+    const serviceBusParts = parseConnectionString(serviceBus ?? '');
+    const eventHubParts = parseConnectionString(eventHub ?? '');
+    const serviceBusPort = amqpPortOf(serviceBusParts.get('endpoint'));
+    if (eventHub === undefined || eventHub === '') {
+        return serviceBusPort;
+    }
+    const eventHubPort = amqpPortOf(eventHubParts.get('endpoint'));
+    if (eventHubPort !== serviceBusPort) {
+        throw new AmqpEndpointSettingsError(`ports ${serviceBusPort} and ${eventHubPort} differ`);
+    }
+    const name = serviceBusParts.get('sharedaccesskeyname');
+    if (
+        name !== undefined &&
+        name === eventHubParts.get('sharedaccesskeyname') &&
+        serviceBusParts.get('sharedaccesskey') !== eventHubParts.get('sharedaccesskey')
+    ) {
+        throw new AmqpEndpointSettingsError(`the key name "${name}" has two different keys`);
+    }
+    return serviceBusPort;
 }
 
 /** SharedAccessKeyName → SharedAccessKey of the emulator connection strings, for $cbs put-token. */

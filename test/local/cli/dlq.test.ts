@@ -141,6 +141,8 @@ describe('runDlq', () => {
         const url = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
         await new Promise((resolve) => closed.close(resolve));
         expect(await runDlq(['--url', url], (line) => lines.push(line))).toBe(1);
-        expect(lines).toEqual([`Cannot reach the local runtime at ${url} (fetch failed). Is "npm start" running?`]);
+        expect(lines).toEqual([
+            `Cannot reach the local runtime at ${url} (fetch failed). Is "npm start" running (--services-only serves no /_local API)?`,
+        ]);
     });
 });

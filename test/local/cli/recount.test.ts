@@ -81,7 +81,7 @@ describe('runRecount', () => {
         const lines: string[] = [];
         expect(await runRecount(['--url', 'http://127.0.0.1:1'], (line) => lines.push(line))).toBe(1);
         expect(lines[0]).toMatch(
-            /^Cannot reach the local runtime at http:\/\/127\.0\.0\.1:1 .*Is "npm start" running\?$/,
+            /^Cannot reach the local runtime at http:\/\/127\.0\.0\.1:1 .*Is "npm start" running \(--services-only serves no \/_local API\)\?$/,
         );
     });
 });

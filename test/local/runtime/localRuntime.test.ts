@@ -6,7 +6,12 @@ import { EventHubProducerClient } from '@azure/event-hubs';
 import { describe, expect, it } from 'vitest';
 
 import { createLocalCosmosClient } from '../../../local/cosmos';
-import { formatEventOrderingReport, startLocalRuntime, withWindowSeconds } from '../../../local/runtime/localRuntime';
+import {
+    formatEventOrderingReport,
+    sharedAmqpPort,
+    startLocalRuntime,
+    withWindowSeconds,
+} from '../../../local/runtime/localRuntime';
 import { letterCountsQueryPath } from '../../../local/streamAnalytics';
 
 describe('withWindowSeconds', () => {
@@ -93,4 +98,26 @@ describe('startLocalRuntime({ servicesOnly: true }), as npm start -- --services-
             await runtime.stop();
         }
     }, 60_000);
+});
+
+describe('sharedAmqpPort', () => {
+    const emulator = (endpoint: string, keyName = 'RootManageSharedAccessKey', key = 'SAS_KEY_VALUE') =>
+        `Endpoint=${endpoint};SharedAccessKeyName=${keyName};SharedAccessKey=${key};UseDevelopmentEmulator=true;`;
+
+    it('is 5672 when the endpoints name no port, and the named port when both name the same one', () => {
+        expect(sharedAmqpPort(emulator('sb://127.0.0.1'), emulator('sb://127.0.0.1'))).toBe(5672);
+        expect(sharedAmqpPort(emulator('sb://127.0.0.1:5673'), emulator('sb://localhost:5673/'))).toBe(5673);
+        expect(sharedAmqpPort(emulator('sb://127.0.0.1:5673'), undefined)).toBe(5673);
+        // Different key names are both accepted by the one listener.
+        expect(sharedAmqpPort(emulator('sb://127.0.0.1'), emulator('sb://127.0.0.1', 'Other', 'k2'))).toBe(5672);
+    });
+
+    it('refuses two ports, or one key name with two keys, instead of rewriting one setting', () => {
+        expect(() => sharedAmqpPort(emulator('sb://127.0.0.1'), emulator('sb://127.0.0.1:5673'))).toThrow(
+            'ServiceBusConnection and EventHubConnection must name the same local AMQP endpoint (one listener serves both): ports 5672 and 5673 differ. Change one of them in local.settings.json.',
+        );
+        expect(() =>
+            sharedAmqpPort(emulator('sb://127.0.0.1'), emulator('sb://127.0.0.1', 'RootManageSharedAccessKey', 'x')),
+        ).toThrow('the key name "RootManageSharedAccessKey" has two different keys');
+    });
 });
