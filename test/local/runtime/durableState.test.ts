@@ -56,14 +56,10 @@ describe('local runtime state on disk', () => {
         const blobs = (rt: LocalRuntime) => BlobServiceClient.fromConnectionString(rt.azurite.connectionString);
         await blobs(runtime).getContainerClient('raw-names').createIfNotExists();
         await blobs(runtime).getContainerClient('raw-names').getBlockBlobClient('kept.json').upload('{"a":1}', 7);
-        const status = JSON.parse(
-            (
-                await blobs(runtime)
-                    .getContainerClient('azure-webjobs-hosts')
-                    .getBlockBlobClient(STATUS_BLOB)
-                    .downloadToBuffer()
-            ).toString(),
-        ) as { Next: string };
+        // The trigger records its status as it starts, as the host's listener does: not necessarily before start returns.
+        const statusBlob = blobs(runtime).getContainerClient('azure-webjobs-hosts').getBlockBlobClient(STATUS_BLOB);
+        await waitForAsync(() => statusBlob.exists(), 20_000);
+        const status = JSON.parse((await statusBlob.downloadToBuffer()).toString()) as { Next: string };
         const nextMinute = new Date(Math.floor(startedAt.getTime() / 60_000) * 60_000 + 60_000);
         expect(new Date(status.Next).getTime()).toBeGreaterThanOrEqual(nextMinute.getTime());
         await runtime.stop();
@@ -104,6 +100,15 @@ describe('local runtime state on disk', () => {
         expect(readdirSync(appRoot).sort()).toEqual(linked);
     });
 });
+
+async function waitForAsync(predicate: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+    for (const deadline = Date.now() + timeoutMs; !(await predicate());) {
+        if (Date.now() > deadline) {
+            throw new Error(`condition not met within ${timeoutMs} ms`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+}
 
 async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<void> {
     for (const deadline = Date.now() + timeoutMs; !predicate();) {
