@@ -36,6 +36,8 @@ function Get-StreamingJobProperty([string]$Query) {
         $exitCode = $LASTEXITCODE
         $errorText = ($output | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] } | ForEach-Object { "$_" }) -join "`n"
         if ($exitCode -eq 0) {
+            # What az writes to stderr on success (warnings) stays visible.
+            if ($errorText) { [Console]::Error.WriteLine($errorText) }
             return (($output | Where-Object { $_ -isnot [System.Management.Automation.ErrorRecord] }) -join "`n").Trim()
         }
         if (Test-NotFoundError $errorText) { return '' }

@@ -41,6 +41,8 @@ job_property() {
     read_errors="$(mktemp)"
     while :; do
         if read_value="$(az rest --method get --url "$(job_url)?$JOB_API_VERSION" --query "$1" --output tsv 2>"$read_errors")"; then
+            # What az writes to stderr on success (warnings) stays visible.
+            cat "$read_errors" >&2
             rm -f "$read_errors"
             printf '%s\n' "$read_value"
             return 0

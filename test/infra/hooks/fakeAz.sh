@@ -5,6 +5,7 @@
 # - states: the job states successive reads return, one per line; the last line is repeated; no file or an
 #   empty one means the job does not exist (the read fails the way `az rest` does on a 404: exit code 1 and
 #   "Not Found(<ARM error body>)", from send_raw_request in azure-cli's azure/cli/core/util.py);
+# - readWarning: a line a successful read writes to stderr (az warns on stderr and still succeeds);
 # - readFailures: reads that fail, in order, one per line "<query> <exit code> <stderr text>"; a read whose
 #   --query is the first line's consumes it and fails with that exit code and text;
 # - lastOutput: what properties.lastOutputEventTime reads;
@@ -62,6 +63,7 @@ fi
 
 case "$method $url" in
     "get "*)
+        if [ -s "$dir/readWarning" ]; then cat "$dir/readWarning" >&2; fi
         case "$query" in
             properties.jobState) current_state; advance ;;
             properties.lastOutputEventTime) cat "$dir/lastOutput" 2>/dev/null || true ;;

@@ -139,6 +139,8 @@ interface Job {
     onStart?: Array<[number, string[]]>;
     /** Reads that fail, in order: the --query read, az's exit code and its stderr text. */
     readFailures?: Array<[string, number, string]>;
+    /** A line every read that gets an answer writes to stderr (az's warnings go there, with exit code 0). */
+    readWarning?: string;
 }
 
 function setJob(job: Job): void {
@@ -154,11 +156,13 @@ function setJob(job: Job): void {
         path.join(fakeDir, 'readFailures'),
         lines((job.readFailures ?? []).map(([query, code, text]) => `${query} ${code} ${text}`)),
     );
+    writeFileSync(path.join(fakeDir, 'readWarning'), job.readWarning === undefined ? '' : `${job.readWarning}\n`);
 }
 
 /** What az prints for a 5xx from ARM (`az rest`: the reason phrase and the body) and when nobody is signed in. */
 const serverError =
     'ERROR: Service Unavailable({"error":{"code":"ServiceUnavailable","message":"The service is unavailable."}})';
+const azWarning = 'WARNING: You have 2 update(s) available. Consider updating your CLI installation.';
 const notSignedIn = "ERROR: Please run 'az login' to setup account.";
 
 const pwshArgs = ['-NoLogo', '-NoProfile', '-NonInteractive'];
@@ -274,10 +278,11 @@ describe.each(shells)('provision hooks under %s, against a fake az', (shell) => 
             expect(run.status).toBe(0);
         });
 
-        posixOnly(shell)('leaves a running job alone', () => {
-            setJob({ states: ['Running'] });
+        it('leaves a running job alone, passing on what az warns on stderr', () => {
+            setJob({ states: ['Running'], readWarning: azWarning });
             const run = runHook(shell, 'postprovision', deployed);
             expect(run.calls).toEqual([readLastOutput, readState]);
+            expect(run.stderr).toBe(`${azWarning}\n${azWarning}\n`);
             expect(run.status).toBe(0);
         });
 
