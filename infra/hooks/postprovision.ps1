@@ -3,6 +3,7 @@
 # developer's own sign-in. ./local.settings.json is written only when WRITE_LOCAL_SETTINGS is true, because
 # `npm start` reads it when it exists.
 $ErrorActionPreference = 'Stop'
+$HookName = 'postprovision'
 . (Join-Path $PSScriptRoot 'jobCommon.ps1')
 
 foreach ($name in @('AZURE_SUBSCRIPTION_ID', 'AZURE_RESOURCE_GROUP', 'AZURE_STREAM_ANALYTICS_JOB_NAME')) {

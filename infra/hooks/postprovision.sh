@@ -31,7 +31,9 @@ request_start() {
 
 start_job() {
     # Resume after the last window written when the job ran before (a re-provision stopped it); else start now.
-    if [ -n "$(job_last_output_time)" ]; then
+    # A failed read fails the hook: starting at JobStartTime would skip every window since the stop.
+    last_output="$(job_last_output_time)" || return 1
+    if [ -n "$last_output" ]; then
         start_mode="LastOutputEventTime"
     else
         start_mode="JobStartTime"
@@ -40,7 +42,7 @@ start_job() {
     while :; do
         # Read the state before every start: a job a previous attempt (or anyone else) started may be Running by
         # now, and starting a Running job fails. Transitional states are waited out.
-        state="$(await_job_state "Running Degraded $JOB_IDLE_STATES")"
+        state="$(await_job_state "Running Degraded $JOB_IDLE_STATES")" || return 1
         case "$state" in
             Running)
                 echo "postprovision: Stream Analytics job $AZURE_STREAM_ANALYTICS_JOB_NAME is Running."
@@ -119,5 +121,5 @@ JSON
     fi
 }
 
-start_job
+start_job || exit 1
 write_local_settings

@@ -2,6 +2,7 @@
 # running job rejects changes to its query, inputs and outputs, and waits until it is Stopped (or Failed, or
 # Created): the stop is a long-running operation that `az rest` does not wait for.
 $ErrorActionPreference = 'Stop'
+$HookName = 'preprovision'
 . (Join-Path $PSScriptRoot 'jobCommon.ps1')
 
 if (-not $env:AZURE_STREAM_ANALYTICS_JOB_NAME -or -not $env:AZURE_RESOURCE_GROUP) {

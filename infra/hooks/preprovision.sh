@@ -13,7 +13,7 @@ fi
 # shellcheck source=infra/hooks/jobCommon.sh
 . "$(dirname "$0")/jobCommon.sh"
 
-state="$(job_state)"
+state="$(job_state)" || exit 1
 if [ -z "$state" ]; then
     echo "preprovision: Stream Analytics job $AZURE_STREAM_ANALYTICS_JOB_NAME does not exist; nothing to stop."
     exit 0
@@ -30,7 +30,7 @@ if state_in "$state" "$JOB_ACTIVE_STATES"; then
     fi
 fi
 # Stopping (already, or after the request above): wait until the job can be updated.
-state="$(await_job_state "$JOB_IDLE_STATES")"
+state="$(await_job_state "$JOB_IDLE_STATES")" || exit 1
 if [ -n "$state" ] && ! state_in "$state" "$JOB_IDLE_STATES"; then
     echo "preprovision: Stream Analytics job $AZURE_STREAM_ANALYTICS_JOB_NAME is still $state; provisioning now would fail to update it. Try again in a few minutes." >&2
     exit 1

@@ -137,6 +137,10 @@ interface Job {
     onStop?: string[];
     /** Per start request: the request's exit code and the states the job goes through after it. */
     onStart?: Array<[number, string[]]>;
+    /** Reads that fail, in order: the --query read, az's exit code and its stderr text. */
+    readFailures?: Array<[string, number, string]>;
+    /** A line every read that gets an answer writes to stderr (az's warnings go there, with exit code 0). */
+    readWarning?: string;
 }
 
 function setJob(job: Job): void {
@@ -148,7 +152,18 @@ function setJob(job: Job): void {
         path.join(fakeDir, 'onStart'),
         lines((job.onStart ?? []).map(([code, s]) => `${code} ${s.join(',')}`)),
     );
+    writeFileSync(
+        path.join(fakeDir, 'readFailures'),
+        lines((job.readFailures ?? []).map(([query, code, text]) => `${query} ${code} ${text}`)),
+    );
+    writeFileSync(path.join(fakeDir, 'readWarning'), job.readWarning === undefined ? '' : `${job.readWarning}\n`);
 }
+
+/** What az prints for a 5xx from ARM (`az rest`: the reason phrase and the body) and when nobody is signed in. */
+const serverError =
+    'ERROR: Service Unavailable({"error":{"code":"ServiceUnavailable","message":"The service is unavailable."}})';
+const azWarning = 'WARNING: You have 2 update(s) available. Consider updating your CLI installation.';
+const notSignedIn = "ERROR: Please run 'az login' to setup account.";
 
 const pwshArgs = ['-NoLogo', '-NoProfile', '-NonInteractive'];
 
@@ -182,6 +197,7 @@ function runHook(
             FAKE_AZ_DIR: fakeDir,
             JOB_START_RETRY_SECONDS: '0',
             JOB_STATE_POLL_SECONDS: '0',
+            JOB_READ_RETRY_SECONDS: '0',
             POWERSHELL_TELEMETRY_OPTOUT: '1',
             POWERSHELL_UPDATECHECK: 'Off',
             ...env,
@@ -262,10 +278,11 @@ describe.each(shells)('provision hooks under %s, against a fake az', (shell) => 
             expect(run.status).toBe(0);
         });
 
-        posixOnly(shell)('leaves a running job alone', () => {
-            setJob({ states: ['Running'] });
+        it('leaves a running job alone, passing on what az warns on stderr', () => {
+            setJob({ states: ['Running'], readWarning: azWarning });
             const run = runHook(shell, 'postprovision', deployed);
             expect(run.calls).toEqual([readLastOutput, readState]);
+            expect(run.stderr).toBe(`${azWarning}\n${azWarning}\n`);
             expect(run.status).toBe(0);
         });
 
@@ -302,6 +319,63 @@ describe.each(shells)('provision hooks under %s, against a fake az', (shell) => 
             );
             expect(run.status).toBe(1);
             expect(existsSync(path.join(work, '.azure'))).toBe(false);
+        });
+
+        it('fails showing az\'s error, not "does not exist", when the state read keeps failing', () => {
+            setJob({
+                states: ['Created'],
+                readFailures: [
+                    ['properties.jobState', 1, serverError],
+                    ['properties.jobState', 1, serverError],
+                ],
+            });
+            const run = runHook(shell, 'postprovision', { ...deployed, JOB_READ_ATTEMPTS: '2' });
+            expect(run.calls).toEqual([readLastOutput, readState, readState]);
+            expect(run.stderr).toBe(
+                `${serverError}\n` +
+                    'postprovision: reading properties.jobState failed (attempt 1 of 2); retrying in 0 s.\n' +
+                    `${serverError}\n` +
+                    'postprovision: could not read properties.jobState of Stream Analytics job asa-abc (2 attempts); see the az error above.\n',
+            );
+            expect(run.status).toBe(1);
+            expect(existsSync(path.join(work, '.azure'))).toBe(false);
+        });
+
+        posixOnly(shell)('retries a read that fails once and goes on', () => {
+            setJob({
+                states: ['Stopped'],
+                lastOutput: '2026-01-01T00:00:30Z',
+                onStart: [[0, ['Running']]],
+                readFailures: [['properties.lastOutputEventTime', 1, serverError]],
+            });
+            const run = runHook(shell, 'postprovision', deployed);
+            expect(run.calls).toEqual([
+                readLastOutput,
+                readLastOutput,
+                readState,
+                start('LastOutputEventTime'),
+                readState,
+            ]);
+            expect(run.stderr).toBe(
+                `${serverError}\npostprovision: reading properties.lastOutputEventTime failed (attempt 1 of 3); retrying in 0 s.\n`,
+            );
+            expect(run.status).toBe(0);
+        });
+
+        it('does not start from JobStartTime (skipping the windows since the stop) when lastOutputEventTime cannot be read', () => {
+            setJob({
+                states: ['Stopped'],
+                lastOutput: '2026-01-01T00:00:30Z',
+                onStart: [[0, ['Running']]],
+                readFailures: [['properties.lastOutputEventTime', 1, notSignedIn]],
+            });
+            const run = runHook(shell, 'postprovision', { ...deployed, JOB_READ_ATTEMPTS: '1' });
+            expect(run.calls).toEqual([readLastOutput]);
+            expect(run.stderr).toBe(
+                `${notSignedIn}\n` +
+                    'postprovision: could not read properties.lastOutputEventTime of Stream Analytics job asa-abc (1 attempts); see the az error above.\n',
+            );
+            expect(run.status).toBe(1);
         });
 
         it('writes identity-based local settings for func start under .azure/<env>, not over ./local.settings.json', () => {
@@ -404,7 +478,23 @@ describe.each(shells)('provision hooks under %s, against a fake az', (shell) => 
             });
         });
 
-        posixOnly(shell)('does nothing when the job named in the environment does not exist', () => {
+        it('fails showing az\'s error, not "does not exist", when the state cannot be read', () => {
+            setJob({
+                states: ['Running'],
+                readFailures: [['properties.jobState', 1, notSignedIn]],
+            });
+            const run = runHook(shell, 'preprovision', { ...deployed, JOB_READ_ATTEMPTS: '1' });
+            expect(run).toEqual({
+                status: 1,
+                stdout: '',
+                stderr:
+                    `${notSignedIn}\n` +
+                    'preprovision: could not read properties.jobState of Stream Analytics job asa-abc (1 attempts); see the az error above.\n',
+                calls: [readState],
+            });
+        });
+
+        it('does nothing when the job named in the environment does not exist (az rest: a 404)', () => {
             setJob({});
             const run = runHook(shell, 'preprovision', deployed);
             expect(run.calls).toEqual([readState]);
