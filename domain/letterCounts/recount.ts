@@ -1,7 +1,7 @@
 import type { InvalidMessageError } from '../errors';
 import { NamestreamError } from '../errors';
 import { parseNewNamesMessage, splitNames } from '../messages/newNamesMessage';
-import { parseIsoUtc } from '../time';
+import { formatStreamAnalyticsTime, parseIsoUtc } from '../time';
 import { BUCKETS, letterCountId, WINDOW_SECONDS, windowEndFor } from './letterCountDocument';
 
 /**
@@ -116,7 +116,7 @@ export function correctionsTo(
 
 /** System.Timestamp() as the Stream Analytics Cosmos DB output writes it: seven fractional digits, UTC. */
 export function toStreamAnalyticsTime(instant: Date): string {
-    return `${instant.toISOString().slice(0, 19)}.${String(instant.getUTCMilliseconds()).padStart(3, '0')}0000Z`;
+    return formatStreamAnalyticsTime(instant.getTime());
 }
 
 /**
