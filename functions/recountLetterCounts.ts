@@ -3,7 +3,9 @@ import { app, input, InvocationContext, output, Timer } from '@azure/functions';
 import { type Clock, systemClock } from '../domain/clock';
 import { ConfigurationError } from '../domain/errors';
 import { RECENT_LETTER_COUNTS_QUERY } from '../domain/letterCounts/recentWindows';
-import { correctionsTo, type RecountRange, recountWindows } from '../domain/letterCounts/recount';
+import { correctionsTo, RECOUNT_SETTLE_MS, type RecountRange, recountWindows } from '../domain/letterCounts/recount';
+
+export { RECOUNT_SETTLE_MS };
 import { readWindowSeconds } from './shared/appSettings';
 import { rawNamesContainer, readRawMessagesSince } from './shared/rawNamesBlobs';
 
@@ -21,13 +23,6 @@ export const correctedLetterCounts = output.cosmosDB({
     databaseName: '%COSMOS_DATABASE%',
     containerName: '%LETTER_COUNTS_CONTAINER%',
 });
-
-/**
- * How long after its end a window is left to Stream Analytics before the recount touches it: the job emits a window
- * once its watermark passes (out-of-order tolerance 10 s, late-arrival tolerance 30 s on an idle partition) and
- * writes it within seconds; 2 minutes leaves a wide margin, so the recount never races the job's own write.
- */
-export const RECOUNT_SETTLE_MS = 2 * 60_000;
 
 /** Blob last-modified times come from the storage service, generatedAt from the generating instance's clock. */
 const CLOCK_SKEW_MARGIN_MS = 5 * 60_000;

@@ -16,6 +16,15 @@ import { BUCKETS, letterCountId, WINDOW_SECONDS, windowEndFor } from './letterCo
  * names out of the live counts. The job counts them (Late Input Events); the recount puts them back.
  */
 
+/**
+ * How long after its end a window is left to Stream Analytics before a recount touches it: the job emits a window
+ * once its watermark passes (out-of-order tolerance 10 s, late-arrival tolerance 30 s on an idle partition) and
+ * writes it within seconds; 2 minutes leaves a wide margin, so a recount never races the job's own write (which would
+ * show subscribers a partial count of the still-open window first). Used by the scheduled function and as the
+ * default `--until` of `npm run recount`.
+ */
+export const RECOUNT_SETTLE_MS = 2 * 60_000;
+
 /** The windows to recount: every window whose end is after `from` and at or before `to`. */
 export interface RecountRange {
     from: Date;
