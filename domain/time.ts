@@ -17,3 +17,16 @@ export function parseIsoUtc(text: string): Date | undefined {
     const date = new Date(`${match[1]}${fraction}${match[3]}`);
     return Number.isNaN(date.getTime()) ? undefined : date;
 }
+
+/**
+ * A datetime in the form Stream Analytics writes to its outputs (System.Timestamp() in the Cosmos DB documents):
+ * ISO 8601 UTC with seven fractional digits, e.g. "2026-11-22T06:00:30.5000000Z". `ms` is epoch milliseconds; a
+ * sub-millisecond part is dropped (as Date does), since every input is millisecond-precise.
+ * The single source of this format for the local engine (local/streamAnalytics/values.ts) and the recount
+ * (domain/letterCounts/recount.ts): windowEnd is the letter-count partition key, so two formats would write two
+ * documents for one window.
+ */
+export function formatStreamAnalyticsTime(ms: number): string {
+    const iso = new Date(ms).toISOString();
+    return `${iso.slice(0, 19)}.${iso.slice(20, 23)}0000Z`;
+}

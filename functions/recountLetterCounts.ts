@@ -2,8 +2,10 @@ import { app, input, InvocationContext, output, Timer } from '@azure/functions';
 
 import { type Clock, systemClock } from '../domain/clock';
 import { ConfigurationError } from '../domain/errors';
-import { RECENT_LETTER_COUNTS_QUERY } from '../domain/letterCounts/recentWindows';
-import { correctionsTo, type RecountRange, recountWindows } from '../domain/letterCounts/recount';
+import { MAX_RECENT_WINDOWS, RECENT_LETTER_COUNTS_QUERY } from '../domain/letterCounts/recentWindows';
+import { correctionsTo, RECOUNT_SETTLE_MS, type RecountRange, recountWindows } from '../domain/letterCounts/recount';
+
+export { RECOUNT_SETTLE_MS };
 import { readWindowSeconds } from './shared/appSettings';
 import { rawNamesContainer, readRawMessagesSince } from './shared/rawNamesBlobs';
 
@@ -21,13 +23,6 @@ export const correctedLetterCounts = output.cosmosDB({
     databaseName: '%COSMOS_DATABASE%',
     containerName: '%LETTER_COUNTS_CONTAINER%',
 });
-
-/**
- * How long after its end a window is left to Stream Analytics before the recount touches it: the job emits a window
- * once its watermark passes (out-of-order tolerance 10 s, late-arrival tolerance 30 s on an idle partition) and
- * writes it within seconds; 2 minutes leaves a wide margin, so the recount never races the job's own write.
- */
-export const RECOUNT_SETTLE_MS = 2 * 60_000;
 
 /** Blob last-modified times come from the storage service, generatedAt from the generating instance's clock. */
 const CLOCK_SKEW_MARGIN_MS = 5 * 60_000;
@@ -55,7 +50,7 @@ export function createRecountHandler(getDeps: () => RecountDeps) {
     return async function recountLetterCounts(_timer: Timer, context: InvocationContext): Promise<void> {
         const { clock, readRawMessages } = getDeps();
         const windowSeconds = readWindowSeconds();
-        const range = scheduledRange(clock.now(), readLookbackMinutes());
+        const range = scheduledRange(clock.now(), readLookbackMinutes(process.env, windowSeconds));
         const since = new Date(range.from.getTime() - windowSeconds * 1000 - CLOCK_SKEW_MARGIN_MS);
         const { documents, rejectedMessages, messagesCounted } = recountWindows(
             await readRawMessages(since),
@@ -81,19 +76,45 @@ export function createRecountHandler(getDeps: () => RecountDeps) {
     };
 }
 
-/** RECOUNT_LOOKBACK_MINUTES: how far back the scheduled recount looks (default 20, 1 to 1440); the stored documents it
- * compares with cover the newest 60 windows (30 minutes), so older windows are written whether or not they changed. */
-export function readLookbackMinutes(env: NodeJS.ProcessEnv = process.env): number {
+/**
+ * The longest lookback whose windows all lie within the stored documents the recount compares with: the input binding
+ * returns the newest MAX_RECENT_WINDOWS windows (60: 30 minutes of 30 s windows, fewer windows when some have no
+ * names, so at least that), and the newest stored window ends at or before now, so every window ending after
+ * now - 60 windows is among them. The range ends RECOUNT_SETTLE_MS before now, hence 60 x 30 s - 2 min = 28 minutes.
+ */
+export function maxLookbackMinutes(windowSeconds: number): number {
+    return Math.floor((MAX_RECENT_WINDOWS * windowSeconds * 1000 - RECOUNT_SETTLE_MS) / 60_000);
+}
+
+/**
+ * RECOUNT_LOOKBACK_MINUTES: how far back the scheduled recount looks, in minutes (default 20, 1 to
+ * maxLookbackMinutes: 28 with 30 s windows). Throws ConfigurationError quoting the value otherwise.
+ *
+ * Why capped rather than reading the recount's own range: a window older than the stored-documents input is missing
+ * from the comparison, so correctionsTo would rewrite every such window, changed or not, and wake the change feed
+ * for each (a raised lookback after an outage rewrote hours of unchanged windows). A timer-triggered Cosmos DB input
+ * cannot take its range from binding data, and querying with the Cosmos SDK would give the function a second
+ * Cosmos DB client beside its bindings (and the local host a second path to emulate) for a range only an outage
+ * needs; so the lookback is held to what the input covers and a larger value fails loudly at the first run rather
+ * than writing silently. A longer outage is left to this limit (docs/deploy.md).
+ */
+export function readLookbackMinutes(
+    env: NodeJS.ProcessEnv = process.env,
+    windowSeconds = readWindowSeconds(env),
+): number {
     const text = env.RECOUNT_LOOKBACK_MINUTES?.trim();
     if (!text) {
         return 20;
     }
     const minutes = Number(text);
-    if (!(Number.isInteger(minutes) && minutes >= 1 && minutes <= 1440)) {
+    const max = maxLookbackMinutes(windowSeconds);
+    if (!(Number.isInteger(minutes) && minutes >= 1 && minutes <= max)) {
         throw new ConfigurationError(
             'RECOUNT_LOOKBACK_MINUTES',
             text,
-            'must be a whole number of minutes from 1 to 1440',
+            `must be a whole number of minutes from 1 to ${max}: the stored documents the recount compares with ` +
+                `cover the newest ${MAX_RECENT_WINDOWS} windows of ${windowSeconds} s, and its range ends ` +
+                `${RECOUNT_SETTLE_MS / 60_000} minutes before now`,
         );
     }
     return minutes;

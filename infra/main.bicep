@@ -142,9 +142,9 @@ param generateNamesSchedule string = '*/5 * * * * *'
 @description('Optional. Six-field NCRONTAB schedule of the recount that derives recent windows again from the raw-names blobs and corrects names Stream Analytics dropped as late.')
 param recountSchedule string = '0 */5 * * * *'
 
-@description('Optional. Minutes back the scheduled recount looks (windows ending between this long and 2 minutes ago).')
+@description('Optional. Minutes back the scheduled recount looks (windows ending between this long and 2 minutes ago). At most 28 with 30 s windows: the stored documents it compares with are the newest 60 windows (functions/recountLetterCounts.ts).')
 @minValue(1)
-@maxValue(1440)
+@maxValue(28)
 param recountLookbackMinutes int = 20
 
 @description('Optional. How many names one queued message carries: a number or a range such as 4-10.')

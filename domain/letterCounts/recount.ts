@@ -1,7 +1,7 @@
 import type { InvalidMessageError } from '../errors';
 import { NamestreamError } from '../errors';
 import { parseNewNamesMessage, splitNames } from '../messages/newNamesMessage';
-import { parseIsoUtc } from '../time';
+import { formatStreamAnalyticsTime, parseIsoUtc } from '../time';
 import { BUCKETS, letterCountId, WINDOW_SECONDS, windowEndFor } from './letterCountDocument';
 
 /**
@@ -15,6 +15,15 @@ import { BUCKETS, letterCountId, WINDOW_SECONDS, windowEndFor } from './letterCo
  * late-arrival policy, docs/stream-analytics.md), so a backlog, an output outage or a dead-letter resubmit leaves
  * names out of the live counts. The job counts them (Late Input Events); the recount puts them back.
  */
+
+/**
+ * How long after its end a window is left to Stream Analytics before a recount touches it: the job emits a window
+ * once its watermark passes (out-of-order tolerance 10 s, late-arrival tolerance 30 s on an idle partition) and
+ * writes it within seconds; 2 minutes leaves a wide margin, so a recount never races the job's own write (which would
+ * show subscribers a partial count of the still-open window first). Used by the scheduled function and as the
+ * default `--until` of `npm run recount`.
+ */
+export const RECOUNT_SETTLE_MS = 2 * 60_000;
 
 /** The windows to recount: every window whose end is after `from` and at or before `to`. */
 export interface RecountRange {
@@ -116,7 +125,7 @@ export function correctionsTo(
 
 /** System.Timestamp() as the Stream Analytics Cosmos DB output writes it: seven fractional digits, UTC. */
 export function toStreamAnalyticsTime(instant: Date): string {
-    return `${instant.toISOString().slice(0, 19)}.${String(instant.getUTCMilliseconds()).padStart(3, '0')}0000Z`;
+    return formatStreamAnalyticsTime(instant.getTime());
 }
 
 /**

@@ -194,7 +194,7 @@ resource job 'Microsoft.StreamAnalytics/streamingjobs@2021-10-01-preview' = {
 var lossMetrics = [
   {
     metricName: 'LateInputEvents'
-    description: 'Late input events: names that reached the Event Hub more than the late-arrival tolerance after they were generated (a backlog, an output outage, a dead-letter resubmit) and were dropped from the live counts. recountLetterCounts counts them back within RECOUNT_LOOKBACK_MINUTES; raise it for a longer outage.'
+    description: 'Late input events: names that reached the Event Hub more than the late-arrival tolerance after they were generated (a backlog, an output outage, a dead-letter resubmit) and were dropped from the live counts. recountLetterCounts counts them back within RECOUNT_LOOKBACK_MINUTES (20; raise it to at most 28 for a longer outage).'
   }
   {
     metricName: 'EarlyInputEvents'

@@ -1,13 +1,15 @@
 import { parseArgs } from 'node:util';
 
-import { parseDuration } from '../../domain/letterCounts/recount';
+import { parseDuration, RECOUNT_SETTLE_MS } from '../../domain/letterCounts/recount';
 
 /**
  * `npm run recount`: derives the counts of recent windows again from the raw-names blobs in the running local
  * runtime (`npm start`) and writes the corrected documents, as the recountLetterCounts function does in Azure.
  *
  *   npm run recount -- --since 2h             windows that ended in the last 2 hours (s, m, h or d)
- *   npm run recount -- --since 2h --until 5m  ...except the last 5 minutes (default 0: up to now)
+ *   npm run recount -- --since 2h --until 5m  ...except the last 5 minutes (default 2m: the settle margin the
+ *                                             recountLetterCounts function leaves, so a recount never writes the
+ *                                             still-open window or one the job has not emitted yet)
  *   options: --url <functions base url> (default http://127.0.0.1:7071)
  */
 export async function runRecount(argv: string[], print: (line: string) => void = console.log): Promise<number> {
@@ -20,11 +22,13 @@ export async function runRecount(argv: string[], print: (line: string) => void =
             allowPositionals: false,
         }));
     } catch (error) {
-        print(`${(error as Error).message}. Usage: npm run recount -- --since 2h [--until 5m] [--url <url>]`);
+        print(
+            `${(error as Error).message}. Usage: npm run recount -- --since 2h [--until 5m, default ${RECOUNT_SETTLE_MS / 1000}s] [--url <url>]`,
+        );
         return 2;
     }
     const sinceText = values.since ?? '2h';
-    const untilText = values.until ?? '0s';
+    const untilText = values.until ?? `${RECOUNT_SETTLE_MS / 1000}s`;
     const sinceMs = parseDuration(sinceText);
     const untilMs = parseDuration(untilText);
     if (sinceMs === undefined || untilMs === undefined || untilMs >= sinceMs) {

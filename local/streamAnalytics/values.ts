@@ -1,3 +1,5 @@
+import { formatStreamAnalyticsTime } from '../../domain/time';
+
 /**
  * Runtime values. Stream Analytics types (bigint, float, nvarchar(max), datetime, bit, record, array) map onto
  * JavaScript numbers, strings, DateTime, booleans, objects and arrays; NULL is null. Event bodies are used as parsed
@@ -18,10 +20,8 @@ export class DateTime {
     }
 }
 
-export function formatDateTime(ms: number): string {
-    const iso = new Date(ms).toISOString();
-    return `${iso.slice(0, 19)}.${iso.slice(20, 23)}0000Z`;
-}
+/** The engine writes datetimes in the one format the recount also writes (domain/time.ts). */
+export const formatDateTime = formatStreamAnalyticsTime;
 
 const ISO_8601 =
     /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;

@@ -89,10 +89,16 @@ describe('recountLetterCounts', () => {
 
     it('reads RECOUNT_LOOKBACK_MINUTES, refusing a value that is not a whole number of minutes in range', () => {
         expect(readLookbackMinutes({})).toBe(20);
-        expect(readLookbackMinutes({ RECOUNT_LOOKBACK_MINUTES: '120' })).toBe(120);
+        expect(readLookbackMinutes({ RECOUNT_LOOKBACK_MINUTES: '28' })).toBe(28);
         expect(() => readLookbackMinutes({ RECOUNT_LOOKBACK_MINUTES: '0' })).toThrow(
-            'Invalid app setting "RECOUNT_LOOKBACK_MINUTES": must be a whole number of minutes from 1 to 1440 (got "0")',
+            'Invalid app setting "RECOUNT_LOOKBACK_MINUTES": must be a whole number of minutes from 1 to 28: the stored documents the recount compares with cover the newest 60 windows of 30 s, and its range ends 2 minutes before now (got "0")',
         );
+        // Beyond what the stored-documents input returns every older window would count as a correction and be
+        // rewritten unchanged, so a raised lookback fails loudly instead; longer windows allow a longer lookback.
+        expect(() => readLookbackMinutes({ RECOUNT_LOOKBACK_MINUTES: '180' })).toThrow(
+            'Invalid app setting "RECOUNT_LOOKBACK_MINUTES": must be a whole number of minutes from 1 to 28: the stored documents the recount compares with cover the newest 60 windows of 30 s, and its range ends 2 minutes before now (got "180")',
+        );
+        expect(readLookbackMinutes({ RECOUNT_LOOKBACK_MINUTES: '180', LETTER_COUNT_WINDOW_SECONDS: '300' })).toBe(180);
         expect(scheduledRange(new Date(NOW), 60)).toEqual({
             from: new Date('2026-11-22T05:08:00Z'),
             to: new Date('2026-11-22T06:08:00Z'),

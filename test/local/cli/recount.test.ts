@@ -45,7 +45,8 @@ describe('runRecount', () => {
                 '  skipped a raw-names blob: Invalid message: field "id" must be a UUID (got "x")',
             ],
         });
-        expect(requests).toEqual([{ sinceMs: 7_200_000, untilMs: 0 }]);
+        // The default --until is the function's settle margin: never the still-open window nor one the job has not emitted.
+        expect(requests).toEqual([{ sinceMs: 7_200_000, untilMs: 120_000 }]);
     });
 
     it('passes --since and --until as durations', async () => {
@@ -57,7 +58,7 @@ describe('runRecount', () => {
     it.each([
         [
             ['--since', 'two hours'],
-            '--since and --until must be durations such as 90s, 30m, 2h or 1d, --since the longer (got --since "two hours" --until "0s")',
+            '--since and --until must be durations such as 90s, 30m, 2h or 1d, --since the longer (got --since "two hours" --until "120s")',
         ],
         [
             ['--since', '5m', '--until', '1h'],
@@ -73,7 +74,7 @@ describe('runRecount', () => {
         const { code, lines } = await run('--window', '3');
         expect(code).toBe(2);
         expect(lines[0]).toMatch(
-            /^Unknown option '--window'.*Usage: npm run recount -- --since 2h \[--until 5m\] \[--url <url>\]$/,
+            /^Unknown option '--window'.*Usage: npm run recount -- --since 2h \[--until 5m, default 120s\] \[--url <url>\]$/,
         );
     });
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
+import { toStreamAnalyticsTime } from '../../../domain/letterCounts/recount';
+import { formatStreamAnalyticsTime } from '../../../domain/time';
 import { formatDateTime, parseDateTime } from '../../../local/streamAnalytics/values';
 
 describe('parseDateTime', () => {
@@ -33,5 +35,14 @@ describe('parseDateTime', () => {
 describe('formatDateTime', () => {
     it('writes the seven-digit form Stream Analytics outputs', () => {
         expect(formatDateTime(Date.parse('2026-11-22T06:00:30.5Z'))).toBe('2026-11-22T06:00:30.5000000Z');
+    });
+
+    it('is the one format the recount writes too: windowEnd is the partition key, a second format a second document', () => {
+        expect(formatDateTime).toBe(formatStreamAnalyticsTime);
+        const instants = [Date.parse('2026-11-22T06:00:30Z'), Date.parse('2026-11-22T06:00:30.007Z') + 0.9996];
+        expect(instants.map((ms) => [formatDateTime(ms), toStreamAnalyticsTime(new Date(ms))])).toEqual([
+            ['2026-11-22T06:00:30.0000000Z', '2026-11-22T06:00:30.0000000Z'],
+            ['2026-11-22T06:00:30.0070000Z', '2026-11-22T06:00:30.0070000Z'],
+        ]);
     });
 });
