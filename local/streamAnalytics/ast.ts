@@ -76,7 +76,11 @@ export interface CaseExpression extends Located {
     readonly otherwise: Expression | undefined;
 }
 
-/** A function call; `name` is upper-cased. Time units and date parts arrive as single-part column expressions. */
+/**
+ * A function call; `name` is upper-cased. Time units and date parts arrive as single-part column expressions.
+ * `a [NOT] LIKE p [ESCAPE e]` arrives as the internal call `$LIKE(a, p[, e])` (under a NOT when negated); `$` cannot
+ * start a name in a query, so no user call can collide with it.
+ */
 export interface CallExpression extends Located {
     readonly kind: 'call';
     readonly name: string;
@@ -86,7 +90,7 @@ export interface CallExpression extends Located {
     readonly star: boolean;
 }
 
-export type DataTypeName = 'bigint' | 'float' | 'nvarchar(max)' | 'datetime' | 'bit';
+export type DataTypeName = 'bigint' | 'float' | 'nvarchar(max)' | 'datetime' | 'bit' | 'record' | 'array';
 
 export interface CastExpression extends Located {
     readonly kind: 'cast';

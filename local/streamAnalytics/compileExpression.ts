@@ -1,6 +1,10 @@
 import type { CallExpression, ColumnExpression, Expression } from './ast';
+import { DATE_PARTS, type DatePart } from './dateFunctions';
 import { QueryCompileError, QueryRuntimeError, type SourcePosition } from './errors';
 import * as fn from './functions';
+import { SCALAR_FUNCTIONS, TABLE_VALUED_FUNCTIONS } from './functionTable';
+import * as records from './recordFunctions';
+import { METADATA_COLUMN } from './rows';
 import { DateTime, parseDateTime, type Value } from './values';
 import { isWindowCall } from './windows';
 
@@ -236,6 +240,13 @@ function compileCall<C>(call: CallExpression, scope: Scope<C>): Evaluator<C> {
             `${call.star ? '*' : 'DISTINCT'} is only allowed in aggregates, not in ${call.name}`,
         );
     }
+    if (TABLE_VALUED_FUNCTIONS.has(call.name)) {
+        throw QueryCompileError.at(
+            'invalid',
+            call.at,
+            `${call.name} returns a table: use it as CROSS APPLY ${call.name}(...) AS alias, not as a value`,
+        );
+    }
     const fail = failAt(call.at);
     const arity = (min: number, max: number): void => {
         if (call.args.length < min || call.args.length > max) {
@@ -249,24 +260,6 @@ function compileCall<C>(call: CallExpression, scope: Scope<C>): Evaluator<C> {
     };
     const compileArgs = (from = 0): Evaluator<C>[] => call.args.slice(from).map((arg) => compileExpression(arg, scope));
     switch (call.name) {
-        case 'SUBSTRING': {
-            arity(3, 3);
-            const [text, start, length] = compileArgs() as [Evaluator<C>, Evaluator<C>, Evaluator<C>];
-            return (c) => fn.substring(text(c), start(c), length(c), fail);
-        }
-        case 'UPPER':
-        case 'LOWER':
-        case 'LEN': {
-            arity(1, 1);
-            const [text] = compileArgs() as [Evaluator<C>];
-            const apply = call.name === 'UPPER' ? fn.upper : call.name === 'LOWER' ? fn.lower : fn.len;
-            return (c) => apply(text(c), fail);
-        }
-        case 'CONCAT': {
-            arity(2, Infinity);
-            const parts = compileArgs();
-            return (c) => fn.concat(parts.map((part) => part(c)));
-        }
         case 'COALESCE': {
             arity(1, Infinity);
             const parts = compileArgs();
@@ -280,41 +273,79 @@ function compileCall<C>(call: CallExpression, scope: Scope<C>): Evaluator<C> {
                 return null;
             };
         }
-        case 'DATEADD':
-        case 'DATEDIFF': {
-            arity(3, 3);
-            const part = datePart(call.args[0]!);
-            const [a, b] = compileArgs(1) as [Evaluator<C>, Evaluator<C>];
-            return call.name === 'DATEADD'
-                ? (c) => fn.dateAdd(part, a(c), b(c), fail)
-                : (c) => fn.dateDiff(part, a(c), b(c), fail);
+        case 'NULLIF': {
+            // NULLIF(a, b): NULL when a equals b, else a (R:nullif).
+            arity(2, 2);
+            const [a, b] = compileArgs() as [Evaluator<C>, Evaluator<C>];
+            return (c) => {
+                const value = a(c);
+                return fn.compare(value, b(c)) === 0 ? null : value;
+            };
+        }
+        case 'GETMETADATAPROPERTYVALUE': {
+            arity(2, 2);
+            const input = call.args[0]!;
+            if (input.kind !== 'column' || input.path.length !== 1) {
+                throw QueryCompileError.at(
+                    'invalid',
+                    input.at,
+                    'the first argument of GetMetadataPropertyValue is the input alias',
+                );
+            }
+            const metadata = scope.column({ kind: 'column', path: [METADATA_COLUMN], at: input.at });
+            const path = compileExpression(call.args[1]!, scope);
+            return (c) => records.metadataPropertyValue(fail, metadata(c), path(c));
         }
         default:
-            throw QueryCompileError.at(
-                'unsupported',
-                call.at,
-                `function ${call.name} is not supported by the local Stream Analytics engine`,
-            );
+            break;
+    }
+    const builtin = SCALAR_FUNCTIONS.get(call.name);
+    if (builtin === undefined) {
+        throw QueryCompileError.at(
+            'unsupported',
+            call.at,
+            `function ${call.name} is not supported by the local Stream Analytics engine`,
+        );
+    }
+    arity(builtin.minArgs, builtin.maxArgs);
+    const args = builtin.datePart ? [constant<C>(datePart(call.args[0]!)), ...compileArgs(1)] : compileArgs();
+    const evaluate = builtin.evaluate;
+    // Fixed-arity closures keep the per-event path free of argument arrays.
+    switch (args.length) {
+        case 0:
+            return () => evaluate(fail);
+        case 1: {
+            const [a] = args as [Evaluator<C>];
+            return (c) => evaluate(fail, a(c));
+        }
+        case 2: {
+            const [a, b] = args as [Evaluator<C>, Evaluator<C>];
+            return (c) => evaluate(fail, a(c), b(c));
+        }
+        case 3: {
+            const [a, b, d] = args as [Evaluator<C>, Evaluator<C>, Evaluator<C>];
+            return (c) => evaluate(fail, a(c), b(c), d(c));
+        }
+        default:
+            return (c) => evaluate(fail, ...args.map((arg) => arg(c)));
     }
 }
 
-function datePart(expression: Expression): fn.DatePart {
+function constant<C>(value: Value): Evaluator<C> {
+    return () => value;
+}
+
+function datePart(expression: Expression): DatePart {
     const name = expression.kind === 'column' && expression.path.length === 1 ? expression.path[0]!.toUpperCase() : '';
-    const part = fn.DATE_PARTS[name];
+    const part = DATE_PARTS[name];
     if (part !== undefined) {
         return part;
-    }
-    if (['WEEK', 'WK', 'WW', 'WEEKDAY', 'DW', 'W', 'MICROSECOND', 'MCS', 'NANOSECOND', 'NS'].includes(name)) {
-        throw QueryCompileError.at(
-            'unsupported',
-            expression.at,
-            `date part ${name.toLowerCase()} is not supported by the local Stream Analytics engine`,
-        );
     }
     throw QueryCompileError.at(
         'invalid',
         expression.at,
-        'expected a date part (year, quarter, month, day, hour, minute, second, millisecond)',
+        'expected a date part (year, quarter, month, dayofyear, day, week, weekday, hour, minute, second, ' +
+            'millisecond, microsecond, nanosecond)',
     );
 }
 

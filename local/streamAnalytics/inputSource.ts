@@ -1,12 +1,12 @@
 import type { Evaluator } from './compileExpression';
 import { toEventTime } from './compileExpression';
 import type { Operator } from './operators';
-import type { Row } from './rows';
+import type { EventHubProperties, Row } from './rows';
 import type { Value } from './values';
 import { type EventOrderingPolicy, InputWatermark, type OrderingCounters } from './watermark';
 
 /** One Event Hub event as the local Event Hub stand-in hands it over: the broker's enqueued time and the JSON body. */
-export interface InputEvent {
+export interface InputEvent extends EventHubProperties {
     readonly enqueuedTime: Date | number;
     readonly body: unknown;
 }
@@ -62,6 +62,7 @@ export class InputSource {
                 ts: arrival,
                 enqueuedMs: arrival,
                 event: metadata,
+                properties: event,
             };
             let eventTime = arrival;
             if (this.timestampBy !== undefined) {

@@ -19,6 +19,9 @@ const CLAUSE_WORDS = new Set([
     'INTERSECT', 'DISTINCT', 'TOP',
 ]); // prettier-ignore
 
+/** Clause words that are also names of built-in functions. */
+const FUNCTION_WORDS = new Set(['LEFT', 'RIGHT']);
+
 /** Constructs Stream Analytics has but this engine does not; named in the error so the user knows what to avoid. */
 const UNSUPPORTED_AFTER_FROM: Record<string, string> = {
     JOIN: 'JOIN',
@@ -255,8 +258,14 @@ class Parser {
             this.expectSymbol(')');
             return { kind: 'in', operand: left, list, negated, at: position(token) };
         }
-        if (this.peekWord('LIKE')) {
-            throw this.unsupported(this.peek(), 'LIKE');
+        if (this.acceptWord('LIKE')) {
+            const args = [left, this.additive()];
+            if (this.acceptWord('ESCAPE')) {
+                args.push(this.additive());
+            }
+            const at = position(token);
+            const like: Expression = { kind: 'call', name: '$LIKE', args, distinct: false, star: false, at };
+            return negated ? { kind: 'unary', operator: 'NOT', operand: like, at } : like;
         }
         return left;
     }
@@ -338,7 +347,11 @@ class Parser {
                     }
                     break;
                 default:
-                    if (CLAUSE_WORDS.has(token.upper)) {
+                    // LEFT and RIGHT start joins, but followed by "(" they are the string functions.
+                    if (
+                        CLAUSE_WORDS.has(token.upper) &&
+                        !(FUNCTION_WORDS.has(token.upper) && this.peekAt(1).text === '(')
+                    ) {
                         throw this.syntax(token, `unexpected ${describe(token)} (expected an expression)`);
                     }
             }
@@ -446,7 +459,7 @@ class Parser {
             }
             case 'RECORD':
             case 'ARRAY':
-                return undefined;
+                return token.upper.toLowerCase() as DataTypeName;
             default:
                 throw this.invalid(token, `unknown data type ${JSON.stringify(token.text)}`);
         }

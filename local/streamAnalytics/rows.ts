@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 import { DateTime, type Value } from './values';
 
 /** An event as the query sees it: its fields, its System.Timestamp(), and, for input events, Event Hub metadata. */
@@ -7,6 +9,69 @@ export interface Row {
     /** The Event Hub enqueued time of an input event (NaN for rows a step produced). */
     readonly enqueuedMs: number;
     readonly event: EventMetadata | undefined;
+    /** The Event Hubs properties of an input event, when its source supplied them (GetMetadataPropertyValue). */
+    readonly properties?: EventHubProperties | undefined;
+}
+
+/**
+ * What an Event Hubs event carries besides its body, named as the Event Hubs SDK's ReceivedEventData names them:
+ * `properties` are the application (user) properties.
+ */
+export interface EventHubProperties {
+    readonly offset?: string | number;
+    readonly sequenceNumber?: number;
+    readonly partitionKey?: string | null;
+    readonly properties?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The internal column GetMetadataPropertyValue reads: a record of the event's metadata. Its name cannot be written
+ * in a query (it starts with NUL), so it never clashes with a payload field and never appears in SELECT *.
+ */
+export const METADATA_COLUMN = '\u0000metadata';
+
+/**
+ * The metadata record of R:=getmetadatapropertyvalue: `EventHub` (EventEnqueuedUtcTime, EventProcessedUtcTime,
+ * PartitionId, Offset, SequenceNumber, PartitionKey) and `User` (application properties). Properties the source did
+ * not supply are left out, so they read as NULL.
+ */
+function metadataRecord(row: Row): Value {
+    if (row.event === undefined) {
+        return null;
+    }
+    const eventHub: Record<string, Value> = {
+        EventEnqueuedUtcTime: new DateTime(row.enqueuedMs),
+        EventProcessedUtcTime: new DateTime(row.event.processedMs),
+        PartitionId: row.event.partitionId,
+    };
+    const properties = row.properties;
+    if (properties?.offset !== undefined) {
+        eventHub.Offset = String(properties.offset);
+    }
+    if (properties?.sequenceNumber !== undefined) {
+        eventHub.SequenceNumber = properties.sequenceNumber;
+    }
+    if (properties?.partitionKey !== undefined) {
+        eventHub.PartitionKey = properties.partitionKey;
+    }
+    return {
+        EventHub: eventHub,
+        User: (properties?.properties ?? {}) as Record<string, Value>,
+        EventId: eventId(row, properties),
+    };
+}
+
+/**
+ * A GUID that is the same whenever the same event is read again (R:=getmetadatapropertyvalue, "Unique EventId"):
+ * derived from the partition and the sequence number, or, when the source gives none, the enqueued time and body.
+ */
+function eventId(row: Row, properties: EventHubProperties | undefined): string {
+    const identity =
+        properties?.sequenceNumber !== undefined
+            ? `${row.event!.partitionId}/${properties.sequenceNumber}`
+            : `${row.event!.partitionId}/${row.enqueuedMs}/${JSON.stringify(row.fields)}`;
+    const hex = createHash('sha1').update(identity).digest('hex');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 3) | 8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
 /** The properties Stream Analytics adds to every Event Hub event, shared by all events of one pushed batch. */
@@ -29,6 +94,9 @@ const METADATA_BY_UPPER = new Map(Object.entries(METADATA_COLUMNS).map(([name, r
  * metadata columns; then a case-insensitive match. Missing columns are NULL, as in Stream Analytics.
  */
 export function columnReader(name: string): (row: Row) => Value {
+    if (name === METADATA_COLUMN) {
+        return metadataRecord;
+    }
     const upper = name.toUpperCase();
     const metadata = METADATA_BY_UPPER.get(upper);
     // Names such as "constructor" exist on every object's prototype; only own properties are columns.
