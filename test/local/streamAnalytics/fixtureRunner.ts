@@ -3,6 +3,7 @@ import path from 'node:path';
 
 import {
     compileQuery,
+    type InputEvent,
     type JobSettings,
     letterCountsJobSettings,
     type OutputRow,
@@ -31,7 +32,7 @@ export interface FixtureCase {
 interface InputStep {
     at: string;
     partitionId?: string;
-    events?: { enqueuedTime?: string; body: unknown }[];
+    events?: ({ enqueuedTime?: string; body: unknown } & Omit<InputEvent, 'enqueuedTime' | 'body'>)[];
 }
 
 export interface OutputBatch {
@@ -87,9 +88,10 @@ export async function runFixture(name: string): Promise<Record<string, OutputBat
     for (const step of steps) {
         now = Date.parse(step.at);
         if (step.events !== undefined) {
+            // Other event fields (offset, sequenceNumber, partitionKey, properties) pass through as Event Hubs gives them.
             const events = step.events.map((event) => ({
+                ...event,
                 enqueuedTime: new Date(event.enqueuedTime ?? step.at),
-                body: event.body,
             }));
             job.push(step.input.inputAlias, step.partitionId ?? step.input.partitionIds[0]!, events);
         } else {
