@@ -10,8 +10,8 @@ export type Fail = (value: unknown, reason: string) => never;
 
 /**
  * The text a value converts to in CONCAT, CAST(... AS nvarchar(max)) and string functions given a non-string:
- * numbers as .NET prints a double (integers plainly, `1E+21`), datetimes in the 7-digit ISO form, bits as 1/0,
- * records and arrays as JSON (inferred: the conversion of those is not documented).
+ * whole numbers as bigints, other numbers as .NET prints a double (`1E-05`, `1E+21`), datetimes in the 7-digit ISO
+ * form, bits as 1/0, records and arrays as JSON (inferred: the conversion of those is not documented).
  */
 export function toText(value: Value): string {
     if (typeof value === 'string') {
@@ -23,7 +23,14 @@ export function toText(value: Value): string {
     if (typeof value === 'boolean') {
         return value ? '1' : '0';
     }
-    return typeof value === 'number' ? formatDotnetDouble(value) : JSON.stringify(value);
+    if (typeof value === 'number') {
+        // Whole numbers within Int64 arrive as bigints (JSON integers are bigint) and print plainly; the engine cannot
+        // tell a whole float from a bigint, so those print like bigints too (docs/stream-analytics.md, "Not emulated").
+        return Number.isInteger(value) && Math.abs(value) < 2 ** 63
+            ? BigInt(value).toString()
+            : formatDotnetDouble(value);
+    }
+    return JSON.stringify(value);
 }
 
 // ---------------------------------------------------------------- conversions

@@ -156,7 +156,7 @@ describe('string functions', () => {
                  REPLICATE('ab', 3) AS p1, REPLICATE('ab', -1) AS p2, SPACE(3) AS sp1, SPACE(-1) AS sp2,
                  STUFF('abc', 0, 1, 'X') AS st1, STUFF('abc', 4, 1, 'X') AS st2, STUFF('abcdef', 5, 99, 'X') AS st3,
                  STUFF('abc', 2, 0, 'X') AS st4, CONCAT_WS('-', NULL, NULL) AS w1, CONCAT(NULL, NULL) AS w2,
-                 CONCAT('n=', 7, ' f=', 0.00001, ' big=', 1e21) AS w3`,
+                 CONCAT('n=', 7, ' f=', 0.00001, ' big=', 1e21, ' whole=', 100000000000000000) AS w3`,
             ),
         ).toEqual({
             s1: 'a',
@@ -181,7 +181,7 @@ describe('string functions', () => {
             st4: 'aXbc',
             w1: '',
             w2: '',
-            w3: 'n=7 f=1E-05 big=1E+21',
+            w3: 'n=7 f=1E-05 big=1E+21 whole=100000000000000000',
         });
     });
 
