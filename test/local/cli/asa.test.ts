@@ -161,6 +161,35 @@ describe('npm run asa -- test', () => {
             },
         ]);
     });
+    it('fails only the case whose data stops the job, and runs the others', async () => {
+        const query = path.join(scratch, 'cast.asaql');
+        writeFileSync(query, 'SELECT CAST(v AS bigint) AS n INTO out FROM input');
+        writeFileSync(path.join(scratch, 'good.json'), '[{"v": "1"}]');
+        writeFileSync(path.join(scratch, 'bad-value.json'), '[{"v": "x"}]');
+        writeFileSync(path.join(scratch, 'out.expected.json'), '[{"n": 1}]');
+        const testCase = (name: string, file: string) => ({
+            Name: name,
+            Inputs: [{ InputAlias: 'input', FilePath: file }],
+            ExpectedOutputs: [{ OutputAlias: 'out', FilePath: 'out.expected.json' }],
+        });
+        const config = path.join(scratch, 'cast.testConfig.json');
+        writeFileSync(
+            config,
+            JSON.stringify({
+                Script: 'cast.asaql',
+                TestCases: [testCase('good', 'good.json'), testCase('bad', 'bad-value.json')],
+            }),
+        );
+        expect(await asa('test', config)).toEqual({
+            code: 1,
+            lines: [
+                'PASS good',
+                'FAIL bad',
+                `  the job stopped: ${path.relative(process.cwd(), query)}: Line 1, column 8: cannot CAST a nvarchar(max) to bigint (got "x")`,
+                '2 test cases: 1 passed, 1 failed',
+            ],
+        });
+    });
 });
 
 describe('npm run asa -- run', () => {
