@@ -15,16 +15,43 @@ export interface Scope<C> {
     groupExpression?(expression: Expression): Evaluator<C> | undefined;
     /** Returns the evaluator of an aggregate call, or throws where aggregates are not allowed. */
     aggregate(call: CallExpression): Evaluator<C>;
+    /**
+     * An analytic function (LAG, LAST, ISFIRST, or an aggregate with OVER (... LIMIT DURATION ...)): computed over
+     * the statement's input before WHERE, so only a row scope offers it.
+     */
+    analytic?(call: CallExpression): Evaluator<C>;
+    /** `System.Window().Id` in a grouped SELECT. */
+    windowId?(at: SourcePosition): Evaluator<C>;
+    /** A FROM/JOIN source named by itself, as the special DATEDIFF(unit, source1, source2) of a JOIN reads it. */
+    sourceTime?(name: string): Evaluator<C> | undefined;
 }
 
-export const AGGREGATES = new Set(['COUNT', 'SUM', 'MIN', 'MAX', 'AVG']);
-const UNSUPPORTED_AGGREGATES = new Set([
-    'TOPONE', 'COLLECT', 'COLLECTTOP', 'PERCENTILE_CONT', 'PERCENTILE_DISC', 'STDEV', 'STDEVP', 'VAR', 'VARP',
-    'LAG', 'LAST', 'ISFIRST', 'ANOMALYDETECTION_SPIKEANDDIP', 'ANOMALYDETECTION_CHANGEPOINT',
+/** Aggregate functions (https://learn.microsoft.com/stream-analytics-query/aggregate-functions-azure-stream-analytics). */
+export const AGGREGATES = new Set([
+    'COUNT', 'SUM', 'MIN', 'MAX', 'AVG', 'STDEV', 'STDEVP', 'VAR', 'VARP', 'COLLECT', 'COLLECTTOP', 'TOPONE',
+    'PERCENTILE_CONT', 'PERCENTILE_DISC',
 ]); // prettier-ignore
 
+/** Analytic functions (https://learn.microsoft.com/stream-analytics-query/analytic-functions-azure-stream-analytics). */
+export const ANALYTICS = new Set(['LAG', 'LAST', 'ISFIRST']);
+
+/** Machine-learning functions: documented, but out of scope for a local engine. */
+const UNSUPPORTED_FUNCTIONS = new Set(['ANOMALYDETECTION_SPIKEANDDIP', 'ANOMALYDETECTION_CHANGEPOINT']);
+
+/** An aggregate of a GROUP BY (not one turned into an analytic function by OVER (... LIMIT DURATION ...)). */
 export function isAggregateCall(expression: Expression): expression is CallExpression {
-    return expression.kind === 'call' && AGGREGATES.has(expression.name);
+    return (
+        expression.kind === 'call' && AGGREGATES.has(expression.name) && expression.over?.limitDuration === undefined
+    );
+}
+
+/** LAG, LAST, ISFIRST, or an aggregate with OVER (... LIMIT DURATION ...). */
+export function isAnalyticCall(expression: Expression): boolean {
+    return (
+        expression.kind === 'call' &&
+        (ANALYTICS.has(expression.name) ||
+            (AGGREGATES.has(expression.name) && expression.over?.limitDuration !== undefined))
+    );
 }
 
 export function compileExpression<C>(expression: Expression, scope: Scope<C>): Evaluator<C> {
@@ -98,7 +125,87 @@ export function compileExpression<C>(expression: Expression, scope: Scope<C>): E
         }
         case 'call':
             return compileCall(expression, scope);
+        case 'like':
+            return compileLike(expression, scope);
+        case 'windowId':
+            if (scope.windowId === undefined) {
+                throw QueryCompileError.at(
+                    'invalid',
+                    expression.at,
+                    'System.Window() can only be used in the SELECT of a GROUP BY with a window',
+                );
+            }
+            return scope.windowId(expression.at);
     }
+}
+
+/**
+ * `LIKE`: `%` is any run of characters (also none), `_` one character, `[abc]` / `[a-c]` / `[^a]` a character class,
+ * as in T-SQL; the where-clause reference shows `%` only. Matching is case-sensitive, like every string comparison
+ * in this engine (ordinal), which the reference does not settle.
+ */
+function compileLike<C>(expression: Expression & { kind: 'like' }, scope: Scope<C>): Evaluator<C> {
+    const operand = compileExpression(expression.operand, scope);
+    const negated = expression.negated;
+    const fail = failAt(expression.at);
+    const test = (value: Value, regex: RegExp): Value => {
+        if (value === null) {
+            return null;
+        }
+        if (typeof value !== 'string') {
+            return fail(value, 'LIKE needs a string');
+        }
+        return regex.test(value) !== negated;
+    };
+    if (expression.pattern.kind === 'literal' && typeof expression.pattern.value === 'string') {
+        const regex = likeRegex(expression.pattern.value);
+        return (c) => test(operand(c), regex);
+    }
+    const pattern = compileExpression(expression.pattern, scope);
+    const cache = new Map<string, RegExp>();
+    return (c) => {
+        const text = pattern(c);
+        if (text === null) {
+            return null;
+        }
+        if (typeof text !== 'string') {
+            return fail(text, 'a LIKE pattern must be a string');
+        }
+        let regex = cache.get(text);
+        if (regex === undefined) {
+            regex = likeRegex(text);
+            if (cache.size < 1000) {
+                cache.set(text, regex);
+            }
+        }
+        return test(operand(c), regex);
+    };
+}
+
+export function likeRegex(pattern: string): RegExp {
+    let source = '';
+    for (let index = 0; index < pattern.length; index += 1) {
+        const char = pattern[index]!;
+        if (char === '%') {
+            source += '[\\s\\S]*';
+        } else if (char === '_') {
+            source += '[\\s\\S]';
+        } else if (char === '[') {
+            const close = pattern.indexOf(']', index + 2);
+            if (close === -1) {
+                source += '\\[';
+                continue;
+            }
+            const body = pattern.slice(index + 1, close);
+            const negate = body.startsWith('^');
+            const members = (negate ? body.slice(1) : body).replace(/[\\\]^]/g, (c) => `\\${c}`);
+            source += `[${negate ? '^' : ''}${members}]`;
+            index = close;
+        } else {
+            source += char.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+        }
+    }
+    return new RegExp(`^${source}$`, 'u');
 }
 
 /** Thrown by TRY_CAST's conversion and caught right there; one shared instance, as it carries no data. */
@@ -216,18 +323,31 @@ function compileCase<C>(expression: Expression & { kind: 'case' }, scope: Scope<
 }
 
 function compileCall<C>(call: CallExpression, scope: Scope<C>): Evaluator<C> {
+    if (isAnalyticCall(call)) {
+        if (scope.analytic === undefined) {
+            throw QueryCompileError.at(
+                'invalid',
+                call.at,
+                `the analytic function ${call.name} cannot be used here (nor inside another analytic function)`,
+            );
+        }
+        return scope.analytic(call);
+    }
     if (AGGREGATES.has(call.name)) {
         return scope.aggregate(call);
     }
-    if (UNSUPPORTED_AGGREGATES.has(call.name)) {
+    if (UNSUPPORTED_FUNCTIONS.has(call.name)) {
         throw QueryCompileError.at(
             'unsupported',
             call.at,
-            `${call.name} is not supported by the local Stream Analytics engine`,
+            `${call.name} (machine learning) is not supported by the local Stream Analytics engine`,
         );
     }
-    if (isWindowCall(call) || ['DURATION', 'HOP', 'OFFSET'].includes(call.name)) {
+    if (isWindowCall(call) || ['DURATION', 'HOP', 'OFFSET', 'TIMEOUT', 'MAXDURATION', 'WINDOW'].includes(call.name)) {
         throw QueryCompileError.at('invalid', call.at, `${call.name} can only appear in GROUP BY`);
+    }
+    if (call.over !== undefined) {
+        throw QueryCompileError.at('invalid', call.over.at, `OVER cannot follow ${call.name}`);
     }
     if (call.star || call.distinct) {
         throw QueryCompileError.at(
@@ -284,7 +404,15 @@ function compileCall<C>(call: CallExpression, scope: Scope<C>): Evaluator<C> {
         case 'DATEDIFF': {
             arity(3, 3);
             const part = datePart(call.args[0]!);
-            const [a, b] = compileArgs(1) as [Evaluator<C>, Evaluator<C>];
+            const sourceTime = (expression: Expression): Evaluator<C> | undefined =>
+                expression.kind === 'column' && expression.path.length === 1
+                    ? scope.sourceTime?.(expression.path[0]!)
+                    : undefined;
+            const [a, b] = call.args
+                .slice(1)
+                .map(
+                    (arg) => (call.name === 'DATEDIFF' ? sourceTime(arg) : undefined) ?? compileExpression(arg, scope),
+                ) as [Evaluator<C>, Evaluator<C>];
             return call.name === 'DATEADD'
                 ? (c) => fn.dateAdd(part, a(c), b(c), fail)
                 : (c) => fn.dateDiff(part, a(c), b(c), fail);
@@ -347,8 +475,24 @@ export function expressionKey(expression: Expression): string {
         case 'cast':
             return `${expression.orNull ? 'trycast' : 'cast'}(${expressionKey(expression.operand)},${expression.type})`;
         case 'call':
-            return `${expression.name}${expression.distinct ? '!d' : ''}(${expression.star ? '*' : expression.args.map(expressionKey).join(',')})`;
+            return `${expression.name}${expression.distinct ? '!d' : ''}(${expression.star ? '*' : expression.args.map(expressionKey).join(',')})${expression.over ? overKey(expression.over) : ''}`;
+        case 'like':
+            return `like${expression.negated ? '!' : ''}(${expressionKey(expression.operand)},${expressionKey(expression.pattern)})`;
+        case 'windowId':
+            return 'windowid()';
     }
+}
+
+function overKey(over: NonNullable<CallExpression['over']>): string {
+    const parts = [
+        over.partitionBy.map(expressionKey).join(','),
+        over.orderBy.map((item) => `${expressionKey(item.expression)}${item.descending ? ' desc' : ''}`).join(','),
+        over.limitDuration
+            ? `${expressionKey(over.limitDuration.unit)},${expressionKey(over.limitDuration.length)}`
+            : '',
+        over.when ? expressionKey(over.when) : '',
+    ];
+    return `over(${parts.join(';')})`;
 }
 
 /** Visits every sub-expression, outermost first; `visit` returns false to skip an expression's children. */
@@ -385,6 +529,18 @@ export function walkExpression(expression: Expression, visit: (expression: Expre
             break;
         case 'call':
             children.push(...expression.args);
+            if (expression.over) {
+                children.push(
+                    ...expression.over.partitionBy,
+                    ...expression.over.orderBy.map((item) => item.expression),
+                );
+                if (expression.over.when) {
+                    children.push(expression.over.when);
+                }
+            }
+            break;
+        case 'like':
+            children.push(expression.operand, expression.pattern);
             break;
         default:
             break;
