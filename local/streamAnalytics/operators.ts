@@ -249,8 +249,9 @@ export class SlidingAggregateOperator implements Operator {
             }
         }
         for (const [key, group] of this.groups) {
-            const next = group.instants.length === 0 ? Infinity : Math.min(...group.instants);
-            // An entry matters to a later instant t only while entry.ts > t - size.
+            // Later instants are the ones pending and those of events still to come (at or after the watermark);
+            // an entry matters to an instant t only while entry.ts > t - size.
+            const next = Math.min(watermark, ...group.instants);
             group.entries = group.entries.filter((entry) => entry.ts > next - this.sizeMs);
             if (group.entries.length === 0 && group.instants.length === 0) {
                 this.groups.delete(key);
