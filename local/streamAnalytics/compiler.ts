@@ -24,10 +24,11 @@ import {
     isAggregateCall,
     isAnalyticCall,
     type Scope,
+    toEventTime,
     walkExpression,
 } from './compileExpression';
 import { QueryCompileError, type SourcePosition } from './errors';
-import { ApplyOperator, type JoinTimeBound, ReferenceJoinOperator, StreamJoinOperator } from './joins';
+import { ApplyOperator, type JoinKeys, type JoinTimeBound, ReferenceJoinOperator, StreamJoinOperator } from './joins';
 import {
     type AggregateDefinition,
     type GroupedQuery,
@@ -42,7 +43,7 @@ import {
 } from './operators';
 import { parseQuery } from './parser';
 import { allColumns, columnLookup, columnReader, recordField, type Row } from './rows';
-import { DateTime, type Value } from './values';
+import { DateTime, type Value, valueKey } from './values';
 import { integer, parseWindow, parseWindows, timeUnit, windowCall, type WindowMember } from './windows';
 
 /** Where a statement reads a stream from: a declared input (with its TIMESTAMP BY) or an earlier WITH step. */
@@ -349,7 +350,7 @@ function compileSelect(select: SelectStatement, names: Names): CompiledStatement
             return () => new ReferenceJoinOperator(join.kind, on, table);
         }
         const bound = joinTimeBound(join.on, sources[0]!, sources[position]!, join.at);
-        return { kind: join.kind, on, bound };
+        return { kind: join.kind, on, bound, keys: joinKeys(join.on, sources[0]!, sources[position]!) };
     });
     const applyStages = select.applies.map((apply, index) => {
         const call = apply.call;
@@ -397,7 +398,7 @@ function compileSelect(select: SelectStatement, names: Names): CompiledStatement
                     tail = operator;
                     continue;
                 }
-                const join = new StreamJoinOperator(stage.kind, stage.on, stage.bound);
+                const join = new StreamJoinOperator(stage.kind, stage.on, stage.bound, stage.keys);
                 tail.targets.push(join.left);
                 ports.push(join.right);
                 tail = join;
@@ -845,6 +846,96 @@ function joinTimeBound(on: Expression, left: SourceInfo, right: SourceInfo, at: 
         throw QueryCompileError.at('invalid', at, 'a JOIN may span at most 7 days');
     }
     return { minDeltaMs: low - unitMs, maxDeltaMs: high + unitMs, upperMs: high };
+}
+
+/**
+ * The equality conditions `l.x = r.y` of a JOIN's ON clause whose sides each read only one source, as key functions:
+ * the join compares a row only with the other side's rows of the same key.
+ */
+function joinKeys(on: Expression, left: SourceInfo, right: SourceInfo): JoinKeys | undefined {
+    const conjuncts: Expression[] = [];
+    const collect = (expression: Expression): void => {
+        if (expression.kind === 'binary' && expression.operator === 'AND') {
+            collect(expression.left);
+            collect(expression.right);
+        } else {
+            conjuncts.push(expression);
+        }
+    };
+    collect(on);
+    /** Which source an expression reads: 0 (left), 1 (right), or undefined when none, both or unqualified. */
+    const sideOf = (expression: Expression): 0 | 1 | undefined => {
+        let side: 0 | 1 | undefined;
+        let valid = true;
+        walkExpression(expression, (inner) => {
+            if (inner.kind === 'column') {
+                const name = inner.path[0]!.toUpperCase();
+                const found =
+                    inner.path.length > 1 && left.names.has(name)
+                        ? 0
+                        : inner.path.length > 1 && right.names.has(name)
+                          ? 1
+                          : undefined;
+                if (found === undefined || (side !== undefined && side !== found)) {
+                    valid = false;
+                }
+                side = found;
+            } else if (inner.kind === 'timestamp' || isAnalyticCall(inner) || isAggregateCall(inner)) {
+                valid = false;
+            }
+            return true;
+        });
+        return valid ? side : undefined;
+    };
+    const pairs: [Expression, Expression][] = [];
+    for (const conjunct of conjuncts) {
+        if (conjunct.kind === 'binary' && conjunct.operator === '=') {
+            const a = sideOf(conjunct.left);
+            const b = sideOf(conjunct.right);
+            if (a === 0 && b === 1) {
+                pairs.push([conjunct.left, conjunct.right]);
+            } else if (a === 1 && b === 0) {
+                pairs.push([conjunct.right, conjunct.left]);
+            }
+        }
+    }
+    if (pairs.length === 0) {
+        return undefined;
+    }
+    const keyOf = (names: ReadonlySet<string>, expressions: Expression[]): ((row: Row) => string | number) => {
+        const scope = makeRowScope(names);
+        const evaluators = expressions.map((expression) => compileExpression(expression, scope));
+        if (evaluators.length === 1) {
+            const only = evaluators[0]!;
+            return (row) => joinKeyValue(only(row));
+        }
+        return (row) => evaluators.map((evaluate) => String(joinKeyValue(evaluate(row)))).join('\u0001');
+    };
+    return {
+        left: keyOf(
+            left.names,
+            pairs.map(([l]) => l),
+        ),
+        right: keyOf(
+            right.names,
+            pairs.map(([, r]) => r),
+        ),
+    };
+}
+
+/**
+ * A join key: equal for values `=` finds equal. Numbers and datetimes by value; a datetime and its ISO string
+ * compare equal in `=`, so both become the instant.
+ */
+function joinKeyValue(value: Value): string | number {
+    if (value instanceof DateTime) {
+        return value.ms;
+    }
+    if (typeof value === 'string') {
+        const ms = /^\d{4}-\d{2}-\d{2}/.test(value) ? toEventTime(value) : undefined;
+        return ms ?? value;
+    }
+    return valueKey(value);
 }
 
 /** Milliseconds per DATEDIFF unit; calendar units by their longest length, since they only bound memory here. */

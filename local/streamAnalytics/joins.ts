@@ -35,14 +35,29 @@ function combined(left: Row, right: Row | null, ts: number): Row {
 
 interface HeldLeft {
     readonly row: Row;
+    readonly key: string | number;
     matched: boolean;
+    evicted: boolean;
+}
+
+interface HeldRight {
+    readonly row: Row;
+    readonly key: string | number;
+    evicted: boolean;
+}
+
+/** Equality conditions `left = right` of the ON clause, as key functions of each side: they bucket the held rows. */
+export interface JoinKeys {
+    readonly left: (row: Row) => string | number;
+    readonly right: (row: Row) => string | number;
 }
 
 /**
  * A stream-to-stream `[INNER] JOIN` or `LEFT [OUTER] JOIN` with a DATEDIFF time bound
  * (https://learn.microsoft.com/stream-analytics-query/join-azure-stream-analytics). Each side keeps its rows only as
  * long as a row of the other side could still match them, which the time bound and the other side's watermark
- * decide, so memory is bounded by the join's duration. A matched pair is stamped with the later of its two times;
+ * decide, so memory is bounded by the join's duration. Rows are bucketed by the ON clause's equality keys, so a row
+ * is compared only with the other side's rows of its key. A matched pair is stamped with the later of its two times;
  * a LEFT JOIN's unmatched left row is emitted with NULL right columns once no match can come any more, stamped at
  * left time + the upper bound.
  */
@@ -50,8 +65,13 @@ export class StreamJoinOperator {
     readonly targets: Operator[] = [];
     readonly left: Operator;
     readonly right: Operator;
-    private heldLeft: HeldLeft[] = [];
-    private heldRight: Row[] = [];
+    /** Held rows in arrival order (which follows time closely), for eviction. */
+    private leftQueue: HeldLeft[] = [];
+    private rightQueue: HeldRight[] = [];
+    private leftHead = 0;
+    private rightHead = 0;
+    private readonly leftByKey = new Map<string | number, HeldLeft[]>();
+    private readonly rightByKey = new Map<string | number, HeldRight[]>();
     private leftWatermark = -Infinity;
     private rightWatermark = -Infinity;
     private forwarded = -Infinity;
@@ -60,6 +80,7 @@ export class StreamJoinOperator {
         private readonly kind: 'inner' | 'left',
         private readonly on: Evaluator<Row>,
         private readonly bound: JoinTimeBound,
+        private readonly keys: JoinKeys | undefined,
     ) {
         this.left = {
             onRow: (row) => this.onLeft(row),
@@ -79,26 +100,31 @@ export class StreamJoinOperator {
 
     /** Rows held on both sides; bounded by the time bound. */
     heldRows(): number {
-        return this.heldLeft.length + this.heldRight.length;
+        return this.leftQueue.length - this.leftHead + this.rightQueue.length - this.rightHead;
     }
 
     private onLeft(row: Row): void {
-        const held: HeldLeft = { row, matched: false };
-        for (const right of this.heldRight) {
-            if (this.tryPair(row, right)) {
+        const key = this.keys === undefined ? '' : this.keys.left(row);
+        const held: HeldLeft = { row, key, matched: false, evicted: false };
+        for (const right of this.rightByKey.get(key) ?? []) {
+            if (this.tryPair(row, right.row)) {
                 held.matched = true;
             }
         }
-        this.heldLeft.push(held);
+        this.leftQueue.push(held);
+        bucket(this.leftByKey, key).push(held);
     }
 
     private onRight(row: Row): void {
-        for (const held of this.heldLeft) {
+        const key = this.keys === undefined ? '' : this.keys.right(row);
+        for (const held of this.leftByKey.get(key) ?? []) {
             if (this.tryPair(held.row, row)) {
                 held.matched = true;
             }
         }
-        this.heldRight.push(row);
+        const held: HeldRight = { row, key, evicted: false };
+        this.rightQueue.push(held);
+        bucket(this.rightByKey, key).push(held);
     }
 
     private tryPair(left: Row, right: Row): boolean {
@@ -116,22 +142,36 @@ export class StreamJoinOperator {
 
     private progress(): void {
         // A right row can match a future left row (time >= the left watermark) only while right.ts - min >= it.
-        this.heldRight = this.heldRight.filter((row) => row.ts - this.bound.minDeltaMs >= this.leftWatermark);
-        const keep: HeldLeft[] = [];
-        for (const held of this.heldLeft) {
-            if (held.row.ts + this.bound.maxDeltaMs >= this.rightWatermark) {
-                keep.push(held);
-            } else if (this.kind === 'left' && !held.matched) {
+        while (
+            this.rightHead < this.rightQueue.length &&
+            this.rightQueue[this.rightHead]!.row.ts - this.bound.minDeltaMs < this.leftWatermark
+        ) {
+            const held = this.rightQueue[this.rightHead]!;
+            this.rightHead += 1;
+            held.evicted = true;
+            unbucket(this.rightByKey, held.key);
+        }
+        while (
+            this.leftHead < this.leftQueue.length &&
+            this.leftQueue[this.leftHead]!.row.ts + this.bound.maxDeltaMs < this.rightWatermark
+        ) {
+            const held = this.leftQueue[this.leftHead]!;
+            this.leftHead += 1;
+            held.evicted = true;
+            unbucket(this.leftByKey, held.key);
+            if (this.kind === 'left' && !held.matched) {
                 this.emit(combined(held.row, null, held.row.ts + Math.max(this.bound.upperMs, 0)));
             }
         }
-        this.heldLeft = keep;
+        this.compact();
         let watermark = Math.min(this.leftWatermark, this.rightWatermark);
         if (this.kind === 'left') {
             // An unmatched left row still held will be emitted at left time + upper bound: hold time back for it.
-            for (const held of this.heldLeft) {
+            for (let index = this.leftHead; index < this.leftQueue.length; index += 1) {
+                const held = this.leftQueue[index]!;
                 if (!held.matched) {
                     watermark = Math.min(watermark, held.row.ts + Math.max(this.bound.upperMs, 0));
+                    break;
                 }
             }
         }
@@ -143,10 +183,47 @@ export class StreamJoinOperator {
         }
     }
 
+    private compact(): void {
+        if (this.leftHead > 1024 && this.leftHead * 2 > this.leftQueue.length) {
+            this.leftQueue = this.leftQueue.slice(this.leftHead);
+            this.leftHead = 0;
+        }
+        if (this.rightHead > 1024 && this.rightHead * 2 > this.rightQueue.length) {
+            this.rightQueue = this.rightQueue.slice(this.rightHead);
+            this.rightHead = 0;
+        }
+    }
+
     private emit(row: Row): void {
         for (const target of this.targets) {
             target.onRow(row);
         }
+    }
+}
+
+function bucket<T>(map: Map<string | number, T[]>, key: string | number): T[] {
+    let rows = map.get(key);
+    if (rows === undefined) {
+        rows = [];
+        map.set(key, rows);
+    }
+    return rows;
+}
+
+/** Drops the evicted rows at the front of a key's bucket (rows of one key arrive, and leave, in order). */
+function unbucket<T extends { evicted: boolean }>(map: Map<string | number, T[]>, key: string | number): void {
+    const rows = map.get(key);
+    if (rows === undefined) {
+        return;
+    }
+    let first = 0;
+    while (first < rows.length && rows[first]!.evicted) {
+        first += 1;
+    }
+    if (first === rows.length) {
+        map.delete(key);
+    } else if (first > 0) {
+        rows.splice(0, first);
     }
 }
 
