@@ -110,6 +110,8 @@ export class WindowedAggregateOperator implements Operator {
     private readonly where: Evaluator<Row> | undefined;
     private readonly keys: readonly Evaluator<Row>[];
     private readonly aggregates: readonly AggregateDefinition[];
+    private lastEnd = NaN;
+    private lastGroups: Map<string | number, Group> | undefined;
 
     constructor(
         private readonly query: GroupedQuery,
@@ -151,6 +153,10 @@ export class WindowedAggregateOperator implements Operator {
         for (const end of closed) {
             const groups = this.windows.get(end)!;
             this.windows.delete(end);
+            if (end === this.lastEnd) {
+                this.lastEnd = NaN;
+                this.lastGroups = undefined;
+            }
             for (const group of groups.values()) {
                 emitGroup(this.query, this.targets, group.keys, group.accumulators, end);
             }
@@ -167,11 +173,14 @@ export class WindowedAggregateOperator implements Operator {
 
     /** `keyValues` is the single key value when there is one GROUP BY key (no array per event), else the array. */
     private group(end: number, key: string | number, keyValues: Value | Value[]): Group {
-        let groups = this.windows.get(end);
+        // Consecutive events mostly fall in the same window: skip the lookup by end then.
+        let groups = end === this.lastEnd ? this.lastGroups : this.windows.get(end);
         if (groups === undefined) {
             groups = new Map();
             this.windows.set(end, groups);
         }
+        this.lastEnd = end;
+        this.lastGroups = groups;
         let group = groups.get(key);
         if (group === undefined) {
             group = {

@@ -44,6 +44,8 @@ interface PartitionState {
 
 export class InputWatermark {
     private readonly partitions = new Map<string, PartitionState>();
+    private lastPartitionId: string | undefined;
+    private lastPartition: PartitionState | undefined;
 
     constructor(
         partitionIds: readonly string[],
@@ -77,7 +79,12 @@ export class InputWatermark {
         now: number,
         substream?: string | number,
     ): number | undefined {
-        const partition = this.partitions.get(partitionId)!;
+        // A pushed batch comes from one partition: remember it rather than look it up per event.
+        if (partitionId !== this.lastPartitionId) {
+            this.lastPartitionId = partitionId;
+            this.lastPartition = this.partitions.get(partitionId)!;
+        }
+        const partition = this.lastPartition!;
         let time = eventTime;
         if (time > arrival + EARLY_ARRIVAL_MS) {
             this.counters.earlyInputEvents += 1;
