@@ -170,8 +170,8 @@ function eventTimeReaders(
         outputs,
     );
     const readers = new Map<string, (body: unknown) => number | undefined>();
-    const sources = [...compiled.steps.values(), ...compiled.statements.map(({ statement }) => statement)].map(
-        (statement) => statement.source,
+    const sources = [...compiled.steps.values(), ...compiled.statements.map(({ statement }) => statement)].flatMap(
+        (statement) => statement.sources,
     );
     for (const source of sources) {
         if (source.kind !== 'input' || source.timestampBy === undefined) {

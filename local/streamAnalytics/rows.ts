@@ -11,6 +11,13 @@ export interface Row {
     readonly event: EventMetadata | undefined;
     /** The Event Hubs properties of an input event, when its source supplied them (GetMetadataPropertyValue). */
     readonly properties?: EventHubProperties | undefined;
+    /**
+     * A row of a JOIN or APPLY: one row per FROM source, in FROM order (NULL for the missing side of a LEFT JOIN
+     * or OUTER APPLY). Absent on rows with a single source, which read `fields` directly.
+     */
+    readonly sides?: readonly (Row | null)[];
+    /** The values of the statement's analytic functions for this row, computed before WHERE. */
+    readonly analytics?: readonly Value[];
 }
 
 /**
@@ -111,6 +118,30 @@ export function columnReader(name: string): (row: Row) => Value {
             return metadata(row.event, row);
         }
         return propertyIgnoringCase(fields, upper);
+    };
+}
+
+/**
+ * Like columnReader, but tells a missing column (undefined) from a NULL one, so an unqualified name in a JOIN can be
+ * looked up source by source.
+ */
+export function columnLookup(name: string): (row: Row) => Value | undefined {
+    const upper = name.toUpperCase();
+    const metadata = METADATA_BY_UPPER.get(upper);
+    return (row) => {
+        const fields = row.fields;
+        if (Object.hasOwn(fields, name)) {
+            return fields[name] ?? null;
+        }
+        if (metadata !== undefined && row.event !== undefined) {
+            return metadata(row.event, row);
+        }
+        for (const key of Object.keys(fields)) {
+            if (key.toUpperCase() === upper) {
+                return fields[key] ?? null;
+            }
+        }
+        return undefined;
     };
 }
 

@@ -107,4 +107,58 @@ describe('StreamJob', () => {
             outputRows: 0,
         });
     });
+
+    it('finish() ends the inputs: open windows are released at once, and later pushes are refused', async () => {
+        const { job, delivered } = setUp(COUNT_BY_WINDOW);
+        job.push('namesInput', '0', [{ enqueuedTime: START + 1000, body: {} }]);
+        await job.flush();
+        expect(delivered).toEqual([]);
+        job.finish();
+        await job.flush();
+        expect(delivered).toEqual([[{ windowEnd: '2026-11-22T06:00:10.0000000Z', events: 1 }]]);
+        expect(() => job.push('namesInput', '0', [{ enqueuedTime: START + 2000, body: {} }])).toThrow(
+            StreamJobUsageError,
+        );
+    });
+});
+
+describe('reference inputs', () => {
+    const options = (referenceInputs: Record<string, Record<string, unknown>[]>) => ({
+        inputs: { namesInput: { partitionIds: ['0'] } },
+        outputs: ['out'],
+        jobSettings: letterCountsJobSettings,
+        referenceInputs,
+    });
+    const JOINED = 'SELECT n.name, r.city INTO out FROM namesInput n JOIN people r ON n.name = r.name';
+
+    it('are joined as static tables and never advance time', async () => {
+        const plan = compileQuery(JOINED, options({ people: [{ name: 'Ann', city: 'Oslo' }] }));
+        const rows: OutputRow[] = [];
+        const job = plan.createJob({
+            clock: { now: () => new Date(START) },
+            sink: (_alias, batch) => {
+                rows.push(...batch);
+                return Promise.resolve();
+            },
+        });
+        job.push('namesInput', '0', [
+            { enqueuedTime: START, body: { name: 'Ann' } },
+            { enqueuedTime: START, body: { name: 'Bob' } },
+        ]);
+        await job.flush();
+        expect(rows).toEqual([{ name: 'Ann', city: 'Oslo' }]);
+    });
+
+    it('reject rows that are not objects and aliases that are also stream inputs, naming the value', () => {
+        expect(() => compileQuery(JOINED, options({ people: [42 as unknown as Record<string, unknown>] }))).toThrow(
+            'Invalid row 0 of reference input "people": must be an object (got 42)',
+        );
+        expect(() => compileQuery(JOINED, options({ namesInput: [] }))).toThrow(StreamJobUsageError);
+    });
+
+    it('can only be the right side of a JOIN', () => {
+        expect(() => compileQuery('SELECT * INTO out FROM people', options({ people: [{ name: 'Ann' }] }))).toThrow(
+            'Line 1, column 24: reference data can only be the right side of a JOIN; read a stream in FROM',
+        );
+    });
 });
