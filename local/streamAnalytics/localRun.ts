@@ -7,6 +7,9 @@ import { parseQuery } from './parser';
 import type { Row } from './rows';
 import type { Value } from './values';
 
+/** Reference tables by input alias: each a file's rows. */
+type ReferenceTables = Readonly<Record<string, readonly Readonly<Record<string, unknown>>[]>>;
+
 /**
  * Runs a query once over local input files, as Stream Analytics' local runs and `azure-streamanalytics-cicd test`
  * do, and returns every output's rows. Shared by `npm run asa -- run` and `npm run asa -- test`.
@@ -63,18 +66,15 @@ export async function runQueryLocally(options: LocalRunOptions): Promise<LocalRu
     const jobSettings = { ...settings, eventsLateArrivalMaxDelayInSeconds: lateSeconds };
     const outputs = outputAliasesOf(options.queryText);
     const streams = options.inputs.filter((input) => input.kind === 'stream');
-    for (const input of options.inputs) {
-        if (input.kind === 'reference') {
-            registerReferenceData(input.alias, input.events);
-        }
-    }
+    const references = referenceInputsOf(options.inputs);
     const aliases = streams.map((input) => input.alias);
     const plan = compileQuery(options.queryText, {
         inputs: Object.fromEntries(aliases.map((alias) => [alias, { partitionIds: ['0'] }])),
+        referenceInputs: references,
         outputs,
         jobSettings,
     });
-    const arrivals = timeline(options.queryText, streams, outputs, options.runStart);
+    const arrivals = timeline(options.queryText, streams, references, outputs, options.runStart);
     let now = arrivals[0]?.arrival ?? options.runStart;
     const received = new Map<string, OutputRow[]>(outputs.map((alias) => [alias, []]));
     const job = plan.createJob({
@@ -95,16 +95,22 @@ export async function runQueryLocally(options: LocalRunOptions): Promise<LocalRu
 }
 
 /**
- * Reference data enters the engine here and only here. The reference-data JOIN is built on the engine branch of
- * issue 11 (asa-engine); until it is merged this is where that registration call goes, and a reference input is a
- * clear usage error rather than a silently empty table.
+ * Reference Data inputs as the engine's reference tables: the whole file is the table, loaded before the first
+ * event (https://learn.microsoft.com/azure/stream-analytics/stream-analytics-use-reference-data). Rows must be
+ * objects (a JSON object per row, or a CSV row); compileQuery rejects anything else with the row's index.
  */
-function registerReferenceData(alias: string, events: readonly unknown[]): void {
-    throw new StreamJobUsageError(
-        `input "${alias}"`,
-        `Reference Data (${events.length} rows)`,
-        'reference-data inputs need the reference-data JOIN, which this build of the local engine does not have yet',
-    );
+function referenceInputsOf(inputs: readonly LocalInput[]): ReferenceTables {
+    const tables: Record<string, readonly Readonly<Record<string, unknown>>[]> = {};
+    for (const input of inputs) {
+        if (input.kind !== 'reference') {
+            continue;
+        }
+        if (Object.hasOwn(tables, input.alias)) {
+            throw new StreamJobUsageError('reference input', input.alias, 'is given twice');
+        }
+        tables[input.alias] = input.events as readonly Readonly<Record<string, unknown>>[];
+    }
+    return tables;
 }
 
 /** The outputs a query writes to, by INTO name; a SELECT without INTO writes to `output` (R:into). */
@@ -129,10 +135,11 @@ interface Arrival {
 function timeline(
     queryText: string,
     streams: readonly LocalInput[],
+    references: ReferenceTables,
     outputs: readonly string[],
     runStart: number,
 ): Arrival[] {
-    const readers = eventTimeReaders(queryText, streams, outputs);
+    const readers = eventTimeReaders(queryText, streams, references, outputs);
     const arrivals: (Arrival & { order: number })[] = [];
     let order = 0;
     for (const input of streams) {
@@ -162,12 +169,14 @@ function timeline(
 function eventTimeReaders(
     queryText: string,
     streams: readonly LocalInput[],
+    references: ReferenceTables,
     outputs: readonly string[],
 ): Map<string, (body: unknown) => number | undefined> {
     const compiled = compileQueryText(
         queryText,
         streams.map((input) => input.alias),
         outputs,
+        new Map(Object.entries(references) as [string, readonly Readonly<Record<string, Value>>[]][]),
     );
     const readers = new Map<string, (body: unknown) => number | undefined>();
     const sources = [...compiled.steps.values(), ...compiled.statements.map(({ statement }) => statement)].flatMap(

@@ -71,6 +71,11 @@ describe('npm run asa -- test', () => {
                             ExpectedOutput: path.join(PROJECT, 'test/Flagged.expected.json'),
                             Output: path.join(out, 'json-input/Flagged.json'),
                         },
+                        {
+                            OutputAlias: 'Expired',
+                            ExpectedOutput: path.join(PROJECT, 'test/Expired.expected.json'),
+                            Output: path.join(out, 'json-input/Expired.json'),
+                        },
                     ],
                     OutputNotEqual: [],
                     OutputMissing: [],
@@ -86,6 +91,11 @@ describe('npm run asa -- test', () => {
                             OutputAlias: 'MakeCounts',
                             ExpectedOutput: path.join(PROJECT, 'test/MakeCounts.expected.json'),
                             Output: path.join(out, 'csv-input/MakeCounts.json'),
+                        },
+                        {
+                            OutputAlias: 'Expired',
+                            ExpectedOutput: path.join(PROJECT, 'test/Expired.expected.json'),
+                            Output: path.join(out, 'csv-input/Expired.json'),
                         },
                     ],
                     OutputNotEqual: [],
@@ -137,7 +147,14 @@ describe('npm run asa -- test', () => {
                 TestCases: [
                     {
                         Name: 'no-such-output',
-                        Inputs: [{ InputAlias: 'Entries', FilePath: path.join(PROJECT, 'test/entries.json') }],
+                        Inputs: [
+                            { InputAlias: 'Entries', FilePath: path.join(PROJECT, 'test/entries.json') },
+                            {
+                                InputAlias: 'Registration',
+                                Type: 'Reference Data',
+                                FilePath: path.join(PROJECT, 'test/registration.json'),
+                            },
+                        ],
                         ExpectedOutputs: [{ OutputAlias: 'Elsewhere', FilePath: 'x.json', Required: 'true' }],
                     },
                 ],
@@ -200,6 +217,8 @@ describe('npm run asa -- run', () => {
                 'examples/asa-project/TollEntries.asaql',
                 '--input',
                 'Entries=examples/asa-project/test/entries.csv',
+                '--reference',
+                'Registration=examples/asa-project/test/registration.csv',
                 '--job-settings',
                 'examples/asa-project/job-settings.json',
             ),
@@ -215,6 +234,9 @@ describe('npm run asa -- run', () => {
                 '{"Plate":"AAA-999","Label":"Make1 AAA-999","Second":2,"OneMicrosecondLater":"2023-01-01T00:00:02.0000010Z"}',
                 '{"Plate":"ABC-369","Label":"Make2 ABC-369","Second":3,"OneMicrosecondLater":"2023-01-01T00:00:03.0000010Z"}',
                 '{"Plate":"ABC-129","Label":"Make1 Abc-129","Second":12,"OneMicrosecondLater":"2023-01-01T00:00:12.1234577Z"}',
+                '--- Expired (2 rows)',
+                '{"Time":"2023-01-01T00:00:02.0000000Z","License_plate":"AAA-999","RegistrationId":"R-1"}',
+                '{"Time":"2023-01-01T00:00:12.1234567Z","License_plate":"Abc-129","RegistrationId":"R-3"}',
             ],
         });
     });
@@ -254,10 +276,14 @@ describe('npm run asa -- run', () => {
         const badQuery = path.join(scratch, 'bad.asaql');
         writeFileSync(badQuery, 'SELECT *\nINTO out\nFROM Entries\nWHERE Make LIKE');
         const entries = 'Entries=examples/asa-project/test/entries.json';
+        const badReference = `Registration=${path.join(scratch, 'registration.jsonl')}`;
+        writeFileSync(path.join(scratch, 'registration.jsonl'), '{"LicensePlate":"AAA-999"}\n42\n');
         const results = [
             await asa('run', 'examples/asa-project/TollEntries.asaql', '--input', `Entries=${badJson}`),
             await asa('run', badQuery, '--input', entries),
             await asa('run', 'examples/asa-project/TollEntries.asaql', '--input', entries, '--reference', entries),
+            await asa('run', 'examples/asa-project/TollEntries.asaql', '--input', entries),
+            await asa('run', 'examples/asa-project/TollEntries.asaql', '--input', entries, '--reference', badReference),
             await asa('run', 'examples/asa-project/TollEntries.asaql', '--input', 'Entries'),
             await asa('run', 'examples/asa-project/TollEntries.asaql'),
             await asa('deploy', 'x'),
@@ -271,10 +297,12 @@ describe('npm run asa -- run', () => {
                 code: 2,
                 first: `${path.relative(process.cwd(), badQuery)}: Line 4, column 16: unexpected end of query (expected an expression)`,
             },
+            { code: 2, first: 'Invalid reference input: is also declared as a stream input (got "Entries")' },
             {
                 code: 2,
-                first: 'Invalid input "Entries": reference-data inputs need the reference-data JOIN, which this build of the local engine does not have yet (got "Reference Data (5 rows)")',
+                first: `examples/asa-project/TollEntries.asaql: Line 27, column 6: unknown input or step "Registration"`,
             },
+            { code: 2, first: 'Invalid row 1 of reference input "Registration": must be an object (got 42)' },
             { code: 2, first: '--input takes <alias>=<file> (got "Entries")' },
             { code: 2, first: 'run needs at least one --input <alias>=<file>' },
             { code: 2, first: 'unknown command "deploy"' },
