@@ -18,8 +18,8 @@ type ReferenceTables = Readonly<Record<string, readonly Readonly<Record<string, 
  * (arrival times never go backwards, so an event older than one before it arrives "now" and meets the late and
  * out-of-order policies as it would live). An input without TIMESTAMP BY arrives all at once at the run start, as a
  * local run stamps every such record with the run's start time (https://learn.microsoft.com/azure/stream-analytics/
- * input-validation). When the files are exhausted, time moves past every window and join bound so all output is
- * written, as a local run does when its input ends.
+ * input-validation). When the files are exhausted the inputs end (StreamJob.finish()), so every window, session,
+ * join bound and held row is written, as a local run does when its input ends.
  */
 export interface LocalInput {
     readonly alias: string;
@@ -50,9 +50,6 @@ export const DEFAULT_JOB_SETTINGS: JobSettings = {
     eventsOutOfOrderPolicy: 'Adjust',
     compatibilityLevel: '1.2',
 };
-
-/** The longest span a window, join bound or LIMIT DURATION can cover (7 days), plus a margin. */
-const DRAIN_MS = 8 * 86_400_000;
 
 /** The largest late-arrival tolerance; a local run must end, so "wait forever" (-1) is read as this. */
 const MAX_LATE_ARRIVAL_SECONDS = 1_814_399;
@@ -88,8 +85,8 @@ export async function runQueryLocally(options: LocalRunOptions): Promise<LocalRu
         now = arrival;
         job.push(alias, '0', [{ enqueuedTime: arrival, body }]);
     }
-    now += lateSeconds * 1000 + DRAIN_MS;
-    job.advance(now);
+    // The files are the whole input: end it, so every window, session, join bound and held row is released.
+    job.finish();
     await job.flush();
     return { outputs: received, metrics: job.metrics() };
 }
