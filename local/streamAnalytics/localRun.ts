@@ -1,5 +1,5 @@
 import { toEventTime } from './compileExpression';
-import { compileQueryText } from './compiler';
+import { compileQueryText, DEFAULT_OUTPUT } from './compiler';
 import { compileQuery, type JobSettings, type OutputRow, StreamJobUsageError } from './index';
 import type { JobMetrics } from './job';
 import { parseJobSettings } from './jobSettings';
@@ -110,11 +110,11 @@ function referenceInputsOf(inputs: readonly LocalInput[]): ReferenceTables {
     return tables;
 }
 
-/** The outputs a query writes to, by INTO name; a SELECT without INTO writes to `output` (R:into). */
+/** The outputs a query writes to, by INTO name; a SELECT without INTO writes to `output`, as the engine does (R:into). */
 export function outputAliasesOf(queryText: string): string[] {
     const names = new Map<string, string>();
     for (const statement of parseQuery(queryText).statements) {
-        const name = statement.into?.name ?? 'output';
+        const name = statement.into?.name ?? DEFAULT_OUTPUT;
         if (!names.has(name.toUpperCase())) {
             names.set(name.toUpperCase(), name);
         }

@@ -209,6 +209,37 @@ describe('npm run asa -- test', () => {
     });
 });
 
+describe('a SELECT without INTO', () => {
+    it('writes to the output named output, which a test case expects by that name (the UNION fixture)', async () => {
+        const fixture = path.join(ROOT, 'test/local/streamAnalytics/fixtures/docs-union');
+        const config = path.join(scratch, 'union.testConfig.json');
+        writeFileSync(
+            config,
+            JSON.stringify({
+                Script: path.join(fixture, 'query.asaql'),
+                TestCases: [
+                    {
+                        Name: 'union',
+                        Inputs: [
+                            { InputAlias: 'Input1', FilePath: path.join(fixture, 'Input1.json') },
+                            { InputAlias: 'Input2', FilePath: path.join(fixture, 'Input2.json') },
+                        ],
+                        ExpectedOutputs: [
+                            { OutputAlias: 'output', FilePath: path.join(fixture, 'output.expected.json') },
+                        ],
+                    },
+                ],
+            }),
+        );
+        const inputs = ['--input', `Input1=${fixture}/Input1.json`, '--input', `Input2=${fixture}/Input2.json`];
+        const run = await asa('run', path.join(fixture, 'query.asaql'), ...inputs);
+        expect([await asa('test', config), run.lines[0]]).toEqual([
+            { code: 0, lines: ['PASS union', '1 test case: 1 passed, 0 failed'] },
+            `--- output (${JSON.parse(readFileSync(path.join(fixture, 'output.expected.json'), 'utf8')).length} rows)`,
+        ]);
+    });
+});
+
 describe('npm run asa -- run', () => {
     it('prints each output of the query as line-delimited JSON', async () => {
         expect(
