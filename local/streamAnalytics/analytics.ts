@@ -46,6 +46,7 @@ export class AnalyticOperator implements Operator {
         const extended: Row = {
             fields: row.fields,
             ts: row.ts,
+            subMsTicks: row.subMsTicks,
             enqueuedMs: row.enqueuedMs,
             event: row.event,
             analytics,

@@ -42,7 +42,7 @@ import {
     WindowedAggregateOperator,
 } from './operators';
 import { parseQuery } from './parser';
-import { allColumns, columnLookup, columnReader, recordField, type Row } from './rows';
+import { allColumns, columnLookup, columnReader, recordField, type Row, timestampOf } from './rows';
 import { DateTime, type Value, valueKey } from './values';
 import { integer, parseWindow, parseWindows, timeUnit, windowCall, type WindowMember } from './windows';
 
@@ -997,7 +997,7 @@ function collectAggregates(select: SelectStatement): CallExpression[] {
 function makeRowScope(qualifiers: ReadonlySet<string>): Scope<Row> {
     return {
         column: (expression) => compileColumn(expression, qualifiers),
-        timestamp: () => (row) => new DateTime(row.ts),
+        timestamp: () => timestampOf,
         aggregate: (call) => {
             throw QueryCompileError.at(
                 'invalid',
@@ -1005,7 +1005,7 @@ function makeRowScope(qualifiers: ReadonlySet<string>): Scope<Row> {
                 `aggregate ${call.name} is only allowed in the SELECT or HAVING of a GROUP BY`,
             );
         },
-        sourceTime: (name) => (qualifiers.has(name.toUpperCase()) ? (row) => new DateTime(row.ts) : undefined),
+        sourceTime: (name) => (qualifiers.has(name.toUpperCase()) ? timestampOf : undefined),
     };
 }
 
@@ -1052,7 +1052,7 @@ function makeCompositeScope(sources: readonly SourceInfo[]): Scope<Row> {
                 return rest.reduce<Value>((value, name) => recordField(value, name), read(side));
             };
         },
-        timestamp: () => (row) => new DateTime(row.ts),
+        timestamp: () => timestampOf,
         aggregate: (call) => {
             throw QueryCompileError.at(
                 'invalid',
@@ -1067,7 +1067,7 @@ function makeCompositeScope(sources: readonly SourceInfo[]): Scope<Row> {
             }
             return (row) => {
                 const side = row.sides![index];
-                return side === null || side === undefined ? null : new DateTime(side.ts);
+                return side === null || side === undefined ? null : timestampOf(side);
             };
         },
     };

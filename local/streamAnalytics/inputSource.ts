@@ -1,5 +1,5 @@
 import type { Evaluator } from './compileExpression';
-import { toEventTime } from './compileExpression';
+import { eventSubMsTicks, toEventTime } from './compileExpression';
 import type { StatementSource } from './compiler';
 import type { Operator } from './operators';
 import type { EventHubProperties, Row } from './rows';
@@ -74,18 +74,22 @@ export class InputSource {
             const row: Row = {
                 fields: body as Record<string, Value>,
                 ts: arrival,
+                subMsTicks: 0,
                 enqueuedMs: arrival,
                 event: metadata,
                 properties: event,
             };
             let eventTime = arrival;
+            let subMsTicks = 0;
             if (this.timestampBy !== undefined) {
-                const stamped = toEventTime(this.timestampBy(row));
+                const value = this.timestampBy(row);
+                const stamped = toEventTime(value);
                 if (stamped === undefined) {
                     this.counters.invalidTimestampEvents += 1;
                     continue;
                 }
                 eventTime = stamped;
+                subMsTicks = eventSubMsTicks(value);
             }
             const substream = this.substream === undefined ? undefined : valueKey(this.substream(row));
             const time = this.watermark.admit(partitionId, eventTime, arrival, now, substream);
@@ -93,6 +97,8 @@ export class InputSource {
                 continue;
             }
             row.ts = time;
+            // An event the ordering policy moved (Adjust) takes the watermark's whole millisecond.
+            row.subMsTicks = time === eventTime ? subMsTicks : 0;
             admitted = true;
             this.target.onRow(row);
         }

@@ -22,10 +22,12 @@ function sidesOf(row: Row): readonly (Row | null)[] {
     return row.sides ?? [row];
 }
 
-function combined(left: Row, right: Row | null, ts: number): Row {
+/** A row of both sides, stamped with `ts` and the 100 ns ticks of the side it takes its time from. */
+function combined(left: Row, right: Row | null, ts: number, subMsTicks = left.subMsTicks): Row {
     return {
         fields: NO_FIELDS,
         ts,
+        subMsTicks,
         enqueuedMs: NaN,
         event: undefined,
         sides: [...sidesOf(left), right],
@@ -132,7 +134,8 @@ export class StreamJoinOperator {
         if (delta < this.bound.minDeltaMs || delta > this.bound.maxDeltaMs) {
             return false;
         }
-        const pair = combined(left, right, Math.max(left.ts, right.ts));
+        const later = right.ts > left.ts || (right.ts === left.ts && (right.subMsTicks ?? 0) > (left.subMsTicks ?? 0));
+        const pair = later ? combined(left, right, right.ts, right.subMsTicks) : combined(left, right, left.ts);
         if (!isTrue(this.on(pair))) {
             return false;
         }

@@ -27,7 +27,13 @@ export class ProjectOperator implements Operator {
         if (this.where !== undefined && !isTrue(this.where(row))) {
             return;
         }
-        const projected: Row = { fields: this.project(row), ts: row.ts, enqueuedMs: NaN, event: undefined };
+        const projected: Row = {
+            fields: this.project(row),
+            ts: row.ts,
+            subMsTicks: row.subMsTicks,
+            enqueuedMs: NaN,
+            event: undefined,
+        };
         for (const target of this.targets) {
             target.onRow(projected);
         }

@@ -5,7 +5,13 @@ import { DateTime, type Value } from './values';
 /** An event as the query sees it: its fields, its System.Timestamp(), and, for input events, Event Hub metadata. */
 export interface Row {
     readonly fields: Readonly<Record<string, Value>>;
+    /** The event time (System.Timestamp()) in epoch milliseconds: what windows, watermarks and joins read. */
     ts: number;
+    /**
+     * The 100 ns ticks of the event time past `ts` (0-9999; absent is 0), kept so System.Timestamp() of an event
+     * stamped with seven fractional digits prints all seven. Ordering and windows use `ts` alone.
+     */
+    subMsTicks?: number;
     /** The Event Hub enqueued time of an input event (NaN for rows a step produced). */
     readonly enqueuedMs: number;
     readonly event: EventMetadata | undefined;
@@ -79,6 +85,11 @@ function eventId(row: Row, properties: EventHubProperties | undefined): string {
             : `${row.event!.partitionId}/${row.enqueuedMs}/${JSON.stringify(row.fields)}`;
     const hex = createHash('sha1').update(identity).digest('hex');
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 3) | 8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** System.Timestamp() of a row, to the 100 ns tick. */
+export function timestampOf(row: Row): DateTime {
+    return new DateTime(row.ts, row.subMsTicks ?? 0);
 }
 
 /** The properties Stream Analytics adds to every Event Hub event, shared by all events of one pushed batch. */

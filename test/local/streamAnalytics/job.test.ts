@@ -162,3 +162,45 @@ describe('reference inputs', () => {
         );
     });
 });
+
+describe('event times', () => {
+    it('keep 100 ns ticks through TIMESTAMP BY, a WITH step, a JOIN and System.Timestamp(); an adjusted event takes a whole millisecond', async () => {
+        const { job, delivered } = setUp(
+            `WITH stamped AS (
+                SELECT id, System.Timestamp() AS first FROM namesInput TIMESTAMP BY at
+            )
+            SELECT id, first, System.Timestamp() AS second INTO out FROM stamped
+
+            SELECT a.id, System.Timestamp() AS paired
+            INTO out
+            FROM namesInput a TIMESTAMP BY DATEADD(microsecond, 1, at)
+            JOIN namesInput b TIMESTAMP BY at
+            ON a.id = b.id AND DATEDIFF(millisecond, a, b) BETWEEN -1 AND 1`,
+            {
+                eventsLateArrivalMaxDelayInSeconds: 5,
+                eventsOutOfOrderMaxDelayInSeconds: 0,
+                eventsOutOfOrderPolicy: 'Adjust',
+                compatibilityLevel: '1.2',
+            },
+        );
+        job.push('namesInput', '0', [
+            { enqueuedTime: START + 1000, body: { id: 1, at: '2026-11-22T06:00:01.1234567Z' } },
+            { enqueuedTime: START + 3000, body: { id: 2, at: '2026-11-22T07:00:02.9999990+01:00' } },
+            // Out of order by half a second: Adjust moves it to the watermark, 06:00:02.999 in the engine's ms.
+            { enqueuedTime: START + 3000, body: { id: 3, at: '2026-11-22T06:00:02.5000001Z' } },
+        ]);
+        job.finish();
+        await job.flush();
+        const rows = delivered.flat().sort((a, b) => Object.keys(a).join().localeCompare(Object.keys(b).join()));
+        expect(rows).toEqual([
+            { id: 1, first: '2026-11-22T06:00:01.1234567Z', second: '2026-11-22T06:00:01.1234567Z' },
+            { id: 2, first: '2026-11-22T06:00:02.9999990Z', second: '2026-11-22T06:00:02.9999990Z' },
+            { id: 3, first: '2026-11-22T06:00:02.9990000Z', second: '2026-11-22T06:00:02.9990000Z' },
+            // The pair takes the later side's time: a, stamped 1 µs after b.
+            { id: 1, paired: '2026-11-22T06:00:01.1234577Z' },
+            { id: 2, paired: '2026-11-22T06:00:03.0000000Z' },
+            // a's id 3 is adjusted to a's own watermark, 06:00:03.000 (id 2 plus 1 µs, in whole ms).
+            { id: 3, paired: '2026-11-22T06:00:03.0000000Z' },
+        ]);
+    });
+});
