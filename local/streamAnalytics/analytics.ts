@@ -49,6 +49,7 @@ export class AnalyticOperator implements Operator {
             subMsTicks: row.subMsTicks,
             enqueuedMs: row.enqueuedMs,
             event: row.event,
+            properties: row.properties,
             analytics,
         };
         for (const target of this.targets) {

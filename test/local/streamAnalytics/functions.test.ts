@@ -630,6 +630,45 @@ describe('input metadata', () => {
         );
         expect(other.eventId).not.toBe(row.eventId);
     });
+
+    it('GetMetadataPropertyValue reads the named source in a JOIN, and survives analytic functions', async () => {
+        const plan = compileQuery(
+            `SELECT a.n, GetMetadataPropertyValue(a, '[EventHub].[SequenceNumber]') AS mine,
+                    GetMetadataPropertyValue(b, '[EventHub].[SequenceNumber]') AS theirs
+             INTO out FROM input a JOIN other b ON a.n = b.n AND DATEDIFF(second, a, b) BETWEEN 0 AND 5
+
+             SELECT n, GetMetadataPropertyValue(input, '[EventHub].[SequenceNumber]') AS sequence,
+                    LAG(n) OVER (LIMIT DURATION(minute, 1)) AS previous
+             INTO lagged FROM input`,
+            {
+                inputs: { input: { partitionIds: ['0'] }, other: { partitionIds: ['0'] } },
+                outputs: ['out', 'lagged'],
+                jobSettings: letterCountsJobSettings,
+            },
+        );
+        const rows: Record<string, OutputRow[]> = { out: [], lagged: [] };
+        const job = plan.createJob({
+            clock: { now: () => new Date(AT) },
+            sink: (alias, batch) => {
+                rows[alias]!.push(...batch);
+                return Promise.resolve();
+            },
+        });
+        job.push('input', '0', [
+            { enqueuedTime: AT, body: { n: 1 }, sequenceNumber: 7 },
+            { enqueuedTime: AT, body: { n: 2 }, sequenceNumber: 8 },
+        ]);
+        job.push('other', '0', [{ enqueuedTime: AT, body: { n: 2 }, sequenceNumber: 40 }]);
+        job.finish();
+        await job.flush();
+        expect(rows).toEqual({
+            out: [{ n: 2, mine: 8, theirs: 40 }],
+            lagged: [
+                { n: 1, sequence: 7, previous: null },
+                { n: 2, sequence: 8, previous: 1 },
+            ],
+        });
+    });
 });
 
 describe('general', () => {
