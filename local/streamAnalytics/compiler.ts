@@ -13,6 +13,7 @@ import type {
     CreateTable,
     Expression,
     FromClause,
+    Query,
     SelectItem,
     SelectStatement,
 } from './ast';
@@ -119,6 +120,7 @@ export function compileQueryText(
         }
         tables.set(table.name.toUpperCase(), table);
     }
+    checkSubstreams(query, inputs);
     const steps = new Map<string, CompiledStatement>();
     const names: Names = { inputs, references, steps, tables };
     for (const step of query.steps) {
@@ -147,6 +149,26 @@ export function compileQueryText(
         return { into, statement: compileStatement(select, names) };
     });
     return { steps, statements };
+}
+
+/**
+ * "TIMESTAMP BY OVER must be used for all inputs of the query or none"
+ * (https://learn.microsoft.com/stream-analytics-query/timestamp-by-azure-stream-analytics).
+ */
+function checkSubstreams(query: Query, inputs: ReadonlyMap<string, string>): void {
+    const froms = [...query.steps.map((step) => step.select), ...query.statements]
+        .flatMap((select) => [select, ...select.union])
+        .flatMap((select) => [select.from, ...select.joins.map((join) => join.source)])
+        .filter((from) => inputs.has(from.source.toUpperCase()));
+    const over = froms.find((from) => from.timestampOver !== undefined);
+    const without = froms.find((from) => from.timestampOver === undefined);
+    if (over !== undefined && without !== undefined) {
+        throw QueryCompileError.at(
+            'invalid',
+            without.at,
+            `TIMESTAMP BY ... OVER must be used for all inputs of the query or none (the FROM on line ${over.at.line} uses it, this one does not)`,
+        );
+    }
 }
 
 function byUpperName(names: readonly string[]): Map<string, string> {
@@ -307,7 +329,8 @@ function compileSelect(select: SelectStatement, names: Names): CompiledStatement
         }
         sources.push(resolved.info);
         if (resolved.stream !== undefined) {
-            if (index > 0 || select.joins.length > 1) {
+            // The first JOIN may join a second stream; later ones may only add reference data.
+            if (index > 0) {
                 throw QueryCompileError.at(
                     'unsupported',
                     join.at,
