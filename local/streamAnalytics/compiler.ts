@@ -394,6 +394,15 @@ function compileSelect(select: SelectStatement, names: Names): CompiledStatement
         return () => new ApplyOperator(source, kind, apply.outer);
     });
 
+    const bareStar = select.items.find((item) => item.kind === 'star' && item.qualifier === undefined);
+    if (bareStar !== undefined && select.joins.length > 0) {
+        // https://learn.microsoft.com/stream-analytics-query/join-azure-stream-analytics
+        throw QueryCompileError.at(
+            'invalid',
+            bareStar.at,
+            'SELECT * cannot be used with JOIN: name the columns, or use source.*',
+        );
+    }
     const where = select.where ? compileExpression(select.where, finalScope) : undefined;
     const core = compileCore(select, finalScope, where, sources);
     const needsOrder = analytics.length > 0 || core.ordered;
