@@ -18,6 +18,7 @@ import type {
     SelectStatement,
 } from './ast';
 import {
+    ANALYTICS,
     compileExpression,
     type Evaluator,
     expressionKey,
@@ -639,6 +640,7 @@ function compileAggregate(
     call: CallExpression,
     rowScope: Scope<Row>,
     sources: readonly SourceInfo[],
+    analytic = false,
 ): AggregateDefinition {
     const fail = failAt(call.at);
     const only = call.args.length === 1 ? call.args[0]! : undefined;
@@ -658,7 +660,7 @@ function compileAggregate(
             ordered ? `${call.name} needs OVER (ORDER BY ...)` : `${call.name} takes no OVER (ORDER BY ...)`,
         );
     }
-    if (call.over !== undefined && (call.over.partitionBy.length > 0 || call.over.when !== undefined)) {
+    if (!analytic && call.over !== undefined && (call.over.partitionBy.length > 0 || call.over.when !== undefined)) {
         throw QueryCompileError.at(
             'unsupported',
             call.over.at,
@@ -718,7 +720,7 @@ function compileAnalytic(call: CallExpression, scope: Scope<Row>): AnalyticDefin
         QueryCompileError.at('invalid', at, reason);
     const partitionBy = (over?.partitionBy ?? []).map((expression) => compileExpression(expression, scope));
     const when = over?.when ? compileExpression(over.when, scope) : undefined;
-    if (over !== undefined && over.orderBy.length > 0) {
+    if (over !== undefined && over.orderBy.length > 0 && (ANALYTICS.has(call.name) || call.name === 'COLLECT')) {
         throw invalid(over.at, `${call.name} ... OVER takes no ORDER BY`);
     }
     if (call.name === 'ISFIRST') {
@@ -768,16 +770,9 @@ function compileAnalytic(call: CallExpression, scope: Scope<Row>): AnalyticDefin
     if (call.distinct) {
         throw invalid(call.at, `${call.name}(DISTINCT ...) cannot be used with OVER`);
     }
-    if (['TOPONE', 'COLLECTTOP', 'PERCENTILE_CONT', 'PERCENTILE_DISC'].includes(call.name)) {
-        throw QueryCompileError.at(
-            'unsupported',
-            limit.at,
-            `${call.name} with LIMIT DURATION is not supported by the local Stream Analytics engine (use it with GROUP BY)`,
-        );
-    }
-    const argument = call.star ? undefined : call.name === 'COLLECT' && value === undefined ? allColumns : value;
-    const accumulator = accumulatorFor(call, failAt(call.at));
-    const create = (): AnalyticFunction => new OverAggregateFunction(argument, accumulator, durationMs);
+    // The aggregate's per-event argument, as in a GROUP BY (TopOne/CollectTop get [value, ORDER BY keys]).
+    const aggregate = compileAggregate(call, scope, [], true);
+    const create = (): AnalyticFunction => new OverAggregateFunction(aggregate.argument, aggregate.create, durationMs);
     return { partitionBy, when, create };
 }
 
