@@ -13,10 +13,12 @@ import type {
     CreateTable,
     Expression,
     FromClause,
+    Query,
     SelectItem,
     SelectStatement,
 } from './ast';
 import {
+    ANALYTICS,
     compileExpression,
     type Evaluator,
     expressionKey,
@@ -119,6 +121,7 @@ export function compileQueryText(
         }
         tables.set(table.name.toUpperCase(), table);
     }
+    checkSubstreams(query, inputs);
     const steps = new Map<string, CompiledStatement>();
     const names: Names = { inputs, references, steps, tables };
     for (const step of query.steps) {
@@ -147,6 +150,26 @@ export function compileQueryText(
         return { into, statement: compileStatement(select, names) };
     });
     return { steps, statements };
+}
+
+/**
+ * "TIMESTAMP BY OVER must be used for all inputs of the query or none"
+ * (https://learn.microsoft.com/stream-analytics-query/timestamp-by-azure-stream-analytics).
+ */
+function checkSubstreams(query: Query, inputs: ReadonlyMap<string, string>): void {
+    const froms = [...query.steps.map((step) => step.select), ...query.statements]
+        .flatMap((select) => [select, ...select.union])
+        .flatMap((select) => [select.from, ...select.joins.map((join) => join.source)])
+        .filter((from) => inputs.has(from.source.toUpperCase()));
+    const over = froms.find((from) => from.timestampOver !== undefined);
+    const without = froms.find((from) => from.timestampOver === undefined);
+    if (over !== undefined && without !== undefined) {
+        throw QueryCompileError.at(
+            'invalid',
+            without.at,
+            `TIMESTAMP BY ... OVER must be used for all inputs of the query or none (the FROM on line ${over.at.line} uses it, this one does not)`,
+        );
+    }
 }
 
 function byUpperName(names: readonly string[]): Map<string, string> {
@@ -307,7 +330,8 @@ function compileSelect(select: SelectStatement, names: Names): CompiledStatement
         }
         sources.push(resolved.info);
         if (resolved.stream !== undefined) {
-            if (index > 0 || select.joins.length > 1) {
+            // The first JOIN may join a second stream; later ones may only add reference data.
+            if (index > 0) {
                 throw QueryCompileError.at(
                     'unsupported',
                     join.at,
@@ -371,6 +395,15 @@ function compileSelect(select: SelectStatement, names: Names): CompiledStatement
         return () => new ApplyOperator(source, kind, apply.outer);
     });
 
+    const bareStar = select.items.find((item) => item.kind === 'star' && item.qualifier === undefined);
+    if (bareStar !== undefined && select.joins.length > 0) {
+        // https://learn.microsoft.com/stream-analytics-query/join-azure-stream-analytics
+        throw QueryCompileError.at(
+            'invalid',
+            bareStar.at,
+            'SELECT * cannot be used with JOIN: name the columns, or use source.*',
+        );
+    }
     const where = select.where ? compileExpression(select.where, finalScope) : undefined;
     const core = compileCore(select, finalScope, where, sources);
     const needsOrder = analytics.length > 0 || core.ordered;
@@ -607,6 +640,7 @@ function compileAggregate(
     call: CallExpression,
     rowScope: Scope<Row>,
     sources: readonly SourceInfo[],
+    analytic = false,
 ): AggregateDefinition {
     const fail = failAt(call.at);
     const only = call.args.length === 1 ? call.args[0]! : undefined;
@@ -626,7 +660,7 @@ function compileAggregate(
             ordered ? `${call.name} needs OVER (ORDER BY ...)` : `${call.name} takes no OVER (ORDER BY ...)`,
         );
     }
-    if (call.over !== undefined && (call.over.partitionBy.length > 0 || call.over.when !== undefined)) {
+    if (!analytic && call.over !== undefined && (call.over.partitionBy.length > 0 || call.over.when !== undefined)) {
         throw QueryCompileError.at(
             'unsupported',
             call.over.at,
@@ -686,7 +720,7 @@ function compileAnalytic(call: CallExpression, scope: Scope<Row>): AnalyticDefin
         QueryCompileError.at('invalid', at, reason);
     const partitionBy = (over?.partitionBy ?? []).map((expression) => compileExpression(expression, scope));
     const when = over?.when ? compileExpression(over.when, scope) : undefined;
-    if (over !== undefined && over.orderBy.length > 0) {
+    if (over !== undefined && over.orderBy.length > 0 && (ANALYTICS.has(call.name) || call.name === 'COLLECT')) {
         throw invalid(over.at, `${call.name} ... OVER takes no ORDER BY`);
     }
     if (call.name === 'ISFIRST') {
@@ -736,16 +770,9 @@ function compileAnalytic(call: CallExpression, scope: Scope<Row>): AnalyticDefin
     if (call.distinct) {
         throw invalid(call.at, `${call.name}(DISTINCT ...) cannot be used with OVER`);
     }
-    if (['TOPONE', 'COLLECTTOP', 'PERCENTILE_CONT', 'PERCENTILE_DISC'].includes(call.name)) {
-        throw QueryCompileError.at(
-            'unsupported',
-            limit.at,
-            `${call.name} with LIMIT DURATION is not supported by the local Stream Analytics engine (use it with GROUP BY)`,
-        );
-    }
-    const argument = call.star ? undefined : call.name === 'COLLECT' && value === undefined ? allColumns : value;
-    const accumulator = accumulatorFor(call, failAt(call.at));
-    const create = (): AnalyticFunction => new OverAggregateFunction(argument, accumulator, durationMs);
+    // The aggregate's per-event argument, as in a GROUP BY (TopOne/CollectTop get [value, ORDER BY keys]).
+    const aggregate = compileAggregate(call, scope, [], true);
+    const create = (): AnalyticFunction => new OverAggregateFunction(aggregate.argument, aggregate.create, durationMs);
     return { partitionBy, when, create };
 }
 

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
+import { isoUtcMs } from '../../../local/streamAnalytics/compileExpression';
 import {
     compileQuery,
     letterCountsJobSettings,
@@ -391,4 +392,42 @@ describe('windows, joins and LAG match brute-force references', () => {
             );
         });
     }
+});
+
+describe('reading TIMESTAMP BY strings by hand', () => {
+    it('agrees with Date.parse on the full UTC form, with 0, 3 or 7 fractional digits', () => {
+        fc.assert(
+            fc.property(
+                fc.integer({ min: Date.UTC(1, 0, 1), max: Date.UTC(9999, 11, 31, 23, 59, 59, 999) }),
+                fc.constantFrom(0, 3, 7),
+                fc.integer({ min: 0, max: 9999 }),
+                (ms, digits, extra) => {
+                    const iso = new Date(ms).toISOString(); // YYYY-MM-DDTHH:MM:SS.fffZ
+                    const fraction =
+                        digits === 0 ? '' : `.${(iso.slice(20, 23) + String(extra).padStart(4, '0')).slice(0, digits)}`;
+                    const text = `${iso.slice(0, 19)}${fraction}Z`;
+                    const expected = digits === 0 ? Math.floor(ms / 1000) * 1000 : ms;
+                    expect(isoUtcMs(text)).toBe(expected);
+                },
+            ),
+            { numRuns: 2000 },
+        );
+    });
+
+    it('refuses impossible dates and other forms, leaving them to the general parser', () => {
+        for (const text of [
+            '2026-02-29T00:00:00Z',
+            '2026-04-31T00:00:00Z',
+            '2026-13-01T00:00:00Z',
+            '2026-01-01T24:00:00Z',
+            '2026-01-01T00:60:00Z',
+            '2026-01-01T00:00:00.Z',
+            '2026-01-01 00:00:00Z',
+            '2026-01-01T00:00:00+01:00',
+            '2026-01-01T00:00:00.12345678Z',
+        ]) {
+            expect(isoUtcMs(text)).toBeUndefined();
+        }
+        expect(isoUtcMs('2024-02-29T12:34:56.789Z')).toBe(Date.parse('2024-02-29T12:34:56.789Z'));
+    });
 });
