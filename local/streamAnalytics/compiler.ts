@@ -44,6 +44,7 @@ import {
     WindowedAggregateOperator,
 } from './operators';
 import { parseQuery } from './parser';
+import { arrayElements, recordProperties } from './recordFunctions';
 import { allColumns, columnLookup, columnReader, recordField, type Row, timestampOf } from './rows';
 import { DateTime, type Value, valueKey } from './values';
 import { integer, parseWindow, parseWindows, timeUnit, windowCall, type WindowMember } from './windows';
@@ -392,7 +393,12 @@ function compileSelect(select: SelectStatement, names: Names): CompiledStatement
             );
         }
         const source = compileExpression(call.args[0]!, analyticScope(scopeOver(1 + joins.length + index)));
-        return () => new ApplyOperator(source, kind, apply.outer);
+        const fail = failAt(call.at);
+        const rowsOf =
+            kind === 'elements'
+                ? (value: Value) => arrayElements(fail, value)
+                : (value: Value) => recordProperties(fail, value);
+        return () => new ApplyOperator(source, rowsOf, apply.outer);
     });
 
     const bareStar = select.items.find((item) => item.kind === 'star' && item.qualifier === undefined);

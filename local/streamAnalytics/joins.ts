@@ -273,34 +273,26 @@ export class ReferenceJoinOperator implements Operator {
 
 /**
  * `CROSS APPLY` / `OUTER APPLY` (https://learn.microsoft.com/stream-analytics-query/apply-azure-stream-analytics):
- * one row per element of `GetArrayElements(array)` (`{ArrayIndex, ArrayValue}`) or per property of
- * `GetRecordProperties(record)` (`{PropertyName, PropertyValue}`), keeping the row's time. NULL or an empty
- * array/record yields no row, or, for OUTER APPLY, one row with the APPLY alias NULL.
+ * one row per row of the table-valued function (recordFunctions.ts: `GetArrayElements` gives `{ArrayIndex,
+ * ArrayValue}`, `GetRecordProperties` `{PropertyName, PropertyValue}`), keeping the row's time. NULL or an empty
+ * array/record yields no row, or, for OUTER APPLY, one row with the APPLY alias NULL; a value of the wrong type
+ * stops the job with the function's located error (declare the column's type with CREATE TABLE to drop such events).
  */
 export class ApplyOperator implements Operator {
     readonly targets: Operator[] = [];
 
     constructor(
         private readonly source: Evaluator<Row>,
-        private readonly kind: 'elements' | 'properties',
+        private readonly rowsOf: (value: Value) => readonly Record<string, Value>[],
         private readonly outer: boolean,
     ) {}
 
     onRow(row: Row): void {
-        const value = this.source(row);
-        let produced = false;
-        if (this.kind === 'elements' && Array.isArray(value)) {
-            (value as readonly Value[]).forEach((element, index) => {
-                produced = true;
-                this.emit(row, { ArrayIndex: index, ArrayValue: element });
-            });
-        } else if (this.kind === 'properties' && isRecord(value)) {
-            for (const [name, property] of Object.entries(value)) {
-                produced = true;
-                this.emit(row, { PropertyName: name, PropertyValue: property });
-            }
+        const produced = this.rowsOf(this.source(row));
+        for (const fields of produced) {
+            this.emit(row, fields);
         }
-        if (!produced && this.outer) {
+        if (produced.length === 0 && this.outer) {
             this.emitRow(combined(row, null, row.ts));
         }
     }
@@ -320,8 +312,4 @@ export class ApplyOperator implements Operator {
             target.onRow(row);
         }
     }
-}
-
-function isRecord(value: Value): value is Readonly<Record<string, Value>> {
-    return value !== null && typeof value === 'object' && !Array.isArray(value) && value.constructor === Object;
 }

@@ -577,6 +577,20 @@ describe('array and record functions', () => {
         expect(() => arrayElements(fail, 'x')).toThrow('GetArrayElements needs an array, not a nvarchar(max): "x"');
     });
 
+    it('CROSS APPLY runs them: rows per element, and a located error for a value of the wrong type', async () => {
+        const applied = (body: Record<string, unknown>) =>
+            failure(`e.ArrayValue AS v INTO out FROM input CROSS APPLY GetArrayElements(tags) AS e --`, body);
+        expect([await applied({ tags: [1] }), await applied({ tags: 'x' })]).toEqual([
+            'no error',
+            'runtime: Line 1, column 58: GetArrayElements needs an array, not a nvarchar(max) (got "x")',
+        ]);
+        expect(
+            await evaluate(`e.ArrayValue AS v INTO out FROM input CROSS APPLY GetArrayElements(tags) AS e --`, {
+                tags: ['a'],
+            }),
+        ).toEqual({ v: 'a' });
+    });
+
     it('non-array and non-record arguments are located runtime errors', async () => {
         expect(
             await Promise.all([
