@@ -46,7 +46,7 @@ import {
 import { parseQuery } from './parser';
 import { arrayElements, recordProperties } from './recordFunctions';
 import { allColumns, columnLookup, columnReader, recordField, type Row, timestampOf } from './rows';
-import { DateTime, type Value, valueKey } from './values';
+import { DateTime, parseDateTime, type Value, valueKey } from './values';
 import { integer, parseWindow, parseWindows, timeUnit, windowCall, type WindowMember } from './windows';
 
 /** Where a statement reads a stream from: a declared input (with its TIMESTAMP BY) or an earlier WITH step. */
@@ -288,7 +288,10 @@ function conformance(table: CreateTable): (fields: Readonly<Record<string, Value
                 case 'nvarchar(max)':
                     return typeof value === 'string';
                 case 'datetime':
-                    return value instanceof DateTime || (typeof value === 'string' && !Number.isNaN(Date.parse(value)));
+                    // The forms TIMESTAMP BY and CAST accept, not Date.parse's (which reads zone-less text in local time).
+                    return (
+                        value instanceof DateTime || (typeof value === 'string' && parseDateTime(value) !== undefined)
+                    );
                 case 'bit':
                     return typeof value === 'boolean' || value === 0 || value === 1;
                 case 'array':

@@ -204,3 +204,20 @@ describe('event times', () => {
         ]);
     });
 });
+
+describe('CREATE TABLE', () => {
+    it('reads datetime columns as TIMESTAMP BY does: an ISO 8601 string conforms, other date text is dropped', async () => {
+        const { job, delivered } = setUp('CREATE TABLE namesInput (at datetime)\nSELECT name INTO out FROM namesInput');
+        job.push('namesInput', '0', [
+            { enqueuedTime: START, body: { name: 'iso', at: '2026-11-22 06:00:00.1234567' } },
+            { enqueuedTime: START, body: { name: 'prose', at: 'November 22, 2026' } },
+            { enqueuedTime: START, body: { name: 'missing' } },
+        ]);
+        job.finish();
+        await job.flush();
+        expect({ rows: delivered.flat(), dropped: job.metrics().deserializationErrors }).toEqual({
+            rows: [{ name: 'iso' }, { name: 'missing' }],
+            dropped: 1,
+        });
+    });
+});
