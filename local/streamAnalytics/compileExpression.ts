@@ -553,8 +553,8 @@ export function eventSubMsTicks(value: Value): number {
         let ticks = 0;
         let scale = 1000;
         for (let index = 23; index < 27; index += 1, scale /= 10) {
-            const digit = value.charCodeAt(index) - 48;
-            if (digit < 0 || digit > 9) {
+            const digit = value.charCodeAt(index) - 48; // NaN past the end of the text
+            if (!(digit >= 0 && digit <= 9)) {
                 break;
             }
             ticks += digit * scale;

@@ -188,6 +188,7 @@ describe('event times', () => {
             { enqueuedTime: START + 3000, body: { id: 2, at: '2026-11-22T07:00:02.9999990+01:00' } },
             // Out of order by half a second: Adjust moves it to the watermark, 06:00:02.999 in the engine's ms.
             { enqueuedTime: START + 3000, body: { id: 3, at: '2026-11-22T06:00:02.5000001Z' } },
+            { enqueuedTime: START + 4000, body: { id: 4, at: '2026-11-22 06:00:04.5' } },
         ]);
         job.finish();
         await job.flush();
@@ -196,11 +197,13 @@ describe('event times', () => {
             { id: 1, first: '2026-11-22T06:00:01.1234567Z', second: '2026-11-22T06:00:01.1234567Z' },
             { id: 2, first: '2026-11-22T06:00:02.9999990Z', second: '2026-11-22T06:00:02.9999990Z' },
             { id: 3, first: '2026-11-22T06:00:02.9990000Z', second: '2026-11-22T06:00:02.9990000Z' },
+            { id: 4, first: '2026-11-22T06:00:04.5000000Z', second: '2026-11-22T06:00:04.5000000Z' },
             // The pair takes the later side's time: a, stamped 1 µs after b.
             { id: 1, paired: '2026-11-22T06:00:01.1234577Z' },
             { id: 2, paired: '2026-11-22T06:00:03.0000000Z' },
             // a's id 3 is adjusted to a's own watermark, 06:00:03.000 (id 2 plus 1 µs, in whole ms).
             { id: 3, paired: '2026-11-22T06:00:03.0000000Z' },
+            { id: 4, paired: '2026-11-22T06:00:04.5000010Z' },
         ]);
     });
 });
