@@ -20,13 +20,16 @@ export function parseIsoUtc(text: string): Date | undefined {
 
 /**
  * A datetime in the form Stream Analytics writes to its outputs (System.Timestamp() in the Cosmos DB documents):
- * ISO 8601 UTC with seven fractional digits, e.g. "2026-11-22T06:00:30.5000000Z". `ms` is epoch milliseconds; a
- * sub-millisecond part is dropped (as Date does), since every input is millisecond-precise.
+ * ISO 8601 UTC with seven fractional digits, e.g. "2026-11-22T06:00:30.5000000Z". `ms` is epoch milliseconds and
+ * `subMsTicks` the 100 ns ticks within the millisecond (0-9999), as Stream Analytics keeps them.
  * The single source of this format for the local engine (local/streamAnalytics/values.ts) and the recount
  * (domain/letterCounts/recount.ts): windowEnd is the letter-count partition key, so two formats would write two
  * documents for one window.
  */
-export function formatStreamAnalyticsTime(ms: number): string {
+export function formatStreamAnalyticsTime(ms: number, subMsTicks = 0): string {
     const iso = new Date(ms).toISOString();
-    return `${iso.slice(0, 19)}.${iso.slice(20, 23)}0000Z`;
+    const ticks = subMsTicks === 0 ? '0000' : String(subMsTicks).padStart(4, '0');
+    // Years beyond 9999 or before 0 print with a sign and six digits; datetime only covers 0001-9999.
+    const dot = iso.indexOf('.');
+    return `${iso.slice(0, dot)}.${iso.slice(dot + 1, dot + 4)}${ticks}Z`;
 }

@@ -12,10 +12,18 @@ export interface Accumulator {
 export type AccumulatorFactory = () => Accumulator;
 
 /**
- * Builds the accumulator factory for COUNT(*), COUNT(x), COUNT(DISTINCT x), SUM, MIN, MAX and AVG. NULLs are
- * ignored except by COUNT(*); COUNT always yields a whole number (bigint); SUM/MIN/MAX/AVG of no values is NULL.
+ * Builds the accumulator factory of an aggregate
+ * (https://learn.microsoft.com/stream-analytics-query/aggregate-functions-azure-stream-analytics). NULLs are
+ * ignored except by COUNT(*); COUNT always yields a whole number (bigint); the others yield NULL for no values.
+ *
+ * What `add` receives: the argument's value; for TopOne and CollectTop a pair `[value, orderKeys]`; for
+ * Percentile_Cont/Disc the ORDER BY value. `descending` gives the OVER (ORDER BY ...) directions.
  */
-export function accumulatorFor(call: CallExpression, fail: Fail): AccumulatorFactory {
+export function accumulatorFor(
+    call: CallExpression,
+    fail: Fail,
+    descending: readonly boolean[] = [],
+): AccumulatorFactory {
     if (call.name === 'COUNT') {
         if (call.star) {
             return () => new CountAll();
@@ -33,6 +41,22 @@ export function accumulatorFor(call: CallExpression, fail: Fail): AccumulatorFac
             `${call.name}(DISTINCT ...) is not supported by the local Stream Analytics engine`,
         );
     }
+    switch (call.name) {
+        case 'TOPONE':
+            return () => new Top(1, descending, false);
+        case 'COLLECTTOP':
+            return () => new Top(collectTopCount(call), descending, true);
+        case 'COLLECT':
+            return () => new Collect();
+        case 'PERCENTILE_CONT':
+        case 'PERCENTILE_DISC': {
+            const fraction = percentile(call);
+            const continuous = call.name === 'PERCENTILE_CONT';
+            return () => new Percentile(fraction, descending[0] ?? false, continuous, call.name, fail);
+        }
+        default:
+            break;
+    }
     expectOneArgument(call);
     switch (call.name) {
         case 'SUM':
@@ -41,9 +65,38 @@ export function accumulatorFor(call: CallExpression, fail: Fail): AccumulatorFac
             return () => new Average(fail);
         case 'MIN':
             return () => new Extreme(-1, fail);
+        case 'STDEV':
+        case 'STDEVP':
+        case 'VAR':
+        case 'VARP':
+            return () => new Spread(call.name as 'STDEV' | 'STDEVP' | 'VAR' | 'VARP', fail);
         default:
             return () => new Extreme(1, fail);
     }
+}
+
+/** CollectTop's n: "number of events as integer literal" (https://learn.microsoft.com/stream-analytics-query/collecttop-azure-stream-analytics). */
+export function collectTopCount(call: CallExpression): number {
+    const first = call.args[0];
+    if (first?.kind !== 'literal' || !first.isInteger || typeof first.value !== 'number' || first.value < 1) {
+        throw QueryCompileError.at('invalid', call.at, 'CollectTop takes a whole-number literal of at least 1 first');
+    }
+    return first.value;
+}
+
+/** The p of PERCENTILE_CONT/DISC(p): a literal in [0, 1]. */
+function percentile(call: CallExpression): number {
+    const first = call.args[0];
+    if (
+        call.args.length !== 1 ||
+        first?.kind !== 'literal' ||
+        typeof first.value !== 'number' ||
+        first.value < 0 ||
+        first.value > 1
+    ) {
+        throw QueryCompileError.at('invalid', call.at, `${call.name} takes one numeric literal between 0 and 1`);
+    }
+    return first.value;
 }
 
 function expectOneArgument(call: CallExpression): void {
@@ -149,5 +202,136 @@ class Extreme implements Accumulator {
     }
     result(): Value {
         return this.best;
+    }
+}
+
+/** STDEV/VAR (sample, n - 1) and STDEVP/VARP (population, n), computed with Welford's update; float results. */
+class Spread implements Accumulator {
+    private count = 0;
+    private mean = 0;
+    private squares = 0;
+    constructor(
+        private readonly kind: 'STDEV' | 'STDEVP' | 'VAR' | 'VARP',
+        private readonly fail: Fail,
+    ) {}
+    add(value: Value): void {
+        if (value === null) {
+            return;
+        }
+        if (typeof value !== 'number') {
+            this.fail(value, `${this.kind} needs numbers, not ${typeName(value)}`);
+        }
+        this.count += 1;
+        const delta = value - this.mean;
+        this.mean += delta / this.count;
+        this.squares += delta * (value - this.mean);
+    }
+    result(): Value {
+        const population = this.kind === 'STDEVP' || this.kind === 'VARP';
+        const divisor = population ? this.count : this.count - 1;
+        // T-SQL gives NULL for the sample statistics of fewer than two values; the reference does not say.
+        if (this.count === 0 || divisor === 0) {
+            return null;
+        }
+        const variance = Math.max(this.squares / divisor, 0);
+        return this.kind.startsWith('STDEV') ? Math.sqrt(variance) : variance;
+    }
+}
+
+/** Collect([e]): every value (NULLs too), in arrival order (https://learn.microsoft.com/stream-analytics-query/collect-azure-stream-analytics). */
+class Collect implements Accumulator {
+    private readonly values: Value[] = [];
+    add(value: Value): void {
+        this.values.push(value);
+    }
+    result(): Value {
+        return [...this.values];
+    }
+}
+
+/**
+ * TopOne / CollectTop(n) OVER (ORDER BY ...): the first events in the ORDER BY order, NULL sorting lowest; equal keys
+ * keep arrival order. CollectTop gives `[{rank, value}]` with RANK numbering (ties share a rank).
+ */
+class Top implements Accumulator {
+    private readonly entries: { readonly value: Value; readonly keys: readonly Value[] }[] = [];
+    constructor(
+        private readonly count: number,
+        private readonly descending: readonly boolean[],
+        private readonly ranked: boolean,
+    ) {}
+    add(pair: Value): void {
+        const [value, keys] = pair as unknown as [Value, readonly Value[]];
+        this.entries.push({ value, keys });
+    }
+    result(): Value {
+        const sorted = [...this.entries].sort((a, b) => this.order(a.keys, b.keys));
+        if (!this.ranked) {
+            return sorted.length === 0 ? null : sorted[0]!.value;
+        }
+        const top: Value[] = [];
+        let rank = 0;
+        for (let index = 0; index < sorted.length && index < this.count; index += 1) {
+            if (index === 0 || this.order(sorted[index - 1]!.keys, sorted[index]!.keys) !== 0) {
+                rank = index + 1;
+            }
+            top.push({ rank, value: sorted[index]!.value });
+        }
+        return top;
+    }
+    private order(a: readonly Value[], b: readonly Value[]): number {
+        for (let index = 0; index < a.length; index += 1) {
+            const left = a[index]!;
+            const right = b[index]!;
+            let order: number;
+            if (left === null || right === null) {
+                order = left === right ? 0 : left === null ? -1 : 1;
+            } else {
+                order = compare(left, right) ?? 0;
+            }
+            if (order !== 0) {
+                return this.descending[index] ? -order : order;
+            }
+        }
+        return 0;
+    }
+}
+
+/**
+ * PERCENTILE_CONT(p): linear interpolation at position p * (N - 1) of the sorted values (the reference's example:
+ * 0.95 of 0.78, 0.89, 0.93, 0.98, 0.99 is 0.988). PERCENTILE_DISC(p): the first sorted value whose cumulative
+ * distribution reaches p (0.99 for the same example). NULLs are ignored.
+ */
+class Percentile implements Accumulator {
+    private readonly values: number[] = [];
+    constructor(
+        private readonly fraction: number,
+        private readonly descending: boolean,
+        private readonly continuous: boolean,
+        private readonly name: string,
+        private readonly fail: Fail,
+    ) {}
+    add(value: Value): void {
+        if (value === null) {
+            return;
+        }
+        if (typeof value !== 'number') {
+            this.fail(value, `${this.name} orders by numbers, not ${typeName(value)}`);
+        }
+        this.values.push(value);
+    }
+    result(): Value {
+        if (this.values.length === 0) {
+            return null;
+        }
+        const sorted = [...this.values].sort((a, b) => (this.descending ? b - a : a - b));
+        if (this.continuous) {
+            const position = this.fraction * (sorted.length - 1);
+            const lower = Math.floor(position);
+            const upper = Math.ceil(position);
+            return sorted[lower]! + (sorted[upper]! - sorted[lower]!) * (position - lower);
+        }
+        const index = Math.max(Math.ceil(this.fraction * sorted.length) - 1, 0);
+        return sorted[index]!;
     }
 }

@@ -13,7 +13,8 @@ export type Expression =
     | CaseExpression
     | CallExpression
     | CastExpression
-    | TimestampExpression;
+    | TimestampExpression
+    | WindowIdExpression;
 
 interface Located {
     readonly at: SourcePosition;
@@ -76,17 +77,41 @@ export interface CaseExpression extends Located {
     readonly otherwise: Expression | undefined;
 }
 
-/** A function call; `name` is upper-cased. Time units and date parts arrive as single-part column expressions. */
+/**
+ * A function call; `name` is upper-cased. Time units and date parts arrive as single-part column expressions.
+ * `a [NOT] LIKE p [ESCAPE e]` arrives as the internal call `$LIKE(a, p[, e])` (under a NOT when negated); `$` cannot
+ * start a name in a query, so no user call can collide with it.
+ */
 export interface CallExpression extends Located {
     readonly kind: 'call';
     readonly name: string;
     readonly args: readonly Expression[];
     readonly distinct: boolean;
-    /** `COUNT(*)`. */
+    /** `COUNT(*)`, `LAG(*)`. */
     readonly star: boolean;
+    /** `OVER (...)` after the call: analytic functions, windowed aggregates, TopOne's ORDER BY, a session's key. */
+    readonly over: OverClause | undefined;
 }
 
-export type DataTypeName = 'bigint' | 'float' | 'nvarchar(max)' | 'datetime' | 'bit';
+/**
+ * `OVER ([PARTITION BY k, ...] [ORDER BY e [ASC|DESC], ...] [LIMIT DURATION(unit, n)] [WHEN condition])`
+ * (https://learn.microsoft.com/stream-analytics-query/over-azure-stream-analytics).
+ */
+export interface OverClause extends Located {
+    readonly partitionBy: readonly Expression[];
+    readonly orderBy: readonly { readonly expression: Expression; readonly descending: boolean }[];
+    /** `LIMIT DURATION(unit, length)`: the unit as a one-part column expression, the length as written. */
+    readonly limitDuration:
+        { readonly at: SourcePosition; readonly unit: Expression; readonly length: Expression } | undefined;
+    readonly when: Expression | undefined;
+}
+
+/** `System.Window().Id`: the id of the Windows() member that produced a grouped row. */
+export interface WindowIdExpression extends Located {
+    readonly kind: 'windowId';
+}
+
+export type DataTypeName = 'bigint' | 'float' | 'nvarchar(max)' | 'datetime' | 'bit' | 'record' | 'array';
 
 export interface CastExpression extends Located {
     readonly kind: 'cast';
@@ -102,7 +127,8 @@ export interface TimestampExpression extends Located {
 }
 
 export type SelectItem =
-    | { readonly kind: 'star'; readonly at: SourcePosition }
+    /** `*`, or `qualifier.*` (an input, step or APPLY alias, or a record column). */
+    | { readonly kind: 'star'; readonly at: SourcePosition; readonly qualifier: readonly string[] | undefined }
     | {
           readonly kind: 'expression';
           readonly at: SourcePosition;
@@ -110,11 +136,31 @@ export type SelectItem =
           readonly alias: string | undefined;
       };
 
+/** One source of a FROM clause: `name [[AS] alias] [TIMESTAMP BY e [OVER k, ...]] [PARTITION BY k, ... [INTO n]]`. */
 export interface FromClause {
     readonly at: SourcePosition;
     readonly source: string;
     readonly alias: string | undefined;
     readonly timestampBy: Expression | undefined;
+    /** `TIMESTAMP BY ... OVER k, ...`: substreams with their own out-of-order handling. */
+    readonly timestampOver: readonly Expression[] | undefined;
+    readonly partitionBy: readonly Expression[] | undefined;
+}
+
+/** `[INNER] JOIN` / `LEFT [OUTER] JOIN source ON condition`. */
+export interface JoinClause {
+    readonly at: SourcePosition;
+    readonly kind: 'inner' | 'left';
+    readonly source: FromClause;
+    readonly on: Expression;
+}
+
+/** `CROSS APPLY` / `OUTER APPLY GetArrayElements(e) | GetRecordProperties(e) [AS] alias`. */
+export interface ApplyClause {
+    readonly at: SourcePosition;
+    readonly outer: boolean;
+    readonly call: CallExpression;
+    readonly alias: string;
 }
 
 export interface SelectStatement {
@@ -122,9 +168,20 @@ export interface SelectStatement {
     readonly items: readonly SelectItem[];
     readonly into: { readonly name: string; readonly at: SourcePosition } | undefined;
     readonly from: FromClause;
+    readonly joins: readonly JoinClause[];
+    readonly applies: readonly ApplyClause[];
     readonly where: Expression | undefined;
     readonly groupBy: readonly Expression[];
     readonly having: Expression | undefined;
+    /** The SELECTs combined with this one by `UNION` (duplicates kept); only the first may have INTO. */
+    readonly union: readonly SelectStatement[];
+}
+
+/** `CREATE TABLE input (column type, ...)`: declares the types an input's events must have. */
+export interface CreateTable {
+    readonly at: SourcePosition;
+    readonly name: string;
+    readonly columns: readonly { readonly name: string; readonly type: DataTypeName }[];
 }
 
 export interface WithStep {
@@ -134,6 +191,7 @@ export interface WithStep {
 }
 
 export interface Query {
+    readonly tables: readonly CreateTable[];
     readonly steps: readonly WithStep[];
     readonly statements: readonly SelectStatement[];
 }

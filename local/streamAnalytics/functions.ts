@@ -1,5 +1,6 @@
 import type { DataTypeName } from './ast';
-import { DateTime, formatDateTime, parseDateTime, typeName, type Value } from './values';
+import { formatDotnetDouble } from './dotnetText';
+import { compareDateTimes, DateTime, parseDateTime, parseDateTimeValue, typeName, type Value } from './values';
 
 /**
  * Scalar built-ins and operators with Stream Analytics semantics. Each takes already-evaluated values and a `fail`
@@ -7,121 +8,29 @@ import { DateTime, formatDateTime, parseDateTime, typeName, type Value } from '.
  */
 export type Fail = (value: unknown, reason: string) => never;
 
-// ---------------------------------------------------------------- strings
-
-/** SUBSTRING(expression, start, length): 1-based; start < 1 still counts from position start. */
-export function substring(text: Value, start: Value, length: Value, fail: Fail): Value {
-    if (text === null || start === null || length === null) {
-        return null;
-    }
-    const source = asString(text, 'SUBSTRING', fail);
-    const from = asInteger(start, 'SUBSTRING start', fail);
-    const count = asInteger(length, 'SUBSTRING length', fail);
-    if (count < 0) {
-        return fail(count, 'SUBSTRING length must not be negative');
-    }
-    const end = from + count; // exclusive, 1-based
-    const first = Math.max(from, 1);
-    return end <= first ? '' : source.slice(first - 1, end - 1);
-}
-
-export function upper(text: Value, fail: Fail): Value {
-    return text === null ? null : asString(text, 'UPPER', fail).toUpperCase();
-}
-
-export function lower(text: Value, fail: Fail): Value {
-    return text === null ? null : asString(text, 'LOWER', fail).toLowerCase();
-}
-
-/** LEN: characters excluding trailing blanks, as documented. */
-export function len(text: Value, fail: Fail): Value {
-    return text === null ? null : asString(text, 'LEN', fail).replace(/ +$/, '').length;
-}
-
-/** CONCAT: NULL arguments count as empty strings; other types are converted to text. */
-export function concat(values: readonly Value[]): Value {
-    let result = '';
-    for (const value of values) {
-        if (value !== null) {
-            result += toText(value);
-        }
-    }
-    return result;
-}
-
-function toText(value: Value): string {
+/**
+ * The text a value converts to in CONCAT, CAST(... AS nvarchar(max)) and string functions given a non-string:
+ * whole numbers as bigints, other numbers as .NET prints a double (`1E-05`, `1E+21`), datetimes in the 7-digit ISO
+ * form, bits as 1/0, records and arrays as JSON (inferred: the conversion of those is not documented).
+ */
+export function toText(value: Value): string {
     if (typeof value === 'string') {
         return value;
     }
     if (value instanceof DateTime) {
-        return formatDateTime(value.ms);
+        return value.toJSON();
     }
     if (typeof value === 'boolean') {
         return value ? '1' : '0';
     }
-    return typeof value === 'number' ? String(value) : JSON.stringify(value);
-}
-
-// ---------------------------------------------------------------- dates
-
-export type DatePart = 'year' | 'quarter' | 'month' | 'day' | 'hour' | 'minute' | 'second' | 'millisecond';
-
-/** Date-part names and abbreviations from the DATEADD/DATEDIFF reference; week, weekday and microsecond are not here. */
-export const DATE_PARTS: Readonly<Record<string, DatePart>> = {
-    YEAR: 'year', YY: 'year', YYYY: 'year',
-    QUARTER: 'quarter', QQ: 'quarter', Q: 'quarter',
-    MONTH: 'month', MM: 'month', M: 'month',
-    DAYOFYEAR: 'day', DY: 'day', Y: 'day', DAY: 'day', DD: 'day', D: 'day',
-    HOUR: 'hour', HH: 'hour',
-    MINUTE: 'minute', MI: 'minute', N: 'minute',
-    SECOND: 'second', SS: 'second', S: 'second',
-    MILLISECOND: 'millisecond', MS: 'millisecond',
-}; // prettier-ignore
-
-const FIXED_PART_MS: Partial<Record<DatePart, number>> = {
-    day: 86_400_000,
-    hour: 3_600_000,
-    minute: 60_000,
-    second: 1000,
-    millisecond: 1,
-};
-
-const MONTHS_PER_PART: Partial<Record<DatePart, number>> = { year: 12, quarter: 3, month: 1 };
-
-export function dateAdd(part: DatePart, amount: Value, date: Value, fail: Fail): Value {
-    if (amount === null || date === null) {
-        return null;
+    if (typeof value === 'number') {
+        // Whole numbers within Int64 arrive as bigints (JSON integers are bigint) and print plainly; the engine cannot
+        // tell a whole float from a bigint, so those print like bigints too (docs/stream-analytics.md, "Not emulated").
+        return Number.isInteger(value) && Math.abs(value) < 2 ** 63
+            ? BigInt(value).toString()
+            : formatDotnetDouble(value);
     }
-    const count = asInteger(amount, 'DATEADD number', fail);
-    const ms = asDateTime(date, 'DATEADD', fail);
-    const fixed = FIXED_PART_MS[part];
-    if (fixed !== undefined) {
-        return new DateTime(ms + count * fixed);
-    }
-    // Calendar parts keep the day of month, clamped to the target month's last day (T-SQL behaviour).
-    const start = new Date(ms);
-    const totalMonths = start.getUTCFullYear() * 12 + start.getUTCMonth() + count * MONTHS_PER_PART[part]!;
-    const year = Math.floor(totalMonths / 12);
-    const month = totalMonths - year * 12;
-    const lastDay = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
-    const timeOfDay = ms - Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), start.getUTCDate());
-    return new DateTime(Date.UTC(year, month, Math.min(start.getUTCDate(), lastDay)) + timeOfDay);
-}
-
-/** DATEDIFF counts date-part boundaries crossed between start and end (end minus start), as a bigint. */
-export function dateDiff(part: DatePart, start: Value, end: Value, fail: Fail): Value {
-    if (start === null || end === null) {
-        return null;
-    }
-    const from = asDateTime(start, 'DATEDIFF', fail);
-    const to = asDateTime(end, 'DATEDIFF', fail);
-    const fixed = FIXED_PART_MS[part];
-    if (fixed !== undefined) {
-        return Math.floor(to / fixed) - Math.floor(from / fixed);
-    }
-    const months = (date: Date): number => date.getUTCFullYear() * 12 + date.getUTCMonth();
-    const perPart = MONTHS_PER_PART[part]!;
-    return Math.floor(months(new Date(to)) / perPart) - Math.floor(months(new Date(from)) / perPart);
+    return JSON.stringify(value);
 }
 
 // ---------------------------------------------------------------- conversions
@@ -142,9 +51,15 @@ export function cast(value: Value, type: DataTypeName, fail: Fail): Value {
             }
             return toText(value);
         case 'datetime':
-            return new DateTime(asDateTime(value, 'CAST', fail));
+            return asDateTimeValue(value, 'CAST', fail);
         case 'bit':
             return toBit(value, fail);
+        case 'record':
+            return isRecord(value) ? value : fail(value, `cannot CAST a ${typeName(value)} to record`);
+        case 'array':
+            return Array.isArray(value)
+                ? (value as readonly Value[])
+                : fail(value, `cannot CAST a ${typeName(value)} to array`);
     }
 }
 
@@ -161,6 +76,9 @@ function toBigint(value: Value, fail: Fail): Value {
     return fail(value, `cannot CAST a ${typeName(value)} to bigint`);
 }
 
+/** A decimal number as .NET's invariant double.Parse reads it: no hex, no `Infinity`, surrounding blanks allowed. */
+const DECIMAL = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
+
 function toFloat(value: Value, fail: Fail): Value {
     if (typeof value === 'number') {
         return value;
@@ -168,7 +86,7 @@ function toFloat(value: Value, fail: Fail): Value {
     if (typeof value === 'boolean') {
         return value ? 1 : 0;
     }
-    if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) {
+    if (typeof value === 'string' && DECIMAL.test(value)) {
         return Number(value);
     }
     return fail(value, `cannot CAST a ${typeName(value)} to float`);
@@ -192,6 +110,10 @@ function toBit(value: Value, fail: Fail): Value {
 export function arithmetic(operator: '+' | '-' | '*' | '/' | '%', left: Value, right: Value, fail: Fail): Value {
     if (left === null || right === null) {
         return null;
+    }
+    if (operator === '+' && typeof left === 'string' && typeof right === 'string') {
+        // `+` concatenates two strings, as the SPACE page's example does (R:space).
+        return left + right;
     }
     if (typeof left !== 'number' || typeof right !== 'number') {
         return fail([left, right], `operator ${operator} needs numbers, not ${typeName(left)} and ${typeName(right)}`);
@@ -237,10 +159,10 @@ export function compare(left: Value, right: Value): number | undefined {
         const b = typeof right === 'boolean' ? Number(right) : right;
         return typeof a === 'number' && typeof b === 'number' ? a - b : undefined;
     }
-    const leftMs = dateTimeOrUndefined(left);
-    const rightMs = dateTimeOrUndefined(right);
-    if (leftMs !== undefined && rightMs !== undefined && (left instanceof DateTime || right instanceof DateTime)) {
-        return leftMs - rightMs;
+    if (left instanceof DateTime || right instanceof DateTime) {
+        const a = dateTimeValueOrUndefined(left);
+        const b = dateTimeValueOrUndefined(right);
+        return a !== undefined && b !== undefined ? compareDateTimes(a, b) : undefined;
     }
     return undefined;
 }
@@ -252,7 +174,13 @@ export function isTrue(value: Value): boolean {
 
 // ---------------------------------------------------------------- coercion helpers
 
-function asString(value: Value, what: string, fail: Fail): string {
+/** A record value: a JSON object, not an array, not a datetime. */
+export function isRecord(value: Value): value is { readonly [key: string]: Value } {
+    return value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof DateTime);
+}
+
+/** A string argument; numbers and datetimes convert to their text, anything else fails. */
+export function asString(value: Value, what: string, fail: Fail): string {
     if (typeof value === 'string') {
         return value;
     }
@@ -262,19 +190,50 @@ function asString(value: Value, what: string, fail: Fail): string {
     return fail(value, `${what} needs an nvarchar(max), not a ${typeName(value)}`);
 }
 
-function asInteger(value: Value, what: string, fail: Fail): number {
+/** An integer argument (bigint); a float is truncated toward zero, as a bigint parameter receives it. */
+export function asInteger(value: Value, what: string, fail: Fail): number {
     if (typeof value === 'number' && Number.isFinite(value)) {
         return Math.trunc(value);
     }
-    return fail(value, `${what} must be a bigint`);
+    return fail(value, `${what} must be a bigint, not a ${typeName(value)}`);
 }
 
+/**
+ * A numeric argument. A string is implicitly cast to float and a non-numeric string fails the job, as documented
+ * for ROUND and MIN/MAX (https://learn.microsoft.com/azure/stream-analytics/input-validation); a bit counts as 1/0.
+ */
+export function asNumber(value: Value, what: string, fail: Fail): number {
+    if (typeof value === 'number') {
+        return value;
+    }
+    if (typeof value === 'boolean') {
+        return value ? 1 : 0;
+    }
+    if (typeof value === 'string' && DECIMAL.test(value)) {
+        return Number(value);
+    }
+    return fail(value, `${what} needs a bigint or float, not a ${typeName(value)}`);
+}
+
+/** Epoch milliseconds of a datetime argument (a datetime value or an ISO 8601 string). */
 export function asDateTime(value: Value, what: string, fail: Fail): number {
-    const ms = dateTimeOrUndefined(value);
-    return ms ?? fail(value, `${what} needs a datetime or an ISO 8601 string`);
+    return asDateTimeValue(value, what, fail).ms;
 }
 
-function dateTimeOrUndefined(value: Value): number | undefined {
+/** A datetime argument with all seven fractional digits. */
+export function asDateTimeValue(value: Value, what: string, fail: Fail): DateTime {
+    return dateTimeValueOrUndefined(value) ?? fail(value, `${what} needs a datetime or an ISO 8601 string`);
+}
+
+function dateTimeValueOrUndefined(value: Value): DateTime | undefined {
+    if (value instanceof DateTime) {
+        return value;
+    }
+    return typeof value === 'string' ? parseDateTimeValue(value) : undefined;
+}
+
+/** Epoch milliseconds of a datetime or ISO string, or undefined. */
+export function dateTimeMsOrUndefined(value: Value): number | undefined {
     if (value instanceof DateTime) {
         return value.ms;
     }

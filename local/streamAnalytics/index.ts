@@ -4,6 +4,7 @@ import { compileQueryText } from './compiler';
 import { StreamJobUsageError } from './errors';
 import { createJob, type JobOptions, type StreamJob } from './job';
 import { type JobSettings, parseJobSettings } from './jobSettings';
+import type { Value } from './values';
 
 export type { Clock } from '../../domain/clock';
 export {
@@ -27,9 +28,21 @@ export type { OutputRow } from './operators';
 
 export interface CompileOptions {
     /** Input aliases with their partition ids, known up front as the Event Hub's partitions are. */
-    readonly inputs: Readonly<Record<string, { readonly partitionIds: readonly string[] }>>;
+    /**
+     * Stream inputs with their partition ids. `metadataColumns: false` describes an input without the Event Hub
+     * columns (EventEnqueuedUtcTime, EventProcessedUtcTime, PartitionId), such as a local file.
+     */
+    readonly inputs: Readonly<
+        Record<string, { readonly partitionIds: readonly string[]; readonly metadataColumns?: boolean }>
+    >;
     readonly outputs: readonly string[];
     readonly jobSettings: JobSettings;
+    /**
+     * Reference inputs (https://learn.microsoft.com/azure/stream-analytics/stream-analytics-use-reference-data):
+     * alias -> the table's rows (parsed JSON objects, or CSV rows as records of strings). A query joins them with
+     * `stream [LEFT] JOIN alias ON ...`; they never advance time.
+     */
+    readonly referenceInputs?: Readonly<Record<string, readonly Readonly<Record<string, unknown>>[]>>;
 }
 
 /** A query compiled once into closures; each job created from it has its own windows and watermarks. */
@@ -46,7 +59,11 @@ export interface QueryPlan {
 export function compileQuery(text: string, options: CompileOptions): QueryPlan {
     const settings = parseJobSettings(options.jobSettings);
     const inputs = new Map<string, readonly string[]>();
-    for (const [alias, { partitionIds }] of Object.entries(options.inputs)) {
+    const withoutMetadata = new Set<string>();
+    for (const [alias, { partitionIds, metadataColumns }] of Object.entries(options.inputs)) {
+        if (metadataColumns === false) {
+            withoutMetadata.add(alias);
+        }
         if (partitionIds.length === 0 || new Set(partitionIds).size !== partitionIds.length) {
             throw new StreamJobUsageError(
                 `partitionIds of input "${alias}"`,
@@ -56,11 +73,23 @@ export function compileQuery(text: string, options: CompileOptions): QueryPlan {
         }
         inputs.set(alias, [...partitionIds]);
     }
-    const query = compileQueryText(text, [...inputs.keys()], options.outputs);
+    const references = new Map<string, readonly Readonly<Record<string, Value>>[]>();
+    for (const [alias, rows] of Object.entries(options.referenceInputs ?? {})) {
+        if (inputs.has(alias)) {
+            throw new StreamJobUsageError('reference input', alias, 'is also declared as a stream input');
+        }
+        rows.forEach((row, index) => {
+            if (row === null || typeof row !== 'object' || Array.isArray(row)) {
+                throw new StreamJobUsageError(`row ${index} of reference input "${alias}"`, row, 'must be an object');
+            }
+        });
+        references.set(alias, rows as readonly Readonly<Record<string, Value>>[]);
+    }
+    const query = compileQueryText(text, [...inputs.keys()], options.outputs, references);
     return {
         inputAliases: [...inputs.keys()],
         outputAliases: [...options.outputs],
-        createJob: (jobOptions) => createJob(query, { inputs, settings }, jobOptions),
+        createJob: (jobOptions) => createJob(query, { inputs, withoutMetadata, settings }, jobOptions),
     };
 }
 

@@ -1,9 +1,9 @@
 import type { Clock } from '../../domain/clock';
-import type { CompiledQuery } from './compiler';
+import type { CompiledQuery, CompiledStatement, StatementInstance } from './compiler';
 import { OutputDeliveryError, StreamJobUsageError } from './errors';
 import { type InputEvent, InputSource, type JobCounters } from './inputSource';
 import type { JobSettings } from './jobSettings';
-import { type Operator, OutputBuffer, type OutputRow } from './operators';
+import { OutputBuffer, type OutputRow } from './operators';
 import type { EventOrderingPolicy } from './watermark';
 
 /** Receives the rows of one output alias. Reject to have the batch retried by the next flush(). */
@@ -25,6 +25,11 @@ export interface StreamJob {
     push(inputAlias: string, partitionId: string, events: readonly InputEvent[]): void;
     /** Lets time pass without events, so idle partitions release output after the late-arrival tolerance. */
     advance(nowMs?: number): void;
+    /**
+     * Ends every input, as at the end of a file input: the watermark moves to the end of time, so every window,
+     * session and pending row is released. No event may be pushed afterwards. For running a query over files.
+     */
+    finish(): void;
     /** Delivers queued output batches in order. Rejects with OutputDeliveryError and keeps the failed batch queued. */
     flush(): Promise<void>;
     /** Output batches computed but not yet accepted by the sink. */
@@ -34,6 +39,8 @@ export interface StreamJob {
 
 export interface JobDeclaration {
     readonly inputs: ReadonlyMap<string, readonly string[]>;
+    /** Inputs whose events carry no Event Hub metadata columns. */
+    readonly withoutMetadata?: ReadonlySet<string>;
     readonly settings: JobSettings;
 }
 
@@ -50,6 +57,7 @@ class RunningJob implements StreamJob {
     private readonly sources = new Map<string, InputSource[]>();
     private readonly queue: Batch[] = [];
     private delivering: Promise<void> | undefined;
+    private finished = false;
     private readonly counters: JobCounters = {
         inputEvents: 0,
         deserializationErrors: 0,
@@ -76,30 +84,31 @@ class RunningJob implements StreamJob {
             this.counters.outputRows += rows.length;
             this.queue.push({ alias, rows });
         };
-        const stepOperators = new Map<string, Operator & { readonly targets: Operator[] }>();
-        const connect = (
-            statement: CompiledQuery['steps'] extends ReadonlyMap<string, infer S> ? S : never,
-        ): Operator & { readonly targets: Operator[] } => {
-            const operator = statement.create();
-            const source = statement.source;
-            if (source.kind === 'step') {
-                stepOperators.get(source.name)!.targets.push(operator);
-            } else {
+        const stepInstances = new Map<string, StatementInstance>();
+        const connect = (statement: CompiledStatement): StatementInstance => {
+            const instance = statement.create();
+            statement.sources.forEach((source, index) => {
+                const port = instance.ports[index]!;
+                if (source.kind === 'step') {
+                    stepInstances.get(source.name)!.targets.push(port);
+                    return;
+                }
                 const input = new InputSource(
                     source.alias,
                     declaration.inputs.get(source.alias)!,
-                    source.timestampBy,
+                    source,
                     this.policy(source.timestampBy !== undefined),
                     startedAt,
                     this.counters,
-                    operator,
+                    port,
+                    declaration.withoutMetadata?.has(source.alias) !== true,
                 );
                 this.sources.get(source.alias)!.push(input);
-            }
-            return operator;
+            });
+            return instance;
         };
         for (const [name, step] of query.steps) {
-            stepOperators.set(name, connect(step));
+            stepInstances.set(name, connect(step));
         }
         for (const { into, statement } of query.statements) {
             let buffer = buffers.get(into);
@@ -112,6 +121,9 @@ class RunningJob implements StreamJob {
     }
 
     push(inputAlias: string, partitionId: string, events: readonly InputEvent[]): void {
+        if (this.finished) {
+            throw new StreamJobUsageError('input alias', inputAlias, 'the job has finished; no more events can come');
+        }
         const sources = this.sources.get(inputAlias);
         if (sources === undefined) {
             throw new StreamJobUsageError(
@@ -137,6 +149,15 @@ class RunningJob implements StreamJob {
         for (const sources of this.sources.values()) {
             for (const source of sources) {
                 source.advance(nowMs);
+            }
+        }
+    }
+
+    finish(): void {
+        this.finished = true;
+        for (const sources of this.sources.values()) {
+            for (const source of sources) {
+                source.finish();
             }
         }
     }

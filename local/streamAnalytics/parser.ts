@@ -1,8 +1,12 @@
 import type {
+    ApplyClause,
     BinaryOperator,
+    CreateTable,
     DataTypeName,
     Expression,
     FromClause,
+    JoinClause,
+    OverClause,
     Query,
     SelectItem,
     SelectStatement,
@@ -19,21 +23,22 @@ const CLAUSE_WORDS = new Set([
     'INTERSECT', 'DISTINCT', 'TOP',
 ]); // prettier-ignore
 
+/** Clause words that are also names of built-in functions. */
+const FUNCTION_WORDS = new Set(['LEFT', 'RIGHT']);
+
 /** Constructs Stream Analytics has but this engine does not; named in the error so the user knows what to avoid. */
 const UNSUPPORTED_AFTER_FROM: Record<string, string> = {
-    JOIN: 'JOIN',
-    INNER: 'JOIN',
-    LEFT: 'JOIN',
-    RIGHT: 'JOIN',
-    FULL: 'JOIN',
-    CROSS: 'CROSS APPLY / CROSS JOIN',
-    OUTER: 'OUTER APPLY',
-    UNION: 'UNION',
-    ORDER: 'ORDER BY',
-    LIMIT: 'LIMIT',
     MATCH_RECOGNIZE: 'MATCH_RECOGNIZE',
-    EXCEPT: 'EXCEPT',
-    INTERSECT: 'INTERSECT',
+};
+
+/** Words after a SELECT statement that Stream Analytics does not have at all (T-SQL habits). */
+const NOT_IN_THE_LANGUAGE: Record<string, string> = {
+    RIGHT: 'RIGHT JOIN is not part of the Stream Analytics query language (joins are INNER or LEFT OUTER)',
+    FULL: 'FULL JOIN is not part of the Stream Analytics query language (joins are INNER or LEFT OUTER)',
+    ORDER: 'ORDER BY is not part of the Stream Analytics query language (output order follows time)',
+    LIMIT: 'LIMIT is not part of the Stream Analytics query language',
+    EXCEPT: 'EXCEPT is not part of the Stream Analytics query language (queries combine only with UNION)',
+    INTERSECT: 'INTERSECT is not part of the Stream Analytics query language (queries combine only with UNION)',
 };
 
 export function parseQuery(text: string): Query {
@@ -47,8 +52,15 @@ class Parser {
 
     query(): Query {
         const steps: WithStep[] = [];
-        if (this.peekWord('CREATE')) {
-            throw this.unsupported(this.peek(), 'CREATE TABLE');
+        const tables: CreateTable[] = [];
+        for (;;) {
+            while (this.acceptSymbol(';')) {
+                // CREATE TABLE statements may end with a semicolon.
+            }
+            if (!this.peekWord('CREATE')) {
+                break;
+            }
+            tables.push(this.createTable());
         }
         if (this.acceptWord('WITH')) {
             do {
@@ -71,7 +83,21 @@ class Parser {
         if (statements.length === 0) {
             throw this.invalid(this.peek(), 'the query has no SELECT statement');
         }
-        return { steps, statements };
+        return { tables, steps, statements };
+    }
+
+    private createTable(): CreateTable {
+        const at = position(this.expectWord('CREATE'));
+        this.expectWord('TABLE');
+        const name = this.name('an input alias');
+        this.expectSymbol('(');
+        const columns: { name: string; type: DataTypeName }[] = [];
+        do {
+            const column = this.name('a column name');
+            columns.push({ name: column, type: this.dataType() });
+        } while (this.acceptSymbol(','));
+        this.expectSymbol(')');
+        return { at, name, columns };
     }
 
     private withStep(): WithStep {
@@ -88,10 +114,30 @@ class Parser {
     }
 
     private select(): SelectStatement {
+        const first = this.selectSpecification();
+        const union: SelectStatement[] = [];
+        while (this.acceptWord('UNION')) {
+            if (this.peekWord('ALL')) {
+                throw this.invalid(
+                    this.peek(),
+                    'Stream Analytics writes UNION without ALL (it always keeps duplicates)',
+                );
+            }
+            const next = this.selectSpecification();
+            if (next.into !== undefined) {
+                throw this.invalid(next.into.at, 'only the first SELECT of a UNION may have INTO');
+            }
+            union.push(next);
+        }
+        this.rejectUnsupportedClause();
+        return { ...first, union };
+    }
+
+    private selectSpecification(): SelectStatement {
         const start = this.expectWord('SELECT');
         for (const word of ['DISTINCT', 'TOP']) {
             if (this.peekWord(word)) {
-                throw this.unsupported(this.peek(), `SELECT ${word}`);
+                throw this.invalid(this.peek(), `SELECT ${word} is not part of the Stream Analytics query language`);
             }
         }
         const items: SelectItem[] = [];
@@ -105,6 +151,27 @@ class Parser {
         }
         this.expectWord('FROM', 'FROM (or a comma before another column)');
         const from = this.from();
+        const joins: JoinClause[] = [];
+        const applies: ApplyClause[] = [];
+        for (;;) {
+            const token = this.peek();
+            if (this.peekWord('JOIN') || this.peekWord('INNER') || this.peekWord('LEFT')) {
+                if (applies.length > 0) {
+                    throw this.unsupported(token, 'a JOIN after an APPLY (join first, or use a WITH step)');
+                }
+                joins.push(this.join());
+            } else if (
+                (this.peekWord('CROSS') || this.peekWord('OUTER')) &&
+                this.peekAt(1).kind === 'identifier' &&
+                this.peekAt(1).upper === 'APPLY'
+            ) {
+                applies.push(this.apply());
+            } else if (this.peekWord('CROSS') && this.peekAt(1).upper === 'JOIN') {
+                throw this.invalid(token, 'CROSS JOIN is not part of Stream Analytics (a JOIN needs an ON condition)');
+            } else {
+                break;
+            }
+        }
         const where = this.acceptWord('WHERE') ? this.expression() : undefined;
         const groupBy: Expression[] = [];
         if (this.acceptWord('GROUP')) {
@@ -114,22 +181,67 @@ class Parser {
             } while (this.acceptSymbol(','));
         }
         const having = this.acceptWord('HAVING') ? this.expression() : undefined;
-        this.rejectUnsupportedClause();
-        return { at: position(start), items, into, from, where, groupBy, having };
+        return { at: position(start), items, into, from, joins, applies, where, groupBy, having, union: [] };
+    }
+
+    private join(): JoinClause {
+        const at = position(this.peek());
+        let kind: JoinClause['kind'] = 'inner';
+        if (this.acceptWord('LEFT')) {
+            kind = 'left';
+            this.acceptWord('OUTER');
+        } else {
+            this.acceptWord('INNER');
+        }
+        this.expectWord('JOIN');
+        const source = this.from();
+        this.expectWord('ON', 'ON (a JOIN needs a condition)');
+        return { at, kind, source, on: this.expression() };
+    }
+
+    private apply(): ApplyClause {
+        const at = position(this.peek());
+        const outer = this.next().upper === 'OUTER';
+        this.expectWord('APPLY');
+        const callAt = this.peek();
+        const call = this.expression();
+        if (call.kind !== 'call') {
+            throw this.syntax(callAt, 'expected GetArrayElements(...) or GetRecordProperties(...) after APPLY');
+        }
+        this.acceptWord('AS');
+        const alias = this.name('an alias for the APPLY rows');
+        return { at, outer, call, alias };
     }
 
     private selectItem(): SelectItem {
         const at = position(this.peek());
         if (this.acceptSymbol('*')) {
-            return { kind: 'star', at };
+            return { kind: 'star', at, qualifier: undefined };
+        }
+        // `alias = expression` (for example `growth = reading - LAG(reading) OVER (...)`).
+        // Read as an alias only when the item ends right after the expression: `a = 1 AS b` is a comparison.
+        if (this.isBareName(this.peek()) && this.peekAt(1).kind === 'symbol' && this.peekAt(1).text === '=') {
+            const start = this.index;
+            const alias = this.next().text;
+            this.next();
+            const expression = this.expression();
+            const after = this.peek();
+            if ((after.kind === 'symbol' && after.text === ',') || this.peekWord('FROM') || this.peekWord('INTO')) {
+                return { kind: 'expression', at, expression, alias };
+            }
+            this.index = start;
         }
         const expression = this.expression();
         if (this.peek().kind === 'symbol' && this.peek().text === '.' && this.peekAt(1).text === '*') {
-            throw this.unsupported(this.peekAt(1), 'source.* in SELECT');
+            if (expression.kind !== 'column') {
+                throw this.syntax(this.peek(), 'only an input, step or record column can be followed by .*');
+            }
+            this.index += 2;
+            return { kind: 'star', at, qualifier: expression.path };
         }
         let alias: string | undefined;
         if (this.acceptWord('AS')) {
-            alias = this.name('an alias');
+            alias = this.peek().kind === 'string' ? this.next().text : this.name('an alias');
         } else if (this.isBareName(this.peek())) {
             alias = this.name('an alias');
         }
@@ -139,7 +251,7 @@ class Parser {
     private from(): FromClause {
         const start = this.peek();
         if (this.peek().kind === 'symbol' && this.peek().text === '(') {
-            throw this.unsupported(this.peek(), 'a subquery in FROM (use a WITH step)');
+            throw this.invalid(this.peek(), 'a subquery in FROM is not part of Stream Analytics (use a WITH step)');
         }
         const source = this.name('an input alias or step name');
         let alias: string | undefined;
@@ -149,17 +261,40 @@ class Parser {
             alias = this.name('a source alias');
         }
         let timestampBy: Expression | undefined;
-        if (this.acceptWord('TIMESTAMP')) {
-            this.expectWord('BY');
-            timestampBy = this.expression();
-            if (this.peekWord('OVER')) {
-                throw this.unsupported(this.peek(), 'TIMESTAMP BY ... OVER (substreams)');
+        let timestampOver: Expression[] | undefined;
+        let partitionBy: Expression[] | undefined;
+        // The documentation shows TIMESTAMP BY and PARTITION BY in both orders.
+        for (;;) {
+            if (timestampBy === undefined && this.acceptWord('TIMESTAMP')) {
+                this.expectWord('BY');
+                timestampBy = this.expression();
+                if (this.acceptWord('OVER')) {
+                    timestampOver = this.expressionList();
+                }
+            } else if (partitionBy === undefined && this.peekWord('PARTITION')) {
+                this.next();
+                this.expectWord('BY');
+                partitionBy = this.expressionList();
+                if (this.acceptWord('INTO')) {
+                    const count = this.peek();
+                    if (count.kind !== 'number' || !/^[0-9]+$/.test(count.text) || Number(count.text) < 2) {
+                        throw this.invalid(count, 'PARTITION BY ... INTO needs a whole number of partitions above 1');
+                    }
+                    this.next();
+                }
+            } else {
+                break;
             }
         }
-        if (this.peekWord('PARTITION')) {
-            throw this.unsupported(this.peek(), 'PARTITION BY');
-        }
-        return { at: position(start), source, alias, timestampBy };
+        return { at: position(start), source, alias, timestampBy, timestampOver, partitionBy };
+    }
+
+    private expressionList(): Expression[] {
+        const list: Expression[] = [];
+        do {
+            list.push(this.expression());
+        } while (this.acceptSymbol(','));
+        return list;
     }
 
     private rejectUnsupportedClause(): void {
@@ -167,11 +302,11 @@ class Parser {
         if (token.kind === 'identifier' && UNSUPPORTED_AFTER_FROM[token.upper] !== undefined) {
             throw this.unsupported(token, UNSUPPORTED_AFTER_FROM[token.upper]!);
         }
-        if (token.kind === 'identifier' && token.upper === 'TIMESTAMP') {
-            throw this.invalid(token, 'TIMESTAMP BY must follow the input name in FROM');
+        if (token.kind === 'identifier' && NOT_IN_THE_LANGUAGE[token.upper] !== undefined) {
+            throw this.invalid(token, NOT_IN_THE_LANGUAGE[token.upper]!);
         }
-        if (token.kind === 'identifier' && token.upper === 'PARTITION') {
-            throw this.unsupported(token, 'PARTITION BY');
+        if (token.kind === 'identifier' && (token.upper === 'TIMESTAMP' || token.upper === 'PARTITION')) {
+            throw this.invalid(token, `${token.upper} BY must follow the input name in FROM`);
         }
         if (
             token.kind === 'identifier' &&
@@ -246,7 +381,7 @@ class Parser {
         if (this.acceptWord('IN')) {
             this.expectSymbol('(');
             if (this.peekWord('SELECT')) {
-                throw this.unsupported(this.peek(), 'a subquery in IN');
+                throw this.invalid(this.peek(), 'IN takes a list of values; Stream Analytics has no subqueries');
             }
             const list: Expression[] = [];
             do {
@@ -255,8 +390,22 @@ class Parser {
             this.expectSymbol(')');
             return { kind: 'in', operand: left, list, negated, at: position(token) };
         }
-        if (this.peekWord('LIKE')) {
-            throw this.unsupported(this.peek(), 'LIKE');
+        if (this.acceptWord('LIKE')) {
+            const args = [left, this.additive()];
+            if (this.acceptWord('ESCAPE')) {
+                args.push(this.additive());
+            }
+            const at = position(token);
+            const like: Expression = {
+                kind: 'call',
+                name: '$LIKE',
+                args,
+                distinct: false,
+                star: false,
+                over: undefined,
+                at,
+            };
+            return negated ? { kind: 'unary', operator: 'NOT', operand: like, at } : like;
         }
         return left;
     }
@@ -309,7 +458,7 @@ class Parser {
         if (token.kind === 'symbol' && token.text === '(') {
             this.next();
             if (this.peekWord('SELECT')) {
-                throw this.unsupported(this.peek(), 'a subquery (use a WITH step)');
+                throw this.invalid(this.peek(), 'Stream Analytics has no subqueries (use a WITH step)');
             }
             const inner = this.expression();
             this.expectSymbol(')');
@@ -336,9 +485,28 @@ class Parser {
                         }
                         return { kind: 'timestamp', at };
                     }
+                    if (
+                        this.peekAt(1).text === '.' &&
+                        this.peekAt(2).upper === 'WINDOW' &&
+                        this.peekAt(3).text === '(' &&
+                        this.peekAt(4).text === ')'
+                    ) {
+                        this.index += 5;
+                        this.expectSymbol('.');
+                        const id = this.peek();
+                        if (id.kind !== 'identifier' || id.upper !== 'ID') {
+                            throw this.syntax(id, `unexpected ${describe(id)} (System.Window() has one field, Id)`);
+                        }
+                        this.next();
+                        return { kind: 'windowId', at };
+                    }
                     break;
                 default:
-                    if (CLAUSE_WORDS.has(token.upper)) {
+                    // LEFT and RIGHT start joins, but followed by "(" they are the string functions.
+                    if (
+                        CLAUSE_WORDS.has(token.upper) &&
+                        !(FUNCTION_WORDS.has(token.upper) && this.peekAt(1).text === '(')
+                    ) {
                         throw this.syntax(token, `unexpected ${describe(token)} (expected an expression)`);
                     }
             }
@@ -367,9 +535,10 @@ class Parser {
         }
         this.next();
         const name = first.text.toUpperCase();
+        const at = position(first);
         if (this.acceptSymbol('*')) {
             this.expectSymbol(')');
-            return { kind: 'call', name, args: [], distinct: false, star: true, at: position(first) };
+            return { kind: 'call', name, args: [], distinct: false, star: true, over: this.over(), at };
         }
         const distinct = this.acceptWord('DISTINCT');
         this.acceptWord('ALL');
@@ -378,15 +547,51 @@ class Parser {
             do {
                 args.push(this.expression());
             } while (this.acceptSymbol(','));
-            if (this.peekWord('OVER')) {
-                throw this.unsupported(this.peek(), 'OVER on a function (analytic and windowed aggregates)');
-            }
             this.expectSymbol(')');
         }
-        if (this.peekWord('OVER')) {
-            throw this.unsupported(this.peek(), 'OVER on a function (analytic and windowed aggregates)');
+        return { kind: 'call', name, args, distinct, star: false, over: this.over(), at };
+    }
+
+    private over(): OverClause | undefined {
+        if (!this.peekWord('OVER')) {
+            return undefined;
         }
-        return { kind: 'call', name, args, distinct, star: false, at: position(first) };
+        const at = position(this.next());
+        this.expectSymbol('(');
+        let partitionBy: Expression[] = [];
+        const orderBy: OverClause['orderBy'][number][] = [];
+        let limitDuration: OverClause['limitDuration'];
+        let when: Expression | undefined;
+        if (this.acceptWord('PARTITION')) {
+            this.expectWord('BY');
+            partitionBy = this.expressionList();
+        }
+        if (this.acceptWord('ORDER')) {
+            this.expectWord('BY');
+            do {
+                const expression = this.expression();
+                const descending = this.acceptWord('DESC');
+                if (!descending) {
+                    this.acceptWord('ASC');
+                }
+                orderBy.push({ expression, descending });
+            } while (this.acceptSymbol(','));
+        }
+        if (this.peekWord('LIMIT')) {
+            const limitAt = position(this.next());
+            this.expectWord('DURATION');
+            this.expectSymbol('(');
+            const unit = this.expression();
+            this.expectSymbol(',');
+            const length = this.expression();
+            this.expectSymbol(')');
+            limitDuration = { at: limitAt, unit, length };
+        }
+        if (this.acceptWord('WHEN')) {
+            when = this.expression();
+        }
+        this.expectSymbol(')');
+        return { at, partitionBy, orderBy, limitDuration, when };
     }
 
     private caseExpression(): Expression {
@@ -411,16 +616,12 @@ class Parser {
         this.expectSymbol('(');
         const operand = this.expression();
         this.expectWord('AS');
-        const typeToken = this.peek();
         const type = this.dataType();
         this.expectSymbol(')');
-        if (type === undefined) {
-            throw this.unsupported(typeToken, `CAST to ${typeToken.text}`);
-        }
         return { kind: 'cast', operand, type, orNull: keyword.upper === 'TRY_CAST', at: position(keyword) };
     }
 
-    private dataType(): DataTypeName | undefined {
+    private dataType(): DataTypeName {
         const token = this.peek();
         if (token.kind !== 'identifier') {
             throw this.syntax(token, `unexpected ${describe(token)} (expected a data type)`);
@@ -446,7 +647,7 @@ class Parser {
             }
             case 'RECORD':
             case 'ARRAY':
-                return undefined;
+                return token.upper.toLowerCase() as DataTypeName;
             default:
                 throw this.invalid(token, `unknown data type ${JSON.stringify(token.text)}`);
         }

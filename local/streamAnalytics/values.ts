@@ -7,20 +7,52 @@ import { formatStreamAnalyticsTime } from '../../domain/time';
  */
 export type Value = null | string | number | boolean | DateTime | readonly Value[] | { readonly [key: string]: Value };
 
+/** 100 ns ticks per millisecond: a Stream Analytics datetime has 7 fractional-second digits (R:data-types). */
+export const TICKS_PER_MS = 10_000;
+
 /**
- * A Stream Analytics datetime. Held as epoch milliseconds: the service keeps 100 ns ticks, but every input this
- * project has (Event Hubs enqueued time, ISO strings from Date) is millisecond-precise.
+ * A Stream Analytics datetime: UTC with 100 ns precision (7 fractional digits,
+ * https://learn.microsoft.com/stream-analytics-query/data-types-azure-stream-analytics). Held as epoch milliseconds
+ * (`ms`, floored, what windows and watermarks read) plus the 100 ns ticks past that millisecond (`subMsTicks`,
+ * 0–9999), so the hot path stays on plain numbers while ordering, equality and output keep all seven digits.
  */
 export class DateTime {
-    constructor(readonly ms: number) {}
+    constructor(
+        readonly ms: number,
+        readonly subMsTicks: number = 0,
+    ) {}
+
+    /** Ticks of 100 ns since the Unix epoch, exact (a bigint, as the count passes 2^53). */
+    epochTicks(): bigint {
+        return BigInt(this.ms) * BigInt(TICKS_PER_MS) + BigInt(this.subMsTicks);
+    }
+
+    static fromEpochTicks(ticks: bigint): DateTime {
+        const perMs = BigInt(TICKS_PER_MS);
+        let ms = ticks / perMs;
+        let rest = ticks % perMs;
+        if (rest < 0n) {
+            rest += perMs;
+            ms -= 1n;
+        }
+        return new DateTime(Number(ms), Number(rest));
+    }
 
     /** The JSON form Stream Analytics writes: ISO 8601 UTC with seven fractional digits. */
     toJSON(): string {
-        return formatDateTime(this.ms);
+        return formatDateTime(this.ms, this.subMsTicks);
     }
 }
 
-/** The engine writes datetimes in the one format the recount also writes (domain/time.ts). */
+/** Orders two datetimes by milliseconds, then by the 100 ns ticks within the millisecond. */
+export function compareDateTimes(a: DateTime, b: DateTime): number {
+    return a.ms - b.ms || a.subMsTicks - b.subMsTicks;
+}
+
+/**
+ * ISO 8601 UTC with seven fractional digits, e.g. `2021-12-10T10:00:00.1234567Z` (A:input-validation): the one
+ * format the recount also writes (domain/time.ts).
+ */
 export const formatDateTime = formatStreamAnalyticsTime;
 
 const ISO_8601 =
@@ -29,8 +61,9 @@ const ISO_8601 =
 const FULL_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:\d{2})$/;
 
 /**
- * Parses the ISO 8601 forms Stream Analytics accepts in TIMESTAMP BY and CAST(... AS datetime). A string without a
- * zone is UTC, because all Stream Analytics time handling is UTC. Returns undefined for anything else.
+ * Parses the ISO 8601 forms Stream Analytics accepts in TIMESTAMP BY and CAST(... AS datetime) to epoch
+ * milliseconds (digits beyond the millisecond are floored; parseDateTimeValue keeps them). A string without a zone
+ * is UTC, because all Stream Analytics time handling is UTC. Returns undefined for anything else.
  */
 export function parseDateTime(text: string): number | undefined {
     // Fast path for the common full form with an explicit zone. Date.parse reads it exactly, except that it rolls
@@ -48,6 +81,15 @@ export function parseDateTime(text: string): number | undefined {
             return ms;
         }
     }
+    return parseFull(text)?.ms;
+}
+
+/** Parses like parseDateTime, keeping all seven fractional digits. */
+export function parseDateTimeValue(text: string): DateTime | undefined {
+    return parseFull(text);
+}
+
+function parseFull(text: string): DateTime | undefined {
     const match = ISO_8601.exec(text);
     if (!match) {
         return undefined;
@@ -58,17 +100,22 @@ export function parseDateTime(text: string): number | undefined {
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59) {
         return undefined;
     }
-    const millis = fraction === undefined ? 0 : Math.floor(Number(`0.${fraction}`) * 1000);
-    let ms = Date.UTC(Number(year), mo - 1, d, h, mi, s, millis);
-    if (new Date(ms).getUTCDate() !== d) {
+    const digits = (fraction ?? '').padEnd(7, '0');
+    const millis = Number(digits.slice(0, 3));
+    const subMsTicks = Number(digits.slice(3));
+    // Date.UTC maps years 0-99 to 1900-1999; setUTCFullYear does not.
+    const date = new Date(Date.UTC(2000, mo - 1, d, h, mi, s, millis));
+    date.setUTCFullYear(Number(year));
+    let ms = date.getTime();
+    if (date.getUTCDate() !== d) {
         return undefined; // 31 February and friends
     }
     if (zone !== undefined && zone.toUpperCase() !== 'Z') {
         const sign = zone.startsWith('-') ? -1 : 1;
-        const digits = zone.slice(1).replace(':', '');
-        ms -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || 0)) * 60_000;
+        const offset = zone.slice(1).replace(':', '');
+        ms -= sign * (Number(offset.slice(0, 2)) * 60 + Number(offset.slice(2) || 0)) * 60_000;
     }
-    return ms;
+    return new DateTime(ms, subMsTicks);
 }
 
 function twoDigits(text: string, at: number): number {
@@ -107,7 +154,7 @@ export function valueKey(value: Value): string | number {
         return value;
     }
     if (value instanceof DateTime) {
-        return `\u0000d${value.ms}`;
+        return `\u0000d${value.ms}.${value.subMsTicks}`;
     }
     return `\u0000j${JSON.stringify(value)}`;
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 
 import {
     compileQuery,
+    type InputEvent,
     type JobSettings,
     letterCountsJobSettings,
     type OutputRow,
@@ -22,6 +23,18 @@ import {
  */
 export interface FixtureCase {
     description: string;
+    /** Documentation examples: the page the example comes from. */
+    source?: string;
+    /**
+     * Documentation examples, in the simpler form of Stream Analytics' own local tests: each input file is a plain
+     * list of event bodies, all pushed at this clock time on the first partition; then the inputs end
+     * (job.finish()) and each expected file is the plain list of rows the output received, in order.
+     */
+    arrival?: string;
+    /** Compare rows regardless of order, where Stream Analytics guarantees none. */
+    unordered?: boolean;
+    /** Reference inputs: files holding a list of rows. */
+    referenceInputs?: { inputAlias: string; filePath: string }[];
     script: string;
     jobSettings?: Partial<JobSettings>;
     inputs: { inputAlias: string; partitionIds: string[]; filePath: string }[];
@@ -31,7 +44,7 @@ export interface FixtureCase {
 interface InputStep {
     at: string;
     partitionId?: string;
-    events?: { enqueuedTime?: string; body: unknown }[];
+    events?: ({ enqueuedTime?: string; body: unknown } & Omit<InputEvent, 'enqueuedTime' | 'body'>)[];
 }
 
 export interface OutputBatch {
@@ -57,16 +70,29 @@ export function readFixture(name: string): FixtureCase {
 }
 
 /** Runs a fixture and returns what each output received. */
-export async function runFixture(name: string): Promise<Record<string, OutputBatch[]>> {
+export async function runFixture(name: string): Promise<Record<string, OutputBatch[] | OutputRow[]>> {
     const folder = path.join(FIXTURES_DIRECTORY, name);
     const fixture = readFixture(name);
     const plan = compileQuery(readFileSync(path.join(folder, fixture.script), 'utf8'), {
         inputs: Object.fromEntries(
-            fixture.inputs.map((input) => [input.inputAlias, { partitionIds: input.partitionIds }]),
+            fixture.inputs.map((input) => [
+                input.inputAlias,
+                // Documentation examples read their input as a file: no Event Hub metadata columns.
+                { partitionIds: input.partitionIds, metadataColumns: fixture.arrival === undefined },
+            ]),
+        ),
+        referenceInputs: Object.fromEntries(
+            (fixture.referenceInputs ?? []).map((input) => [
+                input.inputAlias,
+                readJson<Record<string, unknown>[]>(path.join(folder, input.filePath)),
+            ]),
         ),
         outputs: fixture.outputs.map((output) => output.outputAlias),
         jobSettings: { ...letterCountsJobSettings, ...fixture.jobSettings },
     });
+    if (fixture.arrival !== undefined) {
+        return runDocumentationExample(fixture, folder, plan);
+    }
     const steps = fixture.inputs
         .flatMap((input) =>
             readJson<InputStep[]>(path.join(folder, input.filePath)).map((step) => ({ ...step, input })),
@@ -87,9 +113,10 @@ export async function runFixture(name: string): Promise<Record<string, OutputBat
     for (const step of steps) {
         now = Date.parse(step.at);
         if (step.events !== undefined) {
+            // Other event fields (offset, sequenceNumber, partitionKey, properties) pass through as Event Hubs gives them.
             const events = step.events.map((event) => ({
+                ...event,
                 enqueuedTime: new Date(event.enqueuedTime ?? step.at),
-                body: event.body,
             }));
             job.push(step.input.inputAlias, step.partitionId ?? step.input.partitionIds[0]!, events);
         } else {
@@ -100,12 +127,41 @@ export async function runFixture(name: string): Promise<Record<string, OutputBat
     return received;
 }
 
-export function expectedOutputs(name: string): Record<string, OutputBatch[]> {
+async function runDocumentationExample(
+    fixture: FixtureCase,
+    folder: string,
+    plan: ReturnType<typeof compileQuery>,
+): Promise<Record<string, OutputRow[]>> {
+    const arrival = new Date(fixture.arrival!);
+    const received: Record<string, OutputRow[]> = Object.fromEntries(
+        fixture.outputs.map((output) => [output.outputAlias, []]),
+    );
+    const job = plan.createJob({
+        clock: { now: () => arrival },
+        sink: (alias, rows) => {
+            received[alias]!.push(...rows);
+            return Promise.resolve();
+        },
+    });
+    for (const input of fixture.inputs) {
+        const bodies = readJson<unknown[]>(path.join(folder, input.filePath));
+        job.push(
+            input.inputAlias,
+            input.partitionIds[0]!,
+            bodies.map((body) => ({ enqueuedTime: arrival, body })),
+        );
+    }
+    job.finish();
+    await job.flush();
+    return received;
+}
+
+export function expectedOutputs(name: string): Record<string, OutputBatch[] | OutputRow[]> {
     const fixture = readFixture(name);
     return Object.fromEntries(
         fixture.outputs.map((output) => [
             output.outputAlias,
-            readJson<OutputBatch[]>(path.join(FIXTURES_DIRECTORY, name, output.filePath)),
+            readJson<OutputBatch[] | OutputRow[]>(path.join(FIXTURES_DIRECTORY, name, output.filePath)),
         ]),
     );
 }

@@ -107,4 +107,120 @@ describe('StreamJob', () => {
             outputRows: 0,
         });
     });
+
+    it('finish() ends the inputs: open windows are released at once, and later pushes are refused', async () => {
+        const { job, delivered } = setUp(COUNT_BY_WINDOW);
+        job.push('namesInput', '0', [{ enqueuedTime: START + 1000, body: {} }]);
+        await job.flush();
+        expect(delivered).toEqual([]);
+        job.finish();
+        await job.flush();
+        expect(delivered).toEqual([[{ windowEnd: '2026-11-22T06:00:10.0000000Z', events: 1 }]]);
+        expect(() => job.push('namesInput', '0', [{ enqueuedTime: START + 2000, body: {} }])).toThrow(
+            StreamJobUsageError,
+        );
+    });
+});
+
+describe('reference inputs', () => {
+    const options = (referenceInputs: Record<string, Record<string, unknown>[]>) => ({
+        inputs: { namesInput: { partitionIds: ['0'] } },
+        outputs: ['out'],
+        jobSettings: letterCountsJobSettings,
+        referenceInputs,
+    });
+    const JOINED = 'SELECT n.name, r.city INTO out FROM namesInput n JOIN people r ON n.name = r.name';
+
+    it('are joined as static tables and never advance time', async () => {
+        const plan = compileQuery(JOINED, options({ people: [{ name: 'Ann', city: 'Oslo' }] }));
+        const rows: OutputRow[] = [];
+        const job = plan.createJob({
+            clock: { now: () => new Date(START) },
+            sink: (_alias, batch) => {
+                rows.push(...batch);
+                return Promise.resolve();
+            },
+        });
+        job.push('namesInput', '0', [
+            { enqueuedTime: START, body: { name: 'Ann' } },
+            { enqueuedTime: START, body: { name: 'Bob' } },
+        ]);
+        await job.flush();
+        expect(rows).toEqual([{ name: 'Ann', city: 'Oslo' }]);
+    });
+
+    it('reject rows that are not objects and aliases that are also stream inputs, naming the value', () => {
+        expect(() => compileQuery(JOINED, options({ people: [42 as unknown as Record<string, unknown>] }))).toThrow(
+            'Invalid row 0 of reference input "people": must be an object (got 42)',
+        );
+        expect(() => compileQuery(JOINED, options({ namesInput: [] }))).toThrow(StreamJobUsageError);
+    });
+
+    it('can only be the right side of a JOIN', () => {
+        expect(() => compileQuery('SELECT * INTO out FROM people', options({ people: [{ name: 'Ann' }] }))).toThrow(
+            'Line 1, column 24: reference data can only be the right side of a JOIN; read a stream in FROM',
+        );
+    });
+});
+
+describe('event times', () => {
+    it('keep 100 ns ticks through TIMESTAMP BY, a WITH step, a JOIN and System.Timestamp(); an adjusted event takes a whole millisecond', async () => {
+        const { job, delivered } = setUp(
+            `WITH stamped AS (
+                SELECT id, System.Timestamp() AS first FROM namesInput TIMESTAMP BY at
+            )
+            SELECT id, first, System.Timestamp() AS second INTO out FROM stamped
+
+            SELECT a.id, System.Timestamp() AS paired
+            INTO out
+            FROM namesInput a TIMESTAMP BY DATEADD(microsecond, 1, at)
+            JOIN namesInput b TIMESTAMP BY at
+            ON a.id = b.id AND DATEDIFF(millisecond, a, b) BETWEEN -1 AND 1`,
+            {
+                eventsLateArrivalMaxDelayInSeconds: 5,
+                eventsOutOfOrderMaxDelayInSeconds: 0,
+                eventsOutOfOrderPolicy: 'Adjust',
+                compatibilityLevel: '1.2',
+            },
+        );
+        job.push('namesInput', '0', [
+            { enqueuedTime: START + 1000, body: { id: 1, at: '2026-11-22T06:00:01.1234567Z' } },
+            { enqueuedTime: START + 3000, body: { id: 2, at: '2026-11-22T07:00:02.9999990+01:00' } },
+            // Out of order by half a second: Adjust moves it to the watermark, 06:00:02.999 in the engine's ms.
+            { enqueuedTime: START + 3000, body: { id: 3, at: '2026-11-22T06:00:02.5000001Z' } },
+            { enqueuedTime: START + 4000, body: { id: 4, at: '2026-11-22 06:00:04.5' } },
+        ]);
+        job.finish();
+        await job.flush();
+        const rows = delivered.flat().sort((a, b) => Object.keys(a).join().localeCompare(Object.keys(b).join()));
+        expect(rows).toEqual([
+            { id: 1, first: '2026-11-22T06:00:01.1234567Z', second: '2026-11-22T06:00:01.1234567Z' },
+            { id: 2, first: '2026-11-22T06:00:02.9999990Z', second: '2026-11-22T06:00:02.9999990Z' },
+            { id: 3, first: '2026-11-22T06:00:02.9990000Z', second: '2026-11-22T06:00:02.9990000Z' },
+            { id: 4, first: '2026-11-22T06:00:04.5000000Z', second: '2026-11-22T06:00:04.5000000Z' },
+            // The pair takes the later side's time: a, stamped 1 µs after b.
+            { id: 1, paired: '2026-11-22T06:00:01.1234577Z' },
+            { id: 2, paired: '2026-11-22T06:00:03.0000000Z' },
+            // a's id 3 is adjusted to a's own watermark, 06:00:03.000 (id 2 plus 1 µs, in whole ms).
+            { id: 3, paired: '2026-11-22T06:00:03.0000000Z' },
+            { id: 4, paired: '2026-11-22T06:00:04.5000010Z' },
+        ]);
+    });
+});
+
+describe('CREATE TABLE', () => {
+    it('reads datetime columns as TIMESTAMP BY does: an ISO 8601 string conforms, other date text is dropped', async () => {
+        const { job, delivered } = setUp('CREATE TABLE namesInput (at datetime)\nSELECT name INTO out FROM namesInput');
+        job.push('namesInput', '0', [
+            { enqueuedTime: START, body: { name: 'iso', at: '2026-11-22 06:00:00.1234567' } },
+            { enqueuedTime: START, body: { name: 'prose', at: 'November 22, 2026' } },
+            { enqueuedTime: START, body: { name: 'missing' } },
+        ]);
+        job.finish();
+        await job.flush();
+        expect({ rows: delivered.flat(), dropped: job.metrics().deserializationErrors }).toEqual({
+            rows: [{ name: 'iso' }, { name: 'missing' }],
+            dropped: 1,
+        });
+    });
 });

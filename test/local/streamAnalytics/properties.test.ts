@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
+import { isoUtcMs } from '../../../local/streamAnalytics/compileExpression';
 import {
     compileQuery,
     letterCountsJobSettings,
@@ -128,6 +129,13 @@ const VALID_QUERIES = [
     QUERY,
     readFileSync(`${__dirname}/fixtures/several-outputs/query.asaql`, 'utf8'),
     readFileSync(`${__dirname}/fixtures/hopping-windows/query.asaql`, 'utf8'),
+    ...[
+        'docs-stream-join',
+        'docs-lag-duration-of-condition',
+        'docs-cross-outer-apply',
+        'docs-windows-function',
+        'docs-session-window',
+    ].map((name) => readFileSync(`${__dirname}/fixtures/${name}/query.asaql`, 'utf8')),
 ];
 
 const FRAGMENTS = [
@@ -155,6 +163,15 @@ const FRAGMENTS = [
     'COUNT(DISTINCT',
     ';',
     '\n',
+    'OVER (',
+    'LIMIT DURATION(',
+    'PARTITION BY',
+    'JOIN',
+    'ON',
+    'CROSS APPLY',
+    'UNION',
+    'Windows(',
+    'LIKE',
 ];
 
 /** Damages a valid query: removes, inserts and replaces slices of its text. */
@@ -199,5 +216,220 @@ describe('malformed queries', () => {
             }),
             { numRuns: 2000 },
         );
+    });
+});
+
+// ---------------------------------------------------------------- windows, joins and LAG against brute force
+
+interface TimedEvent {
+    id: number;
+    time: number;
+    k: string;
+    v: number;
+    side: 'left' | 'right';
+}
+
+/** Events in time order (arrival = event time), on two inputs; whole seconds often land on window edges. */
+const timedEvents = fc
+    .array(
+        fc.record({
+            gapMs: fc.oneof(
+                fc.integer({ min: 0, max: 12 }).map((seconds) => seconds * 1000),
+                fc.integer({ min: 0, max: 12_000 }),
+            ),
+            k: fc.constantFrom('a', 'b'),
+            v: fc.integer({ min: -5, max: 20 }),
+            side: fc.constantFrom<'left' | 'right'>('left', 'right'),
+        }),
+        { maxLength: 40 },
+    )
+    .map((items) => {
+        let time = START;
+        return items.map<TimedEvent>((item, id) => {
+            time += item.gapMs;
+            return { id, time, k: item.k, v: item.v, side: item.side };
+        });
+    });
+
+const iso = (ms: number): string => new Date(ms).toISOString().replace('Z', '0000Z');
+
+/** Runs a query over both inputs (events pushed at their own time, then the inputs end); rows sorted as JSON. */
+async function runTimed(query: string, events: readonly TimedEvent[]): Promise<unknown[]> {
+    const plan = compileQuery(query, {
+        inputs: { leftInput: { partitionIds: ['0'] }, rightInput: { partitionIds: ['0'] } },
+        outputs: ['out'],
+        jobSettings: { ...letterCountsJobSettings, eventsOutOfOrderMaxDelayInSeconds: 0 },
+    });
+    let now = START;
+    const rows: OutputRow[] = [];
+    const job = plan.createJob({
+        clock: { now: () => new Date(now) },
+        sink: (_alias, batch) => {
+            rows.push(...batch);
+            return Promise.resolve();
+        },
+    });
+    for (const event of events) {
+        now = event.time;
+        job.push(`${event.side}Input`, '0', [
+            { enqueuedTime: event.time, body: { id: event.id, time: iso(event.time), k: event.k, v: event.v } },
+        ]);
+    }
+    job.finish();
+    await job.flush();
+    return sortRows(rows);
+}
+
+function sortRows(rows: readonly unknown[]): unknown[] {
+    return [...rows].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+}
+
+const leftOnly = (events: readonly TimedEvent[]): TimedEvent[] => events.filter((event) => event.side === 'left');
+
+describe('windows, joins and LAG match brute-force references', () => {
+    it('SlidingWindow: a row wherever an event enters or leaves, over (t - size, t]', async () => {
+        const size = 10_000;
+        await fc.assert(
+            fc.asyncProperty(timedEvents, async (events) => {
+                const query = `SELECT k, COUNT(*) AS n, SUM(v) AS total, System.Timestamp() AS t INTO out
+                    FROM leftInput TIMESTAMP BY time GROUP BY k, SlidingWindow(second, 10)`;
+                const expected: unknown[] = [];
+                for (const k of ['a', 'b']) {
+                    const mine = leftOnly(events).filter((event) => event.k === k);
+                    const instants = new Set(mine.flatMap((event) => [event.time, event.time + size]));
+                    for (const at of instants) {
+                        const inside = mine.filter((event) => event.time > at - size && event.time <= at);
+                        if (inside.length > 0) {
+                            const total = inside.reduce((sum, event) => sum + event.v, 0);
+                            expected.push({ k, n: inside.length, total, t: iso(at) });
+                        }
+                    }
+                }
+                expect(await runTimed(query, events)).toEqual(sortRows(expected));
+            }),
+            { numRuns: 100 },
+        );
+    });
+
+    it('SessionWindow: gaps beyond the timeout and maximum-duration checkpoints end sessions, per key', async () => {
+        const timeout = 5000;
+        const maximum = 20_000;
+        await fc.assert(
+            fc.asyncProperty(timedEvents, async (events) => {
+                const query = `SELECT k, COUNT(*) AS n, MIN(v) AS low, System.Timestamp() AS t INTO out
+                    FROM leftInput TIMESTAMP BY time GROUP BY k, SessionWindow(second, 5, 20) OVER (PARTITION BY k)`;
+                const expected: unknown[] = [];
+                for (const k of ['a', 'b']) {
+                    let session: { start: number; last: number; members: TimedEvent[] } | undefined;
+                    const end = (s: { start: number; last: number }): number =>
+                        Math.min(s.last + timeout, Math.ceil((s.start + maximum) / maximum) * maximum);
+                    const close = (s: { start: number; last: number; members: TimedEvent[] }): void => {
+                        const low = Math.min(...s.members.map((event) => event.v));
+                        expected.push({ k, n: s.members.length, low, t: iso(end(s)) });
+                    };
+                    for (const event of leftOnly(events).filter((item) => item.k === k)) {
+                        if (session !== undefined && event.time > end(session)) {
+                            close(session);
+                            const byMaximum = end(session) < session.last + timeout;
+                            const start = byMaximum && event.time - session.last <= timeout ? end(session) : event.time;
+                            session = { start, last: event.time, members: [] };
+                        }
+                        session ??= { start: event.time, last: event.time, members: [] };
+                        session.last = event.time;
+                        session.members.push(event);
+                    }
+                    if (session !== undefined) {
+                        close(session);
+                    }
+                }
+                expect(await runTimed(query, events)).toEqual(sortRows(expected));
+            }),
+            { numRuns: 100 },
+        );
+    });
+
+    it('LAG ... OVER (PARTITION BY k LIMIT DURATION(second, 15)): the previous event of the key within 15 s', async () => {
+        await fc.assert(
+            fc.asyncProperty(timedEvents, async (events) => {
+                const query = `SELECT id, LAG(v) OVER (PARTITION BY k LIMIT DURATION(second, 15)) AS previous
+                    INTO out FROM leftInput TIMESTAMP BY time`;
+                const mine = leftOnly(events);
+                const expected = mine.map((event, index) => {
+                    const before = mine
+                        .slice(0, index)
+                        .filter((other) => other.k === event.k && other.time >= event.time - 15_000);
+                    return { id: event.id, previous: before.at(-1)?.v ?? null };
+                });
+                expect(await runTimed(query, events)).toEqual(sortRows(expected));
+            }),
+            { numRuns: 100 },
+        );
+    });
+
+    for (const kind of ['JOIN', 'LEFT OUTER JOIN']) {
+        it(`${kind} with DATEDIFF(second, l, r) BETWEEN 0 AND 10: every pair within the bound`, async () => {
+            await fc.assert(
+                fc.asyncProperty(timedEvents, async (events) => {
+                    const query = `SELECT l.id AS leftId, r.id AS rightId INTO out
+                        FROM leftInput l TIMESTAMP BY time ${kind} rightInput r TIMESTAMP BY time
+                        ON l.k = r.k AND DATEDIFF(second, l, r) BETWEEN 0 AND 10`;
+                    const lefts = leftOnly(events);
+                    const rights = events.filter((event) => event.side === 'right');
+                    const expected: unknown[] = [];
+                    for (const left of lefts) {
+                        const matches = rights.filter((right) => {
+                            const crossed = Math.floor(right.time / 1000) - Math.floor(left.time / 1000);
+                            return right.k === left.k && crossed >= 0 && crossed <= 10;
+                        });
+                        for (const right of matches) {
+                            expected.push({ leftId: left.id, rightId: right.id });
+                        }
+                        if (matches.length === 0 && kind !== 'JOIN') {
+                            expected.push({ leftId: left.id, rightId: null });
+                        }
+                    }
+                    expect(await runTimed(query, events)).toEqual(sortRows(expected));
+                }),
+                { numRuns: 100 },
+            );
+        });
+    }
+});
+
+describe('reading TIMESTAMP BY strings by hand', () => {
+    it('agrees with Date.parse on the full UTC form, with 0, 3 or 7 fractional digits', () => {
+        fc.assert(
+            fc.property(
+                fc.integer({ min: Date.UTC(1, 0, 1), max: Date.UTC(9999, 11, 31, 23, 59, 59, 999) }),
+                fc.constantFrom(0, 3, 7),
+                fc.integer({ min: 0, max: 9999 }),
+                (ms, digits, extra) => {
+                    const iso = new Date(ms).toISOString(); // YYYY-MM-DDTHH:MM:SS.fffZ
+                    const fraction =
+                        digits === 0 ? '' : `.${(iso.slice(20, 23) + String(extra).padStart(4, '0')).slice(0, digits)}`;
+                    const text = `${iso.slice(0, 19)}${fraction}Z`;
+                    const expected = digits === 0 ? Math.floor(ms / 1000) * 1000 : ms;
+                    expect(isoUtcMs(text)).toBe(expected);
+                },
+            ),
+            { numRuns: 2000 },
+        );
+    });
+
+    it('refuses impossible dates and other forms, leaving them to the general parser', () => {
+        for (const text of [
+            '2026-02-29T00:00:00Z',
+            '2026-04-31T00:00:00Z',
+            '2026-13-01T00:00:00Z',
+            '2026-01-01T24:00:00Z',
+            '2026-01-01T00:60:00Z',
+            '2026-01-01T00:00:00.Z',
+            '2026-01-01 00:00:00Z',
+            '2026-01-01T00:00:00+01:00',
+            '2026-01-01T00:00:00.12345678Z',
+        ]) {
+            expect(isoUtcMs(text)).toBeUndefined();
+        }
+        expect(isoUtcMs('2024-02-29T12:34:56.789Z')).toBe(Date.parse('2024-02-29T12:34:56.789Z'));
     });
 });
