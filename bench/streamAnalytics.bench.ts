@@ -16,6 +16,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 import firstNames from '../domain/names/data/firstNames.json';
+import { bucketOf } from '../domain/names/firstLetter';
 import {
     compileQuery,
     type InputEvent,
@@ -40,6 +41,8 @@ interface Batch {
 /** Messages of 10 names every 20 ms, 2% of them redelivered once, spread over partitions in batches. */
 function workload(): Batch[] {
     const names = firstNames.names.map(([name]) => String(name));
+    // The fan-out puts each name's bucket on its event (domain/messages/nameEvent.ts); the query groups by it.
+    const letters = names.map(bucketOf);
     const byPartition = new Map<string, InputEvent[]>(PARTITIONS.map((id) => [id, []]));
     const batches: Batch[] = [];
     let produced = 0;
@@ -57,6 +60,7 @@ function workload(): Batch[] {
                         eventId: `m${message}:${index}`,
                         messageId: `m${message}`,
                         name: names[(message * 7 + index * 13) % names.length]!,
+                        letter: letters[(message * 7 + index * 13) % names.length]!,
                         generatedAt: new Date(generatedAt).toISOString(),
                     },
                 });
@@ -121,14 +125,14 @@ function runHandWritten(batches: readonly Batch[]): OutputRow[] {
     for (const batch of batches) {
         let max = maxByPartition.get(batch.partitionId)!;
         for (const event of batch.events) {
-            const body = event.body as { eventId: string; name: string; generatedAt: string };
+            const body = event.body as { eventId: string; letter: string; generatedAt: string };
             const ts = Date.parse(body.generatedAt);
             if (ts < max - OUT_OF_ORDER_MS) {
                 continue;
             }
             max = Math.max(max, ts);
             const end = Math.ceil(ts / 30_000) * 30_000;
-            const letter = body.name.substring(0, 1).toUpperCase();
+            const letter = body.letter;
             let letters = windows.get(end);
             if (letters === undefined) {
                 letters = new Map();
