@@ -64,8 +64,13 @@ export interface LocalRuntimeOptions {
     /** Overrides for the Stream Analytics job settings (tests shorten the tolerances). */
     jobSettings?: Partial<typeof letterCountsJobSettings>;
     eventHubPartitions?: number;
-    /** How the Event Hub output binding sends: over AMQP with the official producer (default) or in process. */
-    eventHubPath?: 'amqp' | 'in-process';
+    /**
+     * How the Event Hub output binding sends: `amqp` (the official producer over the AMQP endpoint, as the host does
+     * in Azure) or `in-process` (direct calls, same hubs). Default: app setting (or environment variable)
+     * LOCAL_EVENTHUB_BINDINGS, else `in-process`, for the same reason as serviceBusPath (measured in
+     * docs/local-runtime.md).
+     */
+    eventHubPath?: ServiceBusPath;
     /**
      * Tumbling window size for tests that cannot wait for 30-second windows: rewrites the query's TumblingWindow
      * and sets LETTER_COUNT_WINDOW_SECONDS to match. The query file itself is never changed.
@@ -293,11 +298,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             queues,
             serviceBusPath:
                 options.serviceBusPath ??
-                serviceBusPathSetting(settings.LOCAL_SERVICEBUS_BINDINGS ?? process.env.LOCAL_SERVICEBUS_BINDINGS),
+                bindingPathSetting(
+                    'LOCAL_SERVICEBUS_BINDINGS',
+                    settings.LOCAL_SERVICEBUS_BINDINGS ?? process.env.LOCAL_SERVICEBUS_BINDINGS,
+                ),
             eventHubs,
             cosmosCa: cosmos.ca,
             clock,
-            eventHubPath: options.eventHubPath ?? 'amqp',
+            eventHubPath:
+                options.eventHubPath ??
+                bindingPathSetting(
+                    'LOCAL_EVENTHUB_BINDINGS',
+                    settings.LOCAL_EVENTHUB_BINDINGS ?? process.env.LOCAL_EVENTHUB_BINDINGS,
+                ),
             onChangeFeedBatch: (documents) => {
                 metrics.recordChangeFeedBatch(documents);
                 options.onChangeFeedBatch?.(documents);
@@ -381,12 +394,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }
 }
 
-function serviceBusPathSetting(value: string | undefined): ServiceBusPath {
+/** LOCAL_SERVICEBUS_BINDINGS / LOCAL_EVENTHUB_BINDINGS: `amqp` or `in-process` (the default). */
+function bindingPathSetting(name: string, value: string | undefined): ServiceBusPath {
     if (value === undefined || value === '') {
         return 'in-process';
     }
     if (value !== 'amqp' && value !== 'in-process') {
-        throw new Error(`LOCAL_SERVICEBUS_BINDINGS must be "amqp" or "in-process" (got ${JSON.stringify(value)})`);
+        throw new Error(`${name} must be "amqp" or "in-process" (got ${JSON.stringify(value)})`);
     }
     return value;
 }

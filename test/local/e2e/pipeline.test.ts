@@ -36,9 +36,11 @@ describe('local pipeline, end to end', () => {
         runtime = await startLocalRuntime({
             appRoot,
             ephemeralPorts: true,
-            // The path Azure's host takes: the Service Bus trigger and output binding use the official SDK over the
-            // local AMQP endpoint, while the tests below also reach the same queue in-process.
+            // The path Azure's host takes: the Service Bus trigger and output binding and the Event Hub output binding
+            // use the official SDKs over the local AMQP endpoint, while the tests below also reach the same queue and
+            // hub in-process.
             serviceBusPath: 'amqp',
+            eventHubPath: 'amqp',
             windowSeconds: WINDOW_SECONDS,
             jobSettings: {
                 eventsLateArrivalMaxDelayInSeconds: LATE_ARRIVAL_SECONDS,
