@@ -795,16 +795,7 @@ function joinTimeBound(on: Expression, left: SourceInfo, right: SourceInfo, at: 
     let low = -Infinity; // bound of right.ts - left.ts, in DATEDIFF units times unit ms
     let high = Infinity;
     let unitMs = 0;
-    const conjuncts: Expression[] = [];
-    const collect = (expression: Expression): void => {
-        if (expression.kind === 'binary' && expression.operator === 'AND') {
-            collect(expression.left);
-            collect(expression.right);
-        } else {
-            conjuncts.push(expression);
-        }
-    };
-    collect(on);
+    const conjuncts = conjunctsOf(on);
     const sourceIndex = (expression: Expression | undefined): 0 | 1 | undefined => {
         if (expression?.kind !== 'column' || expression.path.length !== 1) {
             return undefined;
@@ -884,21 +875,19 @@ function joinTimeBound(on: Expression, left: SourceInfo, right: SourceInfo, at: 
     return { minDeltaMs: low - unitMs, maxDeltaMs: high + unitMs, upperMs: high };
 }
 
+/** The conditions ANDed together in a JOIN's ON clause, left to right. */
+function conjunctsOf(expression: Expression): Expression[] {
+    return expression.kind === 'binary' && expression.operator === 'AND'
+        ? [...conjunctsOf(expression.left), ...conjunctsOf(expression.right)]
+        : [expression];
+}
+
 /**
  * The equality conditions `l.x = r.y` of a JOIN's ON clause whose sides each read only one source, as key functions:
  * the join compares a row only with the other side's rows of the same key.
  */
 function joinKeys(on: Expression, left: SourceInfo, right: SourceInfo): JoinKeys | undefined {
-    const conjuncts: Expression[] = [];
-    const collect = (expression: Expression): void => {
-        if (expression.kind === 'binary' && expression.operator === 'AND') {
-            collect(expression.left);
-            collect(expression.right);
-        } else {
-            conjuncts.push(expression);
-        }
-    };
-    collect(on);
+    const conjuncts = conjunctsOf(on);
     /** Which source an expression reads: 0 (left), 1 (right), or undefined when none, both or unqualified. */
     const sideOf = (expression: Expression): 0 | 1 | undefined => {
         let side: 0 | 1 | undefined;
