@@ -16,7 +16,12 @@ import { type FunctionApp, loadFunctionApp } from '../host/functionApp';
 import { loadHostOptions } from '../host/hostJson';
 import { LocalFunctionsHost } from '../host/localFunctionsHost';
 import type { ExtraHandler } from '../host/triggers/httpTrigger';
-import { LocalServiceBusQueue, serveQueueOverAmqp } from '../serviceBus';
+import {
+    LocalServiceBusQueue,
+    serveQueueOverAmqp,
+    SERVICE_BUS_STATE_COMPONENT,
+    SqliteServiceBusMessageStore,
+} from '../serviceBus';
 import { type LocalSignalR, startLocalSignalR } from '../signalR';
 import { stateLayout, StateStore } from '../state';
 import { letterCountsJobSettings, letterCountsQueryPath } from '../streamAnalytics';
@@ -145,7 +150,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     try {
         // First: the lock keeps a second runtime off this folder before anything in it is touched.
         const state = options.stateDirectory
-            ? StateStore.open({ directory: options.stateDirectory, clock })
+            ? StateStore.open({
+                  directory: options.stateDirectory,
+                  clock,
+                  components: [SERVICE_BUS_STATE_COMPONENT],
+              })
             : undefined;
         const layout = state ? stateLayout(state.directory) : undefined;
         if (state) {
@@ -200,8 +209,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         settings.EventGridConnection__topicEndpointUri = eventGrid.topicEndpoint;
 
         const infrastructure = localInfrastructure(settings);
+        const serviceBusStore = state ? new SqliteServiceBusMessageStore(state) : undefined;
         const queues = new Map(
-            infrastructure.serviceBusQueues.map((queue) => [queue.name, new LocalServiceBusQueue({ ...queue, clock })]),
+            infrastructure.serviceBusQueues.map((queue) => [
+                queue.name,
+                new LocalServiceBusQueue({ ...queue, store: serviceBusStore, clock }),
+            ]),
         );
         stoppers.push(() => Promise.resolve(queues.forEach((queue) => queue.close())));
         const serviceBusSetting = parseConnectionString(settings.ServiceBusConnection ?? '');
