@@ -9,7 +9,7 @@ import { type AmqpServer, startAmqpServer } from '../amqp';
 import { ensureCosmosResources, type LocalCosmos, startLocalCosmos, startTtlSweeper } from '../cosmos';
 import { createLocalCosmosClient } from '../cosmos';
 import { type LocalEventGridTopic, startLocalEventGridTopic, type SubscriptionSettings } from '../eventGrid';
-import { LocalEventHub } from '../eventHubs';
+import { EVENT_HUBS_STATE_COMPONENT, LocalEventHub, SqliteEventHubStore } from '../eventHubs';
 import { serveEventHubsOverAmqp } from '../eventHubs/amqp/eventHubsAmqpEndpoint';
 import { loadLocalSettings, parseConnectionString } from '../host/appSettings';
 import { type FunctionApp, loadFunctionApp } from '../host/functionApp';
@@ -145,7 +145,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     try {
         // First: the lock keeps a second runtime off this folder before anything in it is touched.
         const state = options.stateDirectory
-            ? StateStore.open({ directory: options.stateDirectory, clock })
+            ? StateStore.open({ directory: options.stateDirectory, clock, components: [EVENT_HUBS_STATE_COMPONENT] })
             : undefined;
         const layout = state ? stateLayout(state.directory) : undefined;
         if (state) {
@@ -233,9 +233,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         const eventHubs = new Map(
             infrastructure.eventHubs.map((hub) => [
                 hub.name,
-                new LocalEventHub({ ...hub, partitionCount: options.eventHubPartitions ?? hub.partitionCount, clock }),
+                new LocalEventHub({
+                    ...hub,
+                    partitionCount: options.eventHubPartitions ?? hub.partitionCount,
+                    clock,
+                    ...(state ? { store: new SqliteEventHubStore(state, hub.name) } : {}),
+                }),
             ]),
         );
+        // Before the state store closes, after everything that reads or checkpoints the hubs has stopped.
+        stoppers.push(() => Promise.resolve(eventHubs.forEach((hub) => hub.close())));
         const eventHubsEndpoint = serveEventHubsOverAmqp(amqp, eventHubs, { clock });
         stoppers.push(() => Promise.resolve(eventHubsEndpoint.close()));
         const cosmosClient = createLocalCosmosClient(cosmos.connectionString, { ca: cosmos.ca });
