@@ -9,7 +9,7 @@ import { type AmqpServer, startAmqpServer } from '../amqp';
 import { ensureCosmosResources, type LocalCosmos, startLocalCosmos, startTtlSweeper } from '../cosmos';
 import { createLocalCosmosClient } from '../cosmos';
 import { type LocalEventGridTopic, startLocalEventGridTopic, type SubscriptionSettings } from '../eventGrid';
-import { LocalEventHub } from '../eventHubs';
+import { EVENT_HUBS_STATE_COMPONENT, LocalEventHub, SqliteEventHubStore } from '../eventHubs';
 import { serveEventHubsOverAmqp } from '../eventHubs/amqp/eventHubsAmqpEndpoint';
 import { loadLocalSettings, parseConnectionString } from '../host/appSettings';
 import { type FunctionApp, loadFunctionApp } from '../host/functionApp';
@@ -153,7 +153,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             ? StateStore.open({
                   directory: options.stateDirectory,
                   clock,
-                  components: [SERVICE_BUS_STATE_COMPONENT],
+                  components: [SERVICE_BUS_STATE_COMPONENT, EVENT_HUBS_STATE_COMPONENT],
               })
             : undefined;
         const layout = state ? stateLayout(state.directory) : undefined;
@@ -246,9 +246,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         const eventHubs = new Map(
             infrastructure.eventHubs.map((hub) => [
                 hub.name,
-                new LocalEventHub({ ...hub, partitionCount: options.eventHubPartitions ?? hub.partitionCount, clock }),
+                new LocalEventHub({
+                    ...hub,
+                    partitionCount: options.eventHubPartitions ?? hub.partitionCount,
+                    clock,
+                    ...(state ? { store: new SqliteEventHubStore(state, hub.name) } : {}),
+                }),
             ]),
         );
+        // Before the state store closes, after everything that reads or checkpoints the hubs has stopped.
+        stoppers.push(() => Promise.resolve(eventHubs.forEach((hub) => hub.close())));
         const eventHubsEndpoint = serveEventHubsOverAmqp(amqp, eventHubs, { clock });
         stoppers.push(() => Promise.resolve(eventHubsEndpoint.close()));
         const cosmosClient = createLocalCosmosClient(cosmos.connectionString, { ca: cosmos.ca });
