@@ -6,7 +6,13 @@ import { z } from 'zod';
 import { type Clock, systemClock } from '../../domain/clock';
 import { rawNamesContainer } from '../../functions/shared/rawNamesBlobs';
 import { type AmqpServer, startAmqpServer } from '../amqp';
-import { ensureCosmosResources, type LocalCosmos, startLocalCosmos, startTtlSweeper } from '../cosmos';
+import {
+    COSMOS_STATE_COMPONENT,
+    ensureCosmosResources,
+    type LocalCosmos,
+    startLocalCosmos,
+    startTtlSweeper,
+} from '../cosmos';
 import { createLocalCosmosClient } from '../cosmos';
 import { type LocalEventGridTopic, startLocalEventGridTopic, type SubscriptionSettings } from '../eventGrid';
 import { LocalEventHub } from '../eventHubs';
@@ -145,7 +151,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     try {
         // First: the lock keeps a second runtime off this folder before anything in it is touched.
         const state = options.stateDirectory
-            ? StateStore.open({ directory: options.stateDirectory, clock })
+            ? StateStore.open({ directory: options.stateDirectory, components: [COSMOS_STATE_COMPONENT], clock })
             : undefined;
         const layout = state ? stateLayout(state.directory) : undefined;
         if (state) {
@@ -175,6 +181,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         const cosmos = await startLocalCosmos({
             port: ephemeral ? 0 : (options.ports?.cosmos ?? portOf(cosmosSetting, 8081)),
             clock,
+            ...(state ? { state } : {}),
         });
         stoppers.push(() => cosmos.close());
         settings.CosmosDBConnection = cosmos.connectionString;
