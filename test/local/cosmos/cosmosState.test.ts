@@ -1,3 +1,4 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,8 +22,12 @@ interface Running {
 
 const folders: string[] = [];
 const running: Running[] = [];
+const children: ChildProcess[] = [];
 
 afterEach(async () => {
+    for (const child of children.splice(0)) {
+        child.kill('SIGKILL');
+    }
     for (const { store, cosmos, client } of running.splice(0)) {
         client.dispose();
         await cosmos.close();
@@ -214,4 +219,102 @@ describe('the local Cosmos DB on a state store', () => {
             new Date(Math.floor((expiring.getTime() + KEPT_VALIDITY_MS) / 1000) * 1000),
         );
     });
+});
+
+interface ChildServer {
+    child: ChildProcess;
+    exited: Promise<NodeJS.Signals | null>;
+    connectionString: string;
+    ca: string;
+}
+
+/** The local Cosmos DB in a real child process on `folder` (fixtures/cosmosProcess.ts), once it serves. */
+async function startChild(folder: string): Promise<ChildServer> {
+    const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', path.join(__dirname, 'fixtures', 'cosmosProcess.ts'), folder],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    children.push(child);
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+        child.once('exit', (_code, signal) => resolve(signal)),
+    );
+    const line = await new Promise<string>((resolve, reject) => {
+        let output = '';
+        let errors = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+            output += chunk.toString();
+            if (output.includes('\n')) resolve(output.trim());
+        });
+        child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+        void exited.then(() => reject(new Error(`the Cosmos DB child exited before it was up:\n${errors}`)));
+    });
+    return { child, exited, ...(JSON.parse(line) as { connectionString: string; ca: string }) };
+}
+
+interface Item {
+    id: string;
+    pk: string;
+    v: number;
+}
+
+describe('the local Cosmos DB killed with SIGKILL and restarted on its state folder, seen by @azure/cosmos', () => {
+    it(
+        'keeps every acknowledged write, its system properties and change-feed position, and the CA',
+        { timeout: 60_000 },
+        async () => {
+            const folder = newFolder();
+            const first = await startChild(folder);
+            const client = createLocalCosmosClient(first.connectionString, { ca: first.ca });
+            const { database } = await client.databases.create({ id: 'db' });
+            const { container } = await database.containers.create({
+                id: 'items',
+                partitionKey: { paths: ['/pk'] },
+                defaultTtl: -1,
+            });
+            await container.items.create<Item>({ id: 'a', pk: 'p1', v: 1 });
+            await container.items.create<Item>({ id: 'b', pk: 'p2', v: 1 });
+            await container.items.create<Item>({ id: 'c', pk: 'p1', v: 1 });
+            await container.items.upsert<Item>({ id: 'a', pk: 'p1', v: 2 });
+            await container.item('b', 'p2').delete();
+            const iterator = container.items.getChangeFeedIterator<Item>({
+                changeFeedStartFrom: ChangeFeedStartFrom.Beginning(),
+            });
+            const read = await iterator.readNext();
+            expect(read.result.map((item) => `${item.id}@${item.v}`)).toEqual(['c@1', 'a@2']);
+            const continuation = read.continuationToken;
+            // Changes after the continuation, the last one acknowledged just before the kill.
+            await container.items.upsert<Item>({ id: 'c', pk: 'p1', v: 2 });
+            await container.items.create<Item>({ id: 'd', pk: 'p2', v: 1 });
+            await container.items.bulk([{ operationType: 'Create', resourceBody: { id: 'e', pk: 'p2', v: 1 } }]);
+            const definition = (await container.read()).resource;
+            const documents = (await container.items.readAll<Item>().fetchAll()).resources;
+            client.dispose();
+            first.child.kill('SIGKILL');
+            expect(await first.exited).toBe('SIGKILL');
+
+            const second = await startChild(folder);
+            // The first start's CA still verifies the restarted server: kept, not regenerated.
+            expect(second.ca).toBe(first.ca);
+            const after = createLocalCosmosClient(second.connectionString, { ca: first.ca });
+            try {
+                const reopened = after.database('db').container('items');
+                expect((await reopened.read()).resource).toEqual(definition);
+                expect((await reopened.items.readAll<Item>().fetchAll()).resources).toEqual(documents);
+                const resumed = reopened.items.getChangeFeedIterator<Item>({
+                    changeFeedStartFrom: ChangeFeedStartFrom.Continuation(continuation),
+                });
+                const changes = await resumed.readNext();
+                expect(changes.result.map((item) => `${item.id}@${item.v}`)).toEqual(['c@2', 'd@1', 'e@1']);
+                expect(changes.result).toEqual(documents.filter((item) => item.id !== 'a'));
+                expect((await resumed.readNext()).statusCode).toBe(304);
+                // A write after the restart follows every change given out before it, and the resumed feed sees it once.
+                const { resource: next } = await reopened.items.create<Item>({ id: 'f', pk: 'p1', v: 1 });
+                expect(lsnOf(next)).toBeGreaterThan(Math.max(...documents.map(lsnOf)));
+                expect((await resumed.readNext()).result.map((item) => item.id)).toEqual(['f']);
+            } finally {
+                after.dispose();
+            }
+        },
+    );
 });
