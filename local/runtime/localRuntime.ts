@@ -6,7 +6,13 @@ import { z } from 'zod';
 import { type Clock, systemClock } from '../../domain/clock';
 import { rawNamesContainer } from '../../functions/shared/rawNamesBlobs';
 import { type AmqpServer, startAmqpServer } from '../amqp';
-import { ensureCosmosResources, type LocalCosmos, startLocalCosmos, startTtlSweeper } from '../cosmos';
+import {
+    COSMOS_STATE_COMPONENT,
+    ensureCosmosResources,
+    type LocalCosmos,
+    startLocalCosmos,
+    startTtlSweeper,
+} from '../cosmos';
 import { createLocalCosmosClient } from '../cosmos';
 import { type LocalEventGridTopic, startLocalEventGridTopic, type SubscriptionSettings } from '../eventGrid';
 import { EVENT_HUBS_STATE_COMPONENT, LocalEventHub, SqliteEventHubStore } from '../eventHubs';
@@ -153,7 +159,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             ? StateStore.open({
                   directory: options.stateDirectory,
                   clock,
-                  components: [SERVICE_BUS_STATE_COMPONENT, EVENT_HUBS_STATE_COMPONENT],
+                  components: [SERVICE_BUS_STATE_COMPONENT, EVENT_HUBS_STATE_COMPONENT, COSMOS_STATE_COMPONENT],
               })
             : undefined;
         const layout = state ? stateLayout(state.directory) : undefined;
@@ -184,6 +190,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         const cosmos = await startLocalCosmos({
             port: ephemeral ? 0 : (options.ports?.cosmos ?? portOf(cosmosSetting, 8081)),
             clock,
+            ...(state ? { state } : {}),
         });
         stoppers.push(() => cosmos.close());
         settings.CosmosDBConnection = cosmos.connectionString;
