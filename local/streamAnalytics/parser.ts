@@ -157,7 +157,17 @@ class Parser {
             const token = this.peek();
             if (this.peekWord('JOIN') || this.peekWord('INNER') || this.peekWord('LEFT')) {
                 if (applies.length > 0) {
-                    throw this.unsupported(token, 'a JOIN after an APPLY (join first, or use a WITH step)');
+                    // Outside both documented grammars: APPLY's left side is `input_name | input_alias`
+                    // (R:apply) and a JOIN's sides are inputs or joins (R:join); the parsing-JSON page joins APPLY
+                    // rows by putting the APPLY in a WITH step.
+                    throw this.invalid(
+                        token,
+                        'a JOIN cannot follow CROSS/OUTER APPLY: in the documented syntax APPLY is applied to ' +
+                            '"input_name | input_alias" (https://learn.microsoft.com/stream-analytics-query/' +
+                            'apply-azure-stream-analytics) and JOIN joins inputs or joins (https://learn.microsoft.com/' +
+                            'stream-analytics-query/join-azure-stream-analytics); do the APPLY in a WITH step and ' +
+                            'join the step',
+                    );
                 }
                 joins.push(this.join());
             } else if (
