@@ -499,6 +499,28 @@ describe('conversion functions', () => {
         });
     });
 
+    // The data types page (stream-analytics-query/data-types-azure-stream-analytics): a datetime has 7 fractional
+    // digits and converts to a string "using ISO 8601 standard"; the input validation page
+    // (azure/stream-analytics/input-validation) shows a local run writing TRY_CAST('2021-12-10T10:00:00' AS datetime)
+    // as 2021-12-10T10:00:00.0000000Z. CAST to nvarchar(max) gives that same text (inferred: no page prints it).
+    it('CAST(datetime AS nvarchar(max)) is the 7-digit UTC ISO 8601 text a datetime is written as', async () => {
+        expect(
+            await evaluate(
+                `CAST(CAST(t AS datetime) AS nvarchar(max)) AS text, TRY_CAST(t AS datetime) AS written,
+                 CAST(CAST('2021-12-10T11:30:00.1234567+01:30' AS datetime) AS nvarchar(max)) AS offsetText,
+                 CONCAT('w-', CAST(DATEADD(second, 30, CAST(t AS datetime)) AS nvarchar(max))) AS id,
+                 GetType(CAST(CAST(t AS datetime) AS nvarchar(max))) AS type`,
+                { t: '2021-12-10T10:00:00' },
+            ),
+        ).toEqual({
+            text: '2021-12-10T10:00:00.0000000Z',
+            written: '2021-12-10T10:00:00.0000000Z',
+            offsetText: '2021-12-10T10:00:00.1234567Z',
+            id: 'w-2021-12-10T10:00:30.0000000Z',
+            type: 'nvarchar(max)',
+        });
+    });
+
     it('GetType names the type of each value, as the examples of the reference use it', async () => {
         expect(
             await evaluate(
