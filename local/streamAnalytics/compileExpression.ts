@@ -73,6 +73,12 @@ export function compileExpression<C>(expression: Expression, scope: Scope<C>): E
         case 'timestamp':
             return scope.timestamp(expression.at);
         case 'unary':
+            if (expression.operator === '~') {
+                const operand = compileExpression(expression.operand, scope);
+                const asBit = isFloatTyped(expression.operand);
+                const fail = failAt(expression.at);
+                return (c) => fn.bitwiseNot(operand(c), asBit, fail);
+            }
             return compileUnary(expression.operator, compileExpression(expression.operand, scope), expression.at);
         case 'binary':
             return compileBinary(expression, scope);
@@ -154,6 +160,18 @@ export function failAt(at: SourcePosition): fn.Fail {
     };
 }
 
+/**
+ * Whether an expression is a float whatever its value: a literal with a fraction or exponent (`75.0`), or a CAST to
+ * float. Numbers do not carry their type at run time (a whole float is a whole number), so the bitwise operators
+ * use this to apply the float rule of R:bitwise-and (`170 & 75.0` is `170 & 1`) where the query shows the type.
+ */
+function isFloatTyped(expression: Expression): boolean {
+    return (
+        (expression.kind === 'literal' && typeof expression.value === 'number' && !expression.isInteger) ||
+        (expression.kind === 'cast' && expression.type === 'float')
+    );
+}
+
 function compileUnary<C>(operator: '-' | '+' | 'NOT', operand: Evaluator<C>, at: SourcePosition): Evaluator<C> {
     if (operator === 'NOT') {
         return (c) => {
@@ -212,6 +230,14 @@ function compileBinary<C>(expression: Expression & { kind: 'binary' }, scope: Sc
             return comparison(left, right, (order) => order > 0);
         case '>=':
             return comparison(left, right, (order) => order >= 0);
+        case '&':
+        case '|':
+        case '^': {
+            const operator = expression.operator;
+            const [leftAsBit, rightAsBit] = [isFloatTyped(expression.left), isFloatTyped(expression.right)];
+            const fail = failAt(expression.at);
+            return (c) => fn.bitwise(operator, left(c), leftAsBit, right(c), rightAsBit, fail);
+        }
         default: {
             const arithmeticOperator = expression.operator;
             const fail = failAt(expression.at);

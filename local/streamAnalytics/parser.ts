@@ -26,6 +26,9 @@ const CLAUSE_WORDS = new Set([
 /** Clause words that are also names of built-in functions. */
 const FUNCTION_WORDS = new Set(['LEFT', 'RIGHT']);
 
+/** Binary operators on the level of `+`: arithmetic and the bitwise ones (R:bitwise-operators). */
+const ADDITIVE_OPERATORS = new Set(['+', '-', '&', '|', '^']);
+
 /** Constructs Stream Analytics has but this engine does not; named in the error so the user knows what to avoid. */
 const UNSUPPORTED_AFTER_FROM: Record<string, string> = {
     MATCH_RECOGNIZE: 'MATCH_RECOGNIZE',
@@ -420,15 +423,20 @@ class Parser {
         return left;
     }
 
+    /**
+     * `+ - & | ^`, left to right. The bitwise operators share the level of `+` and `-`, as in T-SQL's operator
+     * precedence (inferred: the bitwise pages of the reference give no precedence).
+     */
     private additive(): Expression {
         let left = this.multiplicative();
         for (;;) {
             const token = this.peek();
-            if (token.kind !== 'symbol' || (token.text !== '+' && token.text !== '-')) {
+            if (token.kind !== 'symbol' || !ADDITIVE_OPERATORS.has(token.text)) {
                 return left;
             }
             this.next();
-            left = { kind: 'binary', operator: token.text, left, right: this.multiplicative(), at: position(token) };
+            const operator = token.text as '+' | '-' | '&' | '|' | '^';
+            left = { kind: 'binary', operator, left, right: this.multiplicative(), at: position(token) };
         }
     }
 
@@ -446,7 +454,7 @@ class Parser {
 
     private unary(): Expression {
         const token = this.peek();
-        if (token.kind === 'symbol' && (token.text === '-' || token.text === '+')) {
+        if (token.kind === 'symbol' && (token.text === '-' || token.text === '+' || token.text === '~')) {
             this.next();
             return { kind: 'unary', operator: token.text, operand: this.unary(), at: position(token) };
         }
