@@ -50,7 +50,7 @@ async function run(text: string, bodies: readonly unknown[]): Promise<OutputRow[
 describe('queries Stream Analytics rejects are invalid, not unsupported', () => {
     // https://learn.microsoft.com/stream-analytics-query/timestamp-by-azure-stream-analytics, Limitations and
     // Restrictions: columns created in a SELECT can't be used in TIMESTAMP BY; a field of the input payload must be.
-    it('TIMESTAMP BY on a WITH step, located at the clause', () => {
+    it('TIMESTAMP BY on a WITH step, located at its expression', () => {
         expect(compileError('WITH s AS (SELECT id, t FROM input)\nSELECT id INTO out FROM s TIMESTAMP BY t')).toEqual({
             kind: 'invalid',
             line: 2,
