@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { ChangeFeedStartFrom, type CosmosClient } from '@azure/cosmos';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
-import { fixedClock } from '../../../domain/clock';
+import { fixedClock, systemClock } from '../../../domain/clock';
+import { startChangeFeedProcessor } from '../../../local/cosmos/changeFeed/changeFeedProcessor';
 import { COSMOS_STATE_COMPONENT } from '../../../local/cosmos/cosmosState';
 import { KEPT_VALIDITY_MS, RENEW_BEFORE_MS } from '../../../local/cosmos/localCertificates';
 import { createLocalCosmosClient } from '../../../local/cosmos/localCosmosClient';
@@ -177,6 +178,45 @@ describe('the local Cosmos DB on a state store', () => {
         const after = await resumed.readNext();
         expect(after.result.map((item) => `${item.id}@${item.v}`)).toEqual(['a@2', 'c@1']);
         expect((await resumed.readNext()).statusCode).toBe(304);
+    });
+
+    it('resumes the change-feed trigger from its lease document after a restart, nothing missed or delivered twice', async () => {
+        const folder = newFolder();
+        const first = await start(folder);
+        const { database } = await first.client.databases.create({ id: 'db' });
+        const { container } = await database.containers.create({ id: 'c', partitionKey: { paths: ['/id'] } });
+        await database.containers.create({ id: 'leases', partitionKey: { paths: ['/id'] } });
+        const delivered: string[] = [];
+        const trigger = (client: CosmosClient) =>
+            startChangeFeedProcessor({
+                client,
+                databaseName: 'db',
+                containerName: 'c',
+                leaseContainerName: 'leases',
+                instanceName: 'host-1',
+                feedPollDelayMs: 20,
+                // Only for a new lease: if the lease were lost in the restart, everything would come again.
+                startFromBeginning: true,
+                handler: (documents) => {
+                    delivered.push(...documents.map((document) => `${document.id}@${String(document.v)}`));
+                    return Promise.resolve();
+                },
+                clock: systemClock,
+            });
+        await container.items.create({ id: 'a', v: 1 });
+        await container.items.create({ id: 'b', v: 1 });
+        const before = await trigger(first.client);
+        await vi.waitFor(() => expect(delivered).toHaveLength(2), { timeout: 10_000 });
+        await before.stop();
+        await container.items.upsert({ id: 'a', v: 2 });
+        await stop(first);
+
+        const second = await start(folder);
+        await second.client.database('db').container('c').items.create({ id: 'c', v: 1 });
+        const after = await trigger(second.client);
+        await vi.waitFor(() => expect(delivered.length).toBeGreaterThanOrEqual(4), { timeout: 10_000 });
+        await after.stop();
+        expect(delivered).toEqual(['a@1', 'b@1', 'a@2', 'c@1']);
     });
 
     it('empties a replaced container as the server does, across a restart', async () => {
