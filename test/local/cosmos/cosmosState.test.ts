@@ -13,7 +13,7 @@ import { COSMOS_STATE_COMPONENT } from '../../../local/cosmos/cosmosState';
 import { KEPT_VALIDITY_MS, RENEW_BEFORE_MS } from '../../../local/cosmos/localCertificates';
 import { createLocalCosmosClient } from '../../../local/cosmos/localCosmosClient';
 import { type LocalCosmos, startLocalCosmos } from '../../../local/cosmos/localCosmosServer';
-import { StateStore } from '../../../local/state';
+import { StateCorruptError, StateStore } from '../../../local/state';
 
 interface Running {
     store: StateStore;
@@ -103,7 +103,9 @@ describe('the local Cosmos DB on a state store', () => {
             },
         });
         await database.containers.create({ id: 'gone', partitionKey: { paths: ['/id'] } });
-        await first.client.databases.create({ id: 'dropped' });
+        const { database: dropped } = await first.client.databases.create({ id: 'dropped' });
+        const { container: droppedContainer } = await dropped.containers.create({ id: 'x' });
+        await droppedContainer.items.create({ id: 'x1' });
         const orders = database.container('orders');
         await orders.items.create({ id: 'o1', customer: 'ada', total: 3 });
         await orders.items.create({ id: 'o2', customer: 'bob', total: 5, ttl: 60 });
@@ -232,6 +234,24 @@ describe('the local Cosmos DB on a state store', () => {
 
         const second = await start(folder);
         expect(await snapshot(second.client)).toEqual(before);
+    });
+
+    it('refuses a state whose document belongs to no stored container, naming the file', async () => {
+        const folder = newFolder();
+        const store = StateStore.open({ directory: folder, components: [COSMOS_STATE_COMPONENT] });
+        store.database
+            .prepare('INSERT INTO cosmos_documents (container_rid, rid, lsn, body) VALUES (?, ?, ?, ?)')
+            .run('nowhere', 'doc', 1, '{"id":"doc"}');
+        try {
+            await expect(startLocalCosmos({ port: 0, state: store })).rejects.toThrow(
+                new StateCorruptError(
+                    store.databaseFile,
+                    'document "doc" belongs to container "nowhere", which is not stored',
+                ),
+            );
+        } finally {
+            store.close();
+        }
     });
 
     it('keeps the CA while it is valid and replaces it when it is about to expire', async () => {
