@@ -236,6 +236,36 @@ describe('the local Cosmos DB on a state store', () => {
         expect(await snapshot(second.client)).toEqual(before);
     });
 
+    it('answers 500 to a write the disk refuses and leaves the server as it was, so a restart shows the same', async () => {
+        const folder = newFolder();
+        const first = await start(folder);
+        const { database } = await first.client.databases.create({ id: 'db' });
+        const { container } = await database.containers.create({ id: 'c', partitionKey: { paths: ['/id'] } });
+        const { resource: kept } = await container.items.create({ id: 'a', v: 1 });
+        // A refusal as a full or read-only disk would give, for the bodies marked "refuse".
+        first.store.database.exec(`CREATE TRIGGER refuse BEFORE INSERT ON cosmos_documents
+            WHEN json_extract(NEW.body, '$.refuse') BEGIN SELECT RAISE(ABORT, 'disk refused'); END`);
+        // cosmosdb-server logs what its handler threw before answering 500.
+        const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+        await expect(container.items.create({ id: 'b', refuse: true })).rejects.toMatchObject({ code: 500 });
+        await expect(container.items.upsert({ id: 'a', v: 2, refuse: true })).rejects.toMatchObject({ code: 500 });
+        await expect(
+            container.item('a', 'a').patch([{ op: 'set', path: '/refuse', value: true }]),
+        ).rejects.toMatchObject({
+            code: 500,
+        });
+        const messages = new Set(logged.mock.calls.map(([error]) => String(error)));
+        logged.mockRestore();
+        expect(messages).toEqual(new Set(['SqliteError: disk refused']));
+        const before = await snapshot(first.client);
+        expect(before[0]!.containers[0]!.documents).toEqual([kept]);
+        first.store.database.exec('DROP TRIGGER refuse');
+        await stop(first);
+
+        const second = await start(folder);
+        expect(await snapshot(second.client)).toEqual(before);
+    });
+
     it('refuses a state whose document belongs to no stored container, naming the file', async () => {
         const folder = newFolder();
         const store = StateStore.open({ directory: folder, components: [COSMOS_STATE_COMPONENT] });
