@@ -9,7 +9,8 @@ import { firstWindowEnd, type WindowSpec } from './windows';
 /**
  * Analytic functions (https://learn.microsoft.com/stream-analytics-query/analytic-functions-azure-stream-analytics):
  * LAG, LAST, ISFIRST and aggregates with `OVER (... LIMIT DURATION ...)`. They are computed over every event of the
- * statement's input, in timestamp order (arrival order among equal timestamps), before WHERE, JOIN and GROUP BY.
+ * statement's input (in a JOIN, of the source they read), in timestamp order (arrival order among equal
+ * timestamps), before WHERE, JOIN and GROUP BY.
  * `PARTITION BY` keeps one history per key; `WHEN` decides which events enter the history; `LIMIT DURATION` bounds
  * how far back an event may be, which also bounds the memory each history holds.
  */
