@@ -40,6 +40,11 @@ function sidesOf(row: Row): readonly (Row | null)[] {
     return row.sides ?? [row];
 }
 
+/** One source's row of a (possibly single-source) row, without building a sides array per call. */
+function sideOf(row: Row, index: number): Row | null | undefined {
+    return row.sides === undefined ? (index === 0 ? row : undefined) : row.sides[index];
+}
+
 /** A row of both sides, stamped with `ts` and the 100 ns ticks of the side it takes its time from. */
 function combined(left: Row, right: Row | null, ts: number, subMsTicks = left.subMsTicks): Row {
     return {
@@ -143,11 +148,10 @@ export class StreamJoinOperator {
 
     private onLeft(row: Row): void {
         const key = this.keys === undefined ? '' : this.keys.left(row);
-        const sides = sidesOf(row);
         let deadline = Infinity;
         let latestMatch = Infinity;
         for (const bound of this.time.bounds) {
-            const side = sides[bound.side];
+            const side = sideOf(row, bound.side);
             if (side === null || side === undefined) {
                 deadline = -Infinity;
                 latestMatch = -Infinity;
@@ -189,9 +193,8 @@ export class StreamJoinOperator {
     }
 
     private tryPair(left: Row, right: Row): boolean {
-        const sides = sidesOf(left);
         for (const bound of this.time.bounds) {
-            const side = sides[bound.side];
+            const side = sideOf(left, bound.side);
             if (side === null || side === undefined) {
                 return false;
             }
