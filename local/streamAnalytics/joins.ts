@@ -123,8 +123,8 @@ export class StreamJoinOperator {
     ) {
         // A future left row has time >= the left watermark, so each of its sources >= watermark - spread; a bound
         // needs that source <= right.ts - min.
-        const lowest = Math.max(...time.bounds.map((bound) => bound.minDeltaMs));
-        this.rightLifetimeMs = lowest - time.leftSpreadMs;
+        const latestLower = Math.max(...time.bounds.map((bound) => bound.minDeltaMs));
+        this.rightLifetimeMs = latestLower - time.leftSpreadMs;
         this.left = {
             onRow: (row) => this.onLeft(row),
             onWatermark: (watermark) => {
