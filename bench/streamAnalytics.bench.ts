@@ -247,8 +247,9 @@ async function runWorkload(workload: Workload, probe?: (quarter: number) => void
             }
         }
         await job.flush();
-        if (probe !== undefined && (index + 1) % Math.ceil(length / 4) === 0) {
-            probe((index + 1) / Math.ceil(length / 4));
+        const quarter = Math.floor(((index + 1) * 4) / length);
+        if (probe !== undefined && quarter > Math.floor((index * 4) / length)) {
+            probe(quarter);
         }
     }
     job.finish();
