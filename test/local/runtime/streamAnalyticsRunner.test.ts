@@ -167,6 +167,50 @@ describe('startStreamAnalyticsRunner', () => {
         expect(runner.job.pendingBatches()).toBe(1);
     });
 
+    it('starts its output at job start time, reading back far enough that the first window is complete', async () => {
+        // Azure's JobStartTime: "if your query uses a 5-minutes Tumbling Window, Azure Stream Analytics will seek data
+        // from 5 minutes ago in the input" and "no partial windowed aggregates are generated" (start-job.md).
+        const clock = { ms: START - 25_000, now: () => new Date(clock.ms) };
+        const hub = new LocalEventHub({ name: 'names', partitionCount: 1, clock });
+        hub.send([{ body: {} }]); // window ending START - 20 s: before the job starts, not written
+        clock.ms = START - 3_000;
+        hub.send([{ body: {} }, { body: {} }]); // window ending START, open when the job starts
+        clock.ms = START;
+        const delivered: OutputRow[] = [];
+        const runner = startStreamAnalyticsRunner({
+            queryText: QUERY,
+            jobSettings: {
+                eventsLateArrivalMaxDelayInSeconds: 1,
+                eventsOutOfOrderMaxDelayInSeconds: 0,
+                eventsOutOfOrderPolicy: 'Adjust',
+            },
+            inputs: { namesInput: { hub, consumerGroup: 'asa' } },
+            outputs: {
+                counts: (rows) => {
+                    delivered.push(...rows);
+                    return Promise.resolve();
+                },
+            },
+            clock,
+            tickMs: 10,
+            onError: () => {},
+        });
+        runners.push(runner);
+        clock.ms = START + 2_000;
+        hub.send([{ body: {} }]);
+        await waitFor(() => runner.job.metrics().inputEvents === 4, 'the events read');
+        clock.ms = START + 20_000;
+        await waitFor(() => delivered.length === 2, 'two windows');
+        expect({ outputStartTimes: runner.outputStartTimes, replayed: runner.replayedEvents, delivered }).toEqual({
+            outputStartTimes: { counts: START },
+            replayed: 3,
+            delivered: [
+                { windowEnd: '2026-11-22T06:00:00.0000000Z', names: 2 },
+                { windowEnd: '2026-11-22T06:00:10.0000000Z', names: 1 },
+            ],
+        });
+    });
+
     it('reports late, early and out-of-order events as they are dropped, once each', async () => {
         const clock = { ms: START, now: () => new Date(clock.ms) };
         const hub = new LocalEventHub({ name: 'names', partitionCount: 1, clock });
