@@ -134,15 +134,16 @@ export function startStreamAnalyticsRunner(options: StreamAnalyticsRunnerOptions
     );
     const readFromMs = Math.min(...Object.values(outputStartTimes)) - plan.lookbackMs - EARLY_ARRIVAL_MS;
 
-    // The job's clock: the enqueued time of the batch being replayed, then the real clock.
-    let replayingAt: number | undefined = readFromMs;
+    // The job's clock: the enqueued time of the batch being replayed, then the real clock. (It starts at the replay's
+    // start, any finite time: a partition's idle estimate only counts the time elapsed since it was last read.)
+    let replayingAt: number | undefined = Number.isFinite(readFromMs) ? readFromMs : 0;
     const jobClock: Clock = { now: () => (replayingAt === undefined ? options.clock.now() : new Date(replayingAt)) };
     const job = plan.createJob({
         clock: jobClock,
         outputStartTimes,
         sink: async (alias, rows, batch) => {
             await options.outputs[alias]!(rows);
-            // Only now that the write is acknowledged: a restart from here on must not write these windows again.
+            // Only now that the write is acknowledged: a restart from here on resumes at this batch's last window.
             const previous = progress.lastOutputEventTimes[alias];
             if (records !== undefined && (previous === undefined || Date.parse(previous) < batch.lastOutputEventTime)) {
                 progress.lastOutputEventTimes[alias] = new Date(batch.lastOutputEventTime).toISOString();
