@@ -275,6 +275,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             onError: (error) => log(`[stream analytics] output failed, retrying: ${String(error)}`),
             onOutput: (_alias, rows) => metrics.recordWindowRows(rows),
             onEventOrdering: (report) => log(formatEventOrderingReport(report)),
+            onWarning: (message) => log(`[stream analytics] warning: ${message}`),
             // On disk, the job restarts from its last output time (docs/local-runtime.md, "State on disk").
             ...(state
                 ? {
