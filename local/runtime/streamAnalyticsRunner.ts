@@ -106,7 +106,8 @@ const REPLAY_SLICE = 10_000;
  * - Suppression: rows earlier than their output's start time are computed and dropped (JobOptions.outputStartTimes):
  *   the replay starts inside the windows before T, and their partial counts must not overwrite the complete ones.
  *   Rows at T itself are rebuilt whole and written again, which the deterministic document ids absorb (Azure warns
- *   that "some duplicates may be seen in the output" after "When last stopped").
+ *   that "some duplicates may be seen in the output" after "When last stopped"), unless retention has trimmed events
+ *   the replay needs: then the job warns (onWarning) and keeps that window as written.
  * - Progress: committed after the sink has acknowledged a batch, never before. A crash between the write and the
  *   commit leaves the previous last output time, so the restart writes that batch's windows again, complete, under
  *   the same ids: at-least-once delivery, as Azure's.
