@@ -32,8 +32,8 @@ export interface LocalEventHubOptions {
     clock?: Clock;
     /**
      * Keeps the partition logs, consumer groups and checkpoints beyond the process (SqliteEventHubStore on the
-     * state folder's database): the hub continues what the store holds, and commits each send before returning.
-     * Absent (`--in-memory`, unit tests): memory only.
+     * state folder's database): the hub continues what the store holds, and commits each send before acknowledging
+     * it (send returning, sendAsync resolving). Absent (`--in-memory`, unit tests): memory only.
      */
     store?: EventHubStore;
 }
