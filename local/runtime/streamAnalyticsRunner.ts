@@ -230,7 +230,9 @@ export function startStreamAnalyticsRunner(options: StreamAnalyticsRunnerOptions
         }
         const next = positions.get(alias)!;
         return hub.subscribe(consumerGroup, {
-            // A checkpoint on the group would win over these positions; the filter below drops what it repeats.
+            // The job keeps its own positions (its progress record), as Azure's does: a checkpoint left on the group
+            // by an older state folder must not move them.
+            ignoreCheckpoints: true,
             startPosition: Object.fromEntries(
                 [...next].map(([partitionId, sequenceNumber]) => [partitionId, { sequenceNumber, isInclusive: true }]),
             ),
