@@ -2,7 +2,8 @@
  * What keeping the Service Bus queue on the state database costs, side by side in one run: the same work on a queue
  * in memory and on a queue with a SqliteServiceBusMessageStore (synchronous NORMAL, the runtime's setting), with the
  * ratio. Run with `npx tsx bench/serviceBusState.bench.ts [messageCount]`; the folder is a temporary one on
- * os.tmpdir()'s disk.
+ * os.tmpdir()'s disk. Besides the rate it prints the process's CPU time per message (user + system), which a busy
+ * machine distorts far less than the rate: the difference is what the state database adds to each message.
  *
  * - send+process: sends of one message in bursts of 100 between event-loop turns while the trigger's processor
  *   (maxConcurrentCalls 32) completes them, as `npm run bench` drives the queue: per message one commit for the send,
@@ -26,7 +27,12 @@ const body = JSON.stringify({
 
 type Mode = 'in memory' | 'on disk';
 
-async function withQueue(mode: Mode, work: (queue: LocalServiceBusQueue) => Promise<void>): Promise<number> {
+interface Measurement {
+    messagesPerSecond: number;
+    cpuMicrosecondsPerMessage: number;
+}
+
+async function withQueue(mode: Mode, work: (queue: LocalServiceBusQueue) => Promise<void>): Promise<Measurement> {
     const directory = mkdtempSync(path.join(os.tmpdir(), 'sb-state-bench-'));
     const state =
         mode === 'on disk' ? StateStore.open({ directory, components: [SERVICE_BUS_STATE_COMPONENT] }) : undefined;
@@ -36,8 +42,13 @@ async function withQueue(mode: Mode, work: (queue: LocalServiceBusQueue) => Prom
     });
     try {
         const start = performance.now();
+        const cpu = process.cpuUsage();
         await work(queue);
-        return (messageCount / (performance.now() - start)) * 1000;
+        const used = process.cpuUsage(cpu);
+        return {
+            messagesPerSecond: (messageCount / (performance.now() - start)) * 1000,
+            cpuMicrosecondsPerMessage: (used.user + used.system) / messageCount,
+        };
     } finally {
         queue.close();
         state?.close();
@@ -85,12 +96,15 @@ async function main(): Promise<void> {
         await withQueue('on disk', work);
         const inMemory = await withQueue('in memory', work);
         const onDisk = await withQueue('on disk', work);
-        const perSecond = (rate: number) => `${Math.round(rate).toLocaleString('en-US')} messages/s`;
+        const show = (measured: Measurement) =>
+            `${Math.round(measured.messagesPerSecond).toLocaleString('en-US')} messages/s, ` +
+            `${measured.cpuMicrosecondsPerMessage.toFixed(1)} µs CPU each`;
         rows.push({
             case: `${name}, ${messageCount} messages`,
-            'in memory': perSecond(inMemory),
-            'on disk': perSecond(onDisk),
-            'on disk / in memory': (onDisk / inMemory).toFixed(2),
+            'in memory': show(inMemory),
+            'on disk': show(onDisk),
+            'rate on disk / in memory': (onDisk.messagesPerSecond / inMemory.messagesPerSecond).toFixed(2),
+            'CPU added per message': `${(onDisk.cpuMicrosecondsPerMessage - inMemory.cpuMicrosecondsPerMessage).toFixed(1)} µs`,
         });
     }
     console.table(rows);
