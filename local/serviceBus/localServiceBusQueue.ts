@@ -115,6 +115,10 @@ interface LockDeadline {
  * service does for a non-partitioned queue. All bookkeeping is O(1) or O(log n) per operation except peek; deadlines
  * are swept lazily at the start of each operation and by one timer armed for the earliest deadline, so an idle queue
  * costs nothing.
+ *
+ * With a `store` the state also survives restarts: the queue loads it when constructed, and each operation writes
+ * what it changed (in this queue and its dead-letter sub-queue) in one transaction before it returns, so every
+ * acknowledgement follows its commit. Without one, nothing is recorded.
  */
 export class LocalServiceBusQueue {
     readonly name: string;
