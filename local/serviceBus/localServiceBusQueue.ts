@@ -183,6 +183,8 @@ export class LocalServiceBusQueue {
             const nowMs = this.nowMs();
             this.deadLetterSubQueue!.restore(nowMs);
             this.restore(nowMs);
+            // Dead letters keep their numbers from this queue: never give one of those out again either.
+            this.nextSequenceNumber = Math.max(this.nextSequenceNumber, this.deadLetterSubQueue!.nextSequenceNumber);
             this.sweep(nowMs);
             this.commit();
         }
@@ -563,7 +565,7 @@ export class LocalServiceBusQueue {
             } else if (message.state === 'deferred') {
                 this.deferredCount++;
             } else {
-                // Rows come in sequence order, so the FIFO stays ordered.
+                // Rows come in the order they joined this entity, the order the FIFO keeps them in.
                 this.freshMessages.push(message);
             }
         }
