@@ -475,6 +475,24 @@ export class LocalServiceBusQueue {
         return entries.length;
     }
 
+    /**
+     * Runs several operations with one commit at the end instead of one each: one transaction for a batch of
+     * settlements (`update-disposition` with several lock tokens). Whatever `work` does is acknowledged only after
+     * this returns; a send inside it is receivable before its commit. Without a store it just runs `work`.
+     */
+    inOneCommit<T>(work: () => T): T {
+        const journal = this.journal;
+        if (journal === undefined) {
+            return work();
+        }
+        journal.hold();
+        try {
+            return work();
+        } finally {
+            journal.release();
+        }
+    }
+
     /** Calls the listener whenever a message becomes receivable; returns the unsubscribe function. */
     onMessagesAvailable(listener: () => void): () => void {
         this.availabilityListeners.add(listener);
@@ -873,7 +891,19 @@ class QueueJournal {
         readonly nextSequenceNumber: (() => number) | undefined;
     }> = [];
 
+    /** Open inOneCommit calls: commits wait for the outermost to end. */
+    private holds = 0;
+
     constructor(readonly store: ServiceBusMessageStore) {}
+
+    hold(): void {
+        this.holds++;
+    }
+
+    release(): void {
+        this.holds--;
+        this.commit();
+    }
 
     register(entity: string, nextSequenceNumber: (() => number) | undefined): Map<StoredMessage, PendingWrite> {
         const pending = new Map<StoredMessage, PendingWrite>();
@@ -883,6 +913,9 @@ class QueueJournal {
 
     /** One transaction for everything pending; the pending writes are dropped whether it commits or throws. */
     commit(): void {
+        if (this.holds > 0) {
+            return;
+        }
         let writes: ServiceBusEntityWrites[] | undefined;
         for (const { entity, pending, nextSequenceNumber } of this.entities) {
             if (pending.size === 0) {
