@@ -29,7 +29,7 @@ describe('local runtime state on disk', () => {
         }
     });
 
-    it('keeps blobs and the timer status across a restart, so a missed occurrence runs as past due', async () => {
+    it('keeps blobs, queued messages and the timer status across a restart, so a missed occurrence runs as past due', async () => {
         const stateDirectory = mkdtempSync(path.join(tmpdir(), 'durable-state-'));
         cleanups.push(() => rmSync(stateDirectory, { recursive: true, force: true }));
         // The first run lives three minutes in the past (the local Cosmos DB's certificate is issued at its clock's
@@ -56,6 +56,11 @@ describe('local runtime state on disk', () => {
         const blobs = (rt: LocalRuntime) => BlobServiceClient.fromConnectionString(rt.azurite.connectionString);
         await blobs(runtime).getContainerClient('raw-names').createIfNotExists();
         await blobs(runtime).getContainerClient('raw-names').getBlockBlobClient('kept.json').upload('{"a":1}', 7);
+        // The queue is on the state database too (a scheduled message, so the trigger leaves it alone).
+        const tomorrow = new Date(startedAt.getTime() + 86_400_000);
+        const scheduled = runtime.queues
+            .get('newnames-queue')!
+            .send({ body: '{"names":["Ada"]}', messageId: 'kept', scheduledEnqueueTimeUtc: tomorrow });
         // The trigger records its status as it starts, as the host's listener does: not necessarily before start returns.
         const statusBlob = blobs(runtime).getContainerClient('azure-webjobs-hosts').getBlockBlobClient(STATUS_BLOB);
         await waitForAsync(() => statusBlob.exists(), 20_000);
@@ -80,6 +85,13 @@ describe('local runtime state on disk', () => {
         const kept = blobs(runtime).getContainerClient('raw-names').getBlockBlobClient('kept.json');
         expect((await kept.downloadToBuffer()).toString()).toBe('{"a":1}');
         expect(runtime.eventHubs.get('names')!.read('3', sent!.sequenceNumber, 1)).toEqual([sent]);
+        const queue = runtime.queues.get('newnames-queue')!;
+        expect(queue.peek(scheduled.sequenceNumber, 1)).toEqual([
+            expect.objectContaining({ messageId: 'kept', state: 'scheduled', scheduledEnqueueTimeUtc: tomorrow }),
+        ]);
+        expect(
+            queue.send({ body: '{"names":["Bo"]}', scheduledEnqueueTimeUtc: tomorrow }).sequenceNumber,
+        ).toBeGreaterThan(scheduled.sequenceNumber);
         await runtime.stop();
         runtime = undefined;
         expect(readdirSync(stateDirectory).sort()).toEqual(['azurite', 'namestream.db']);
