@@ -146,7 +146,7 @@ async function sweepRule(
         const first = report.deleted[0]!;
         const more = report.deleted.length > 1 ? ` (${first} and ${report.deleted.length - 1} more)` : ` (${first})`;
         log(
-            `[blob lifecycle] ${rule.name}: deleted ${report.deleted.length} blobs last modified more than ` +
+            `[blob lifecycle] ${rule.name}: deleted ${report.deleted.length} blob${report.deleted.length === 1 ? '' : 's'} last modified more than ` +
                 `${rule.daysAfterModificationGreaterThan} days ago${more}`,
         );
     }

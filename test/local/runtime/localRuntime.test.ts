@@ -139,7 +139,7 @@ describe('startLocalRuntime with a state folder', () => {
                     await sleep(50);
                 }
                 expect(lines.filter((l) => l.startsWith('[blob lifecycle]'))).toEqual([
-                    '[blob lifecycle] expire-raw-names: deleted 1 blobs last modified more than 7 days ago (raw-names/old.json)',
+                    '[blob lifecycle] expire-raw-names: deleted 1 blob last modified more than 7 days ago (raw-names/old.json)',
                 ]);
                 const raw = BlobServiceClient.fromConnectionString(runtime.settings.AzureWebJobsStorage!);
                 expect(await raw.getContainerClient('raw-names').getBlockBlobClient('old.json').exists()).toBe(false);
