@@ -11,6 +11,7 @@ import { installChangeFeedRoute } from './changeFeed/changeFeedRoute';
 import { installChangeSequence } from './changeSequence';
 import { attachCosmosState, type CosmosStateLoad } from './cosmosState';
 import { EMULATOR_ACCOUNT_KEY, toConnectionString } from './emulatorAccount';
+import { installLinearQueries } from './linearQueries';
 import {
     certificatesExpireAt,
     generateLocalCertificates,
@@ -68,6 +69,7 @@ export async function startLocalCosmos({
     state,
 }: LocalCosmosOptions = {}): Promise<LocalCosmos> {
     installChangeSequence();
+    installLinearQueries();
     installChangeFeedRoute();
     let certificates: LocalCertificates;
     let caGenerated = true;

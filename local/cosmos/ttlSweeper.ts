@@ -1,4 +1,4 @@
-import type { Container, CosmosClient, PartitionKey } from '@azure/cosmos';
+import type { Container, CosmosClient, PartitionKey, SqlQuerySpec } from '@azure/cosmos';
 
 import type { Clock } from '../../domain/clock';
 import { InvalidCosmosOptionError } from './errors';
@@ -80,9 +80,7 @@ async function sweep(container: Container, clock: Clock): Promise<string[]> {
     const partitionKeyPath = definition?.partitionKey?.paths?.[0] ?? '/id';
     const nowSeconds = clock.now().getTime() / 1000;
     const { resources } = await container.items
-        .query<ItemTtlView>(
-            `SELECT c.id, c._ts, c._etag, c.ttl, c${toPropertyAccess(partitionKeyPath)} AS partitionKeyValue FROM c`,
-        )
+        .query<ItemTtlView>(expiredItemsQuery(defaultTtl, partitionKeyPath, nowSeconds))
         .fetchAll();
     const deleted: string[] = [];
     for (const item of resources) {
@@ -100,6 +98,34 @@ async function sweep(container: Container, clock: Clock): Promise<string[]> {
         }
     }
     return deleted;
+}
+
+/**
+ * The query for the items expired at `nowSeconds`, by the rules of effectiveTtlSeconds (which the sweep applies again
+ * to each row): an item's own valid `ttl` (a positive number) counts from its `_ts`, -1 never expires, and anything else
+ * takes the container's default, unless that is -1. Filtering in the query, rather than reading every item each sweep,
+ * keeps a sweep's response to the items it deletes; the server still evaluates the filter over every document, which
+ * is linear since installLinearQueries (100,000 documents: see docs/local-runtime.md).
+ */
+export function expiredItemsQuery(
+    containerDefaultTtl: number,
+    partitionKeyPath: string,
+    nowSeconds: number,
+): SqlQuerySpec {
+    const ownTtl = 'IS_NUMBER(c.ttl) AND (c.ttl = -1 OR c.ttl > 0)';
+    const expiredByOwnTtl = 'IS_NUMBER(c.ttl) AND c.ttl > 0 AND c._ts + c.ttl <= @now';
+    const expiredByDefault = `NOT (${ownTtl}) AND c._ts <= @defaultCutoff`;
+    const select = `SELECT c.id, c._ts, c._etag, c.ttl, c${toPropertyAccess(partitionKeyPath)} AS partitionKeyValue FROM c`;
+    if (containerDefaultTtl === -1) {
+        return { query: `${select} WHERE ${expiredByOwnTtl}`, parameters: [{ name: '@now', value: nowSeconds }] };
+    }
+    return {
+        query: `${select} WHERE (${expiredByOwnTtl}) OR (${expiredByDefault})`,
+        parameters: [
+            { name: '@now', value: nowSeconds },
+            { name: '@defaultCutoff', value: nowSeconds - containerDefaultTtl },
+        ],
+    };
 }
 
 /** `/windowEnd` -> `["windowEnd"]`, `/a/b` -> `["a"]["b"]`: a query path for a partition key definition. */

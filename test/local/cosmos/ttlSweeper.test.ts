@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+
 import type { CosmosClient } from '@azure/cosmos';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -8,7 +10,7 @@ import { ensureCosmosResources } from '../../../local/cosmos/cosmosResources';
 import { createLocalCosmosClient } from '../../../local/cosmos/localCosmosClient';
 import type { LocalCosmos } from '../../../local/cosmos/localCosmosServer';
 import { startLocalCosmos } from '../../../local/cosmos/localCosmosServer';
-import { effectiveTtlSeconds, startTtlSweeper } from '../../../local/cosmos/ttlSweeper';
+import { effectiveTtlSeconds, expiredItemsQuery, startTtlSweeper } from '../../../local/cosmos/ttlSweeper';
 
 const DATABASE = 'namestream';
 
@@ -40,6 +42,42 @@ describe('effectiveTtlSeconds', () => {
         expect(effectiveTtlSeconds(60, 0)).toBe(60);
         expect(effectiveTtlSeconds(60, '5')).toBe(60);
     });
+});
+
+describe('expiredItemsQuery', () => {
+    // The SQL engine cosmosdb-server runs queries with, loaded from the server's folder as the server loads it.
+    const compile = createRequire(require.resolve('@vercel/cosmosdb-server'))('@zeit/cosmosdb-query').default as (
+        sql: string,
+    ) => { exec(rows: unknown[], options: { parameters?: unknown }): { result: { id: string }[] } };
+    const ttls: unknown[] = [undefined, null, -1, 0, -5, 1, 30, 59, 60, 61, 3600, 'x', true];
+    const items = ttls.flatMap((ttl, i) =>
+        [940, 1000].map((ts) => ({
+            id: `${i}@${ts}`,
+            _ts: ts,
+            _rid: `${i}-${ts}`,
+            pk: 'p',
+            ...(ttl === undefined ? {} : { ttl }),
+        })),
+    );
+
+    it.each([60, -1])(
+        'selects exactly the items effectiveTtlSeconds expires (container defaultTtl %s)',
+        (defaultTtl) => {
+            for (const now of [1000, 1000.5, 1030, 1060, 1061, 5000]) {
+                const { query, parameters } = expiredItemsQuery(defaultTtl, '/pk', now);
+                const selected = compile(query)
+                    .exec(items, { parameters })
+                    .result.map((row) => row.id);
+                const expired = items
+                    .filter((item) => {
+                        const ttl = effectiveTtlSeconds(defaultTtl, item.ttl);
+                        return ttl !== undefined && item._ts + ttl <= now;
+                    })
+                    .map((item) => item.id);
+                expect({ now, selected: selected.sort() }).toEqual({ now, selected: expired.sort() });
+            }
+        },
+    );
 });
 
 describe('startTtlSweeper', () => {
