@@ -12,7 +12,8 @@ import { parseStartArguments, StartArgumentsError } from './startArguments';
  * functions port can be overridden with PORT. State is kept in .local/state unless --state-dir or --in-memory
  * says otherwise (see startArguments.ts). Ctrl-C stops everything. `npm start -- --services-only` starts everything
  * but the functions (Azurite, the Service Bus and Event Hubs endpoints, Cosmos DB, SignalR, Event Grid and the Stream
- * Analytics job), for `func start` to run them; it writes the Cosmos DB CA certificate to `.local/cosmos-ca.pem`.
+ * Analytics job), for `func start` to run them; it writes the Cosmos DB CA certificate to `.local/cosmos-ca.pem`
+ * (kept in the state folder and reused while valid, so it is trusted once; new at every start with --in-memory).
  */
 async function main(): Promise<void> {
     const appRoot = path.resolve(__dirname, '..', '..', '..');
@@ -42,7 +43,7 @@ async function main(): Promise<void> {
         writeFileSync(caPath, runtime.cosmos.ca);
         console.log(`namestream services are running locally, without the functions (settings: ${runtime.settingsSource})
   Blob (Azurite)     ${urls.blob}
-  Cosmos DB          ${urls.cosmos} (CA certificate, new at every start: ${path.relative(appRoot, caPath)})
+  Cosmos DB          ${urls.cosmos} (CA certificate: ${path.relative(appRoot, caPath)}, ${caLifetime(runtime)})
   SignalR            ${urls.signalR}
   Event Grid topic   ${urls.eventGrid}
   Service Bus and Event Hubs (AMQP)  amqp://127.0.0.1:${runtime.amqp.port}
@@ -112,3 +113,15 @@ main().catch((error: unknown) => {
     console.error(error instanceof Error ? (known ? error.message : (error.stack ?? error.message)) : error);
     process.exit(1);
 });
+
+/** How long the CA printed for `func start` lasts, and whether it must be trusted (again) now. */
+function caLifetime(runtime: LocalRuntime): string {
+    const { cosmos, state } = runtime;
+    if (!state) {
+        return 'new at every start with --in-memory: trust it again after each start';
+    }
+    const until = cosmos.caExpiresAt.toISOString().slice(0, 10);
+    return cosmos.caGenerated
+        ? `NEW, kept in the state folder until ${until}: trust it once (see README.md, "func start")`
+        : `kept in the state folder until ${until}, as trusted before`;
+}

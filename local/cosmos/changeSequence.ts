@@ -21,6 +21,14 @@ export function highestSequence(documents: Iterable<StoredDocument>): number {
 }
 
 /**
+ * Numbers the next write after `highest` at least: the durable store (cosmosState.ts) calls it at load with the highest
+ * `_lsn` it ever gave out, deleted documents included, which no remaining document may show.
+ */
+export function raiseSequence(highest: number): void {
+    lastSequence = Math.max(lastSequence, highest);
+}
+
+/**
  * Makes the in-process cosmosdb-server stamp every created, replaced, upserted or patched document with `_lsn`, a
  * counter that increases with each write, as Azure's log sequence number does within a partition.
  *

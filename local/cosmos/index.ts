@@ -9,6 +9,7 @@ export type { LeaseDocument } from './changeFeed/leaseStore';
 export { leaseIdFor } from './changeFeed/leaseStore';
 export type { ContainerDefinition, CosmosResources } from './cosmosResources';
 export { ensureCosmosResources } from './cosmosResources';
+export { COSMOS_STATE_COMPONENT, type CosmosStateLoad } from './cosmosState';
 export { EMULATOR_ACCOUNT_KEY, parseConnectionString, toConnectionString } from './emulatorAccount';
 export { InvalidCosmosConnectionStringError, InvalidCosmosOptionError, LeaseLostError } from './errors';
 export type { LocalCosmosClientOptions } from './localCosmosClient';

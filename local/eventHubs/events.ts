@@ -17,6 +17,11 @@ export interface EventDataToSend {
     properties?: Record<string, unknown>;
     /** Set for events sent over AMQP; `body` then holds the body decoded as the SDK decodes it. */
     amqp?: AmqpEventParts;
+    /**
+     * The AMQP message as it arrived, encoded: a durable store keeps these bytes and restores the event through the
+     * same decoding, so every section comes back exactly. Not kept in memory.
+     */
+    encodedMessage?: Buffer;
 }
 
 export interface SendOptions {

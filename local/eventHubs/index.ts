@@ -1,4 +1,5 @@
 export { EventTooLargeError, InvalidEventHubArgumentError } from './errors';
+export type { EncodedEvent, EventHubSnapshot, EventHubStore } from './eventHubStore';
 export type { EventDataToSend, PartitionProperties, ReceivedEventData, SendOptions } from './events';
 export {
     type Checkpoint,
@@ -13,3 +14,4 @@ export {
 } from './localEventHub';
 export { partitionIndexForKey } from './partitionKeyHash';
 export type { PartitionErrorContext } from './partitionPump';
+export { EVENT_HUBS_STATE_COMPONENT, SqliteEventHubStore } from './sqliteEventHubStore';

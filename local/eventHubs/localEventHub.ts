@@ -1,5 +1,6 @@
 import { type Clock, systemClock } from '../../domain/clock';
 import { EventTooLargeError, InvalidEventHubArgumentError } from './errors';
+import type { EventHubStore } from './eventHubStore';
 import {
     type EventDataToSend,
     measureEventBytes,
@@ -8,7 +9,7 @@ import {
     type SendOptions,
 } from './events';
 import { partitionIndexForKey } from './partitionKeyHash';
-import { PartitionLog } from './partitionLog';
+import { PartitionLog, type PartitionLogMark } from './partitionLog';
 import { type PartitionErrorContext, PartitionPump } from './partitionPump';
 
 export const DEFAULT_CONSUMER_GROUP = '$Default';
@@ -29,6 +30,12 @@ export interface LocalEventHubOptions {
      */
     maxRetainedEventsPerPartition?: number;
     clock?: Clock;
+    /**
+     * Keeps the partition logs, consumer groups and checkpoints beyond the process (SqliteEventHubStore on the
+     * state folder's database): the hub continues what the store holds, and commits each send before returning.
+     * Absent (`--in-memory`, unit tests): memory only.
+     */
+    store?: EventHubStore;
 }
 
 /** A position in a partition, as an AMQP receiver's selector filter names one. */
@@ -48,6 +55,11 @@ export type StartPosition =
 export interface SubscribeOptions {
     /** Used where the consumer group has no checkpoint for a partition (a checkpoint wins, as in the SDK). */
     startPosition?: StartPosition;
+    /**
+     * Start at startPosition even where the group has a checkpoint: for a reader that keeps its own progress (a
+     * Stream Analytics job restarting from its last output time) and checkpoints only for the record.
+     */
+    ignoreCheckpoints?: boolean;
     /** Functions Event Hubs trigger default: 100. */
     maxBatchSize?: number;
     /** Back-off before a failed batch is handed over again. */
@@ -103,6 +115,7 @@ export class LocalEventHub {
     /** When the hub was created; the management READ reports it as `created_at`. */
     readonly createdAt: Date;
     private readonly clock: Clock;
+    private readonly store: EventHubStore | undefined;
     private readonly partitions = new Map<string, PartitionLog>();
     private readonly appendListeners = new Map<string, Set<() => void>>();
     private readonly checkpoints = new Map<string, Map<string, number>>([[DEFAULT_CONSUMER_GROUP, new Map()]]);
@@ -115,7 +128,7 @@ export class LocalEventHub {
         this.maxEventBytes = options.maxEventBytes ?? 1_048_576;
         this.maxRetainedEventsPerPartition = options.maxRetainedEventsPerPartition ?? 250_000;
         this.clock = options.clock ?? systemClock;
-        this.createdAt = this.clock.now();
+        this.store = options.store;
         requirePositiveInteger('partitionCount', partitionCount);
         requirePositiveInteger('retentionMs', this.retentionMs);
         requirePositiveInteger('maxEventBytes', this.maxEventBytes);
@@ -124,6 +137,19 @@ export class LocalEventHub {
         for (const partitionId of this.partitionIds) {
             this.partitions.set(partitionId, new PartitionLog(this.name, partitionId));
             this.appendListeners.set(partitionId, new Set());
+        }
+        const snapshot = this.store?.snapshot(this.partitionIds, this.clock.now());
+        this.createdAt = snapshot?.createdAt ?? this.clock.now();
+        if (snapshot !== undefined) {
+            for (const [partitionId, stored] of snapshot.partitions) {
+                this.requirePartition(partitionId).restore(stored);
+            }
+            for (const [group, checkpoints] of snapshot.consumerGroups) {
+                this.checkpoints.set(group, new Map(checkpoints));
+            }
+            // Retention went on while the runtime was down.
+            const nowMs = this.nowMs();
+            this.partitions.forEach((partition) => this.trim(partition, nowMs));
         }
     }
 
@@ -150,6 +176,7 @@ export class LocalEventHub {
         const nowMs = this.nowMs();
         const enqueuedTime = new Date(nowMs);
         const partitionKey = options.partitionKey ?? null;
+        const mark = this.store === undefined ? undefined : partition.mark();
         const stored = events.map((event, index) =>
             partition.append(
                 event.body,
@@ -160,7 +187,10 @@ export class LocalEventHub {
                 event.amqp,
             ),
         );
-        partition.trim(nowMs, this.retentionMs, this.maxRetainedEventsPerPartition);
+        if (mark !== undefined) {
+            this.commit(partition, mark, events, stored, sizes);
+        }
+        this.trim(partition, nowMs);
         for (const listener of this.appendListeners.get(partition.partitionId) ?? []) {
             listener();
         }
@@ -217,6 +247,7 @@ export class LocalEventHub {
             throw new InvalidEventHubArgumentError('consumerGroup', name, 'must be 1 to 50 characters');
         }
         if (!this.checkpoints.has(name)) {
+            this.store?.createConsumerGroup(name);
             this.checkpoints.set(name, new Map());
         }
     }
@@ -240,6 +271,7 @@ export class LocalEventHub {
             );
         }
         groupCheckpoints.set(partitionId, sequenceNumber);
+        this.store?.checkpoint(consumerGroup, partitionId, sequenceNumber);
     }
 
     getCheckpoint(consumerGroup: string, partitionId: string): Checkpoint | undefined {
@@ -267,7 +299,12 @@ export class LocalEventHub {
                 new PartitionPump(this, {
                     consumerGroup,
                     partitionId,
-                    startSequenceNumber: this.startSequenceNumber(consumerGroup, partitionId, options.startPosition),
+                    startSequenceNumber: this.startSequenceNumber(
+                        consumerGroup,
+                        partitionId,
+                        options.startPosition,
+                        options.ignoreCheckpoints === true,
+                    ),
                     maxBatchSize,
                     retryDelayMs,
                     handler: options.handler,
@@ -294,7 +331,7 @@ export class LocalEventHub {
         const nowMs = this.nowMs();
         const partitions = this.partitionIds.map((partitionId) => {
             const partition = this.requirePartition(partitionId);
-            partition.trim(nowMs, this.retentionMs, this.maxRetainedEventsPerPartition);
+            this.trim(partition, nowMs);
             return {
                 partitionId,
                 retainedEventCount: partition.retainedCount,
@@ -308,6 +345,42 @@ export class LocalEventHub {
             totalRetainedEvents: partitions.reduce((sum, partition) => sum + partition.retainedEventCount, 0),
             totalEnqueuedEvents: partitions.reduce((sum, partition) => sum + partition.enqueuedEventCount, 0),
         };
+    }
+
+    /** Writes what the store still holds back (checkpoints); call when the hub is no longer used. */
+    close(): void {
+        this.store?.close();
+    }
+
+    /**
+     * Commits an append to the store before the send returns; if the commit fails, takes the events back out of
+     * memory (no consumer has seen them: nothing runs in between) and rethrows, so the sender is told it failed.
+     */
+    private commit(
+        partition: PartitionLog,
+        mark: PartitionLogMark,
+        sent: readonly EventDataToSend[],
+        stored: readonly ReceivedEventData[],
+        sizes: readonly number[],
+    ): void {
+        try {
+            (this.store as EventHubStore).append(
+                partition.partitionId,
+                stored.map((event, index) => ({
+                    event,
+                    sizeBytes: sizes[index] ?? 0,
+                    amqpMessage: sent[index]?.encodedMessage,
+                })),
+            );
+        } catch (error) {
+            partition.rollBack(mark);
+            throw error;
+        }
+    }
+
+    private trim(partition: PartitionLog, nowMs: number): void {
+        partition.trim(nowMs, this.retentionMs, this.maxRetainedEventsPerPartition);
+        this.store?.trim(partition.partitionId, partition.beginningSequenceNumber, partition, nowMs);
     }
 
     private nowMs(): number {
@@ -337,9 +410,10 @@ export class LocalEventHub {
         consumerGroup: string,
         partitionId: string,
         position: StartPosition = 'latest',
+        ignoreCheckpoint = false,
     ): number {
         const partition = this.requirePartition(partitionId);
-        const checkpoint = this.checkpoints.get(consumerGroup)?.get(partitionId);
+        const checkpoint = ignoreCheckpoint ? undefined : this.checkpoints.get(consumerGroup)?.get(partitionId);
         if (checkpoint !== undefined) {
             return checkpoint + 1;
         }
@@ -358,7 +432,7 @@ export class LocalEventHub {
 
     private trimmedPartition(partitionId: string): PartitionLog {
         const partition = this.requirePartition(partitionId);
-        partition.trim(this.nowMs(), this.retentionMs, this.maxRetainedEventsPerPartition);
+        this.trim(partition, this.nowMs());
         return partition;
     }
 

@@ -1,5 +1,25 @@
 import type { AmqpEventParts, PartitionProperties, ReceivedEventData } from './events';
 
+/** The last event a partition enqueued, as its runtime information reports it even after retention removed it. */
+export type LastEnqueuedEvent = Pick<ReceivedEventData, 'sequenceNumber' | 'offset' | 'enqueuedTimeUtc'>;
+
+/** A partition's log as a store kept it: the retained events in order, and where the log continues. */
+export interface RestoredPartitionLog {
+    readonly events: readonly ReceivedEventData[];
+    /** The next event's sequence number and byte offset: never reused, even when retention removed every event. */
+    readonly endSequenceNumber: number;
+    readonly endOffset: number;
+    readonly lastEnqueued: LastEnqueuedEvent | undefined;
+}
+
+/** Where a log stood before an append, so an append its store could not commit can be taken back. */
+export interface PartitionLogMark {
+    readonly length: number;
+    readonly endSequenceNumber: number;
+    readonly endOffset: number;
+    readonly lastEnqueued: LastEnqueuedEvent | undefined;
+}
+
 /**
  * One partition's append-only log. Sequence numbers are contiguous, so the event with sequence number n sits at a
  * fixed distance from the first retained one: reads are O(1) to locate and trimming the head is O(1) amortised.
@@ -9,12 +29,48 @@ export class PartitionLog {
     private head = 0;
     private nextSequenceNumber = 0;
     private nextOffset = 0;
-    private lastEnqueued: ReceivedEventData | undefined;
+    private last: LastEnqueuedEvent | undefined;
 
     constructor(
         private readonly eventHubName: string,
         readonly partitionId: string,
     ) {}
+
+    /** Continues a stored log (see EventHubStore): the events must be contiguous and end before endSequenceNumber. */
+    restore(stored: RestoredPartitionLog): void {
+        this.events = [...stored.events];
+        this.head = 0;
+        this.nextSequenceNumber = stored.endSequenceNumber;
+        this.nextOffset = stored.endOffset;
+        this.last = stored.lastEnqueued;
+    }
+
+    /** The newest event ever appended, kept when retention removes it (runtime information reports it). */
+    get lastEnqueued(): LastEnqueuedEvent | undefined {
+        return this.last;
+    }
+
+    /** Byte offset the next appended event will get. */
+    get endOffset(): number {
+        return this.nextOffset;
+    }
+
+    mark(): PartitionLogMark {
+        return {
+            length: this.events.length,
+            endSequenceNumber: this.nextSequenceNumber,
+            endOffset: this.nextOffset,
+            lastEnqueued: this.last,
+        };
+    }
+
+    /** Takes back everything appended since `mark` (no trim may have run in between). */
+    rollBack(mark: PartitionLogMark): void {
+        this.events.length = mark.length;
+        this.nextSequenceNumber = mark.endSequenceNumber;
+        this.nextOffset = mark.endOffset;
+        this.last = mark.lastEnqueued;
+    }
 
     get retainedCount(): number {
         return this.events.length - this.head;
@@ -51,7 +107,7 @@ export class PartitionLog {
         };
         this.nextOffset += bytes;
         this.events.push(event);
-        this.lastEnqueued = event;
+        this.last = event;
         return event;
     }
 
@@ -98,7 +154,7 @@ export class PartitionLog {
     }
 
     properties(): PartitionProperties {
-        const last = this.lastEnqueued;
+        const last = this.last;
         return {
             eventHubName: this.eventHubName,
             partitionId: this.partitionId,

@@ -6,17 +6,28 @@ import { z } from 'zod';
 import { type Clock, systemClock } from '../../domain/clock';
 import { rawNamesContainer } from '../../functions/shared/rawNamesBlobs';
 import { type AmqpServer, startAmqpServer } from '../amqp';
-import { ensureCosmosResources, type LocalCosmos, startLocalCosmos, startTtlSweeper } from '../cosmos';
+import {
+    COSMOS_STATE_COMPONENT,
+    ensureCosmosResources,
+    type LocalCosmos,
+    startLocalCosmos,
+    startTtlSweeper,
+} from '../cosmos';
 import { createLocalCosmosClient } from '../cosmos';
 import { type LocalEventGridTopic, startLocalEventGridTopic, type SubscriptionSettings } from '../eventGrid';
-import { LocalEventHub } from '../eventHubs';
+import { EVENT_HUBS_STATE_COMPONENT, LocalEventHub, SqliteEventHubStore } from '../eventHubs';
 import { serveEventHubsOverAmqp } from '../eventHubs/amqp/eventHubsAmqpEndpoint';
 import { loadLocalSettings, parseConnectionString } from '../host/appSettings';
 import { type FunctionApp, loadFunctionApp } from '../host/functionApp';
 import { loadHostOptions } from '../host/hostJson';
 import { LocalFunctionsHost } from '../host/localFunctionsHost';
 import type { ExtraHandler } from '../host/triggers/httpTrigger';
-import { LocalServiceBusQueue, serveQueueOverAmqp } from '../serviceBus';
+import {
+    LocalServiceBusQueue,
+    serveQueueOverAmqp,
+    SERVICE_BUS_STATE_COMPONENT,
+    SqliteServiceBusMessageStore,
+} from '../serviceBus';
 import { type LocalSignalR, startLocalSignalR } from '../signalR';
 import { stateLayout, StateStore } from '../state';
 import { letterCountsJobSettings, letterCountsQueryPath } from '../streamAnalytics';
@@ -145,7 +156,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     try {
         // First: the lock keeps a second runtime off this folder before anything in it is touched.
         const state = options.stateDirectory
-            ? StateStore.open({ directory: options.stateDirectory, clock })
+            ? StateStore.open({
+                  directory: options.stateDirectory,
+                  clock,
+                  components: [SERVICE_BUS_STATE_COMPONENT, EVENT_HUBS_STATE_COMPONENT, COSMOS_STATE_COMPONENT],
+              })
             : undefined;
         const layout = state ? stateLayout(state.directory) : undefined;
         if (state) {
@@ -175,6 +190,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         const cosmos = await startLocalCosmos({
             port: ephemeral ? 0 : (options.ports?.cosmos ?? portOf(cosmosSetting, 8081)),
             clock,
+            ...(state ? { state } : {}),
         });
         stoppers.push(() => cosmos.close());
         settings.CosmosDBConnection = cosmos.connectionString;
@@ -200,8 +216,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         settings.EventGridConnection__topicEndpointUri = eventGrid.topicEndpoint;
 
         const infrastructure = localInfrastructure(settings);
+        const serviceBusStore = state ? new SqliteServiceBusMessageStore(state) : undefined;
         const queues = new Map(
-            infrastructure.serviceBusQueues.map((queue) => [queue.name, new LocalServiceBusQueue({ ...queue, clock })]),
+            infrastructure.serviceBusQueues.map((queue) => [
+                queue.name,
+                new LocalServiceBusQueue({ ...queue, store: serviceBusStore, clock }),
+            ]),
         );
         stoppers.push(() => Promise.resolve(queues.forEach((queue) => queue.close())));
         const serviceBusSetting = parseConnectionString(settings.ServiceBusConnection ?? '');
@@ -233,9 +253,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         const eventHubs = new Map(
             infrastructure.eventHubs.map((hub) => [
                 hub.name,
-                new LocalEventHub({ ...hub, partitionCount: options.eventHubPartitions ?? hub.partitionCount, clock }),
+                new LocalEventHub({
+                    ...hub,
+                    partitionCount: options.eventHubPartitions ?? hub.partitionCount,
+                    clock,
+                    ...(state ? { store: new SqliteEventHubStore(state, hub.name) } : {}),
+                }),
             ]),
         );
+        // Before the state store closes, after everything that reads or checkpoints the hubs has stopped.
+        stoppers.push(() => Promise.resolve(eventHubs.forEach((hub) => hub.close())));
         const eventHubsEndpoint = serveEventHubsOverAmqp(amqp, eventHubs, { clock });
         stoppers.push(() => Promise.resolve(eventHubsEndpoint.close()));
         const cosmosClient = createLocalCosmosClient(cosmos.connectionString, { ca: cosmos.ca });

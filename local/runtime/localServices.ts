@@ -172,12 +172,13 @@ export class LocalServices implements BindingServices {
             );
             return;
         }
-        for (const body of messages) {
-            queue.send({
+        // One batch: with a state folder, one commit for the invocation's messages.
+        queue.sendBatch(
+            messages.map((body) => ({
                 body,
                 contentType: typeof body === 'string' ? 'application/json' : 'application/octet-stream',
-            });
-        }
+            })),
+        );
         return Promise.resolve();
     }
 

@@ -1,6 +1,34 @@
+import { z } from 'zod';
+
 import type { Clock } from '../../domain/clock';
-import type { LocalEventHub } from '../eventHubs';
-import { compileQuery, type JobMetrics, type JobSettings, type OutputRow, type StreamJob } from '../streamAnalytics';
+import type { LocalEventHub, ReceivedEventData } from '../eventHubs';
+import type { RecordTable } from '../state';
+import {
+    compileQuery,
+    EARLY_ARRIVAL_MS,
+    type InputEvent,
+    type JobMetrics,
+    type JobSettings,
+    type OutputRow,
+    type StreamJob,
+} from '../streamAnalytics';
+
+/** The state store scope of the jobs' progress records (one record per job, keyed by the job's name). */
+export const STREAM_ANALYTICS_PROGRESS_SCOPE = 'stream-analytics-progress';
+
+/**
+ * What the local job keeps across restarts: when it first started and, per output alias, the last output event
+ * time (the largest System.Timestamp() the output has acknowledged), both ISO 8601 UTC. That is all Azure uses on a
+ * user restart too: its internal checkpoints are not used then, and the state is rebuilt by replaying the input
+ * (https://learn.microsoft.com/azure/stream-analytics/stream-analytics-concepts-checkpoint-replay, "Job recovery
+ * from a user initiated stop and start").
+ */
+export const streamJobProgressSchema = z.object({
+    jobStartTime: z.iso.datetime(),
+    lastOutputEventTimes: z.record(z.string(), z.iso.datetime()),
+});
+
+export type StreamJobProgress = z.infer<typeof streamJobProgressSchema>;
 
 /** Events the event-ordering policies caught since the previous report (see local/streamAnalytics/watermark.ts). */
 export interface EventOrderingReport {
@@ -30,18 +58,58 @@ export interface StreamAnalyticsRunnerOptions {
      * call, so a dropped name is never silent (the job's metrics in Azure; the log and /_local/status locally).
      */
     onEventOrdering?: (report: EventOrderingReport) => void;
+    /**
+     * Where the job keeps its progress: the state store's records in STREAM_ANALYTICS_PROGRESS_SCOPE (checked with
+     * streamJobProgressSchema), under the job's name. Absent (`--in-memory`): every start is a first start.
+     */
+    progress?: { records: RecordTable<StreamJobProgress>; jobName: string };
 }
 
 export interface StreamAnalyticsRunner {
     stop(): Promise<void>;
     job: StreamJob;
+    /** The output start time of each output alias, epoch ms: what this start resumed from. */
+    readonly outputStartTimes: Readonly<Record<string, number>>;
+    /** Events reread at start to rebuild the windows open at the output start time. */
+    readonly replayedEvents: number;
 }
 
+/** Reads a partition in slices this size while replaying. */
+const REPLAY_SLICE = 10_000;
+
 /**
- * Runs the project's .asaql continuously, as the Stream Analytics job does in Azure: reads each input from its own
- * consumer group starting at job start time, advances time on a tick, and writes output with the job's "retry"
- * output error policy: a failed write blocks further output and is retried until it succeeds, so nothing is lost,
- * and because documents are upserted by their deterministic id, a retried batch cannot count twice.
+ * Runs the project's .asaql continuously, as the Stream Analytics job does in Azure, and restarts it the way Azure
+ * restarts a job with output start mode "When last stopped" (LastOutputEventTime).
+ *
+ * - Output start time: on a first start (no progress record; always under `--in-memory`) the job start time
+ *   (JobStartTime). After that, per output, its last output event time ("Azure Stream Analytics will use the last
+ *   output time to restart the job so no data is lost": https://learn.microsoft.com/azure/stream-analytics/start-job#start-options);
+ *   an output that has written nothing yet starts at the job's first start time.
+ * - Input start: the windows open at the output start time T are rebuilt whole, so every input partition is reread
+ *   from the first event enqueued at or after T - lookback - 5 min. Lookback is the compiled query's reach
+ *   (QueryPlan.lookbackMs: the 30 s window of the letter-count query); 5 min is the early-arrival window: an event
+ *   whose time is more than 5 minutes after its enqueued time is dropped as early, so nothing enqueued before that
+ *   point can fall in a window ending at or after T. This is Azure's own translation of the starting event time to
+ *   an arrival time ("starting event time minus the 5-minute early arriving window":
+ *   https://learn.microsoft.com/azure/stream-analytics/stream-analytics-time-handling#early-arriving-events). The
+ *   late-arrival tolerance does not widen it: a late event is dropped or moved later, never earlier.
+ * - Replay: the reread events go to the job in enqueued-time order across partitions, each batch at a job clock
+ *   equal to its enqueued time, as if it arrived live; then the job clock is the real clock again and each partition
+ *   continues from the end of what was reread. Event and enqueued times come from the Event Hub, so the windows come
+ *   out as they did before the restart ("exactly once processing ... applies even in case of restart of the job":
+ *   https://learn.microsoft.com/stream-analytics-query/event-delivery-guarantees-azure-stream-analytics). One
+ *   difference: Azure journals the arrival times it estimates for idle partitions and this job does not, so an event
+ *   the first run dropped only because it was read more than the late-arrival tolerance after it was enqueued (a
+ *   blocked output) can be counted on replay.
+ * - Suppression: rows earlier than their output's start time are computed and dropped (JobOptions.outputStartTimes):
+ *   the replay starts inside the windows before T, and their partial counts must not overwrite the complete ones.
+ *   Rows at T itself are rebuilt whole and written again, which the deterministic document ids absorb (Azure warns
+ *   that "some duplicates may be seen in the output" after "When last stopped").
+ * - Progress: committed after the sink has acknowledged a batch, never before. A crash between the write and the
+ *   commit leaves the previous last output time, so the restart writes that batch's windows again, complete, under
+ *   the same ids: at-least-once delivery, as Azure's.
+ * - Output error policy "retry": a failed write blocks further output and is retried until it succeeds, so nothing
+ *   is lost. Input positions are the job's own, not consumer-group checkpoints (it writes none), as in Azure.
  */
 export function startStreamAnalyticsRunner(options: StreamAnalyticsRunnerOptions): StreamAnalyticsRunner {
     const plan = compileQuery(options.queryText, {
@@ -51,10 +119,35 @@ export function startStreamAnalyticsRunner(options: StreamAnalyticsRunnerOptions
         outputs: Object.keys(options.outputs),
         jobSettings: options.jobSettings,
     });
+    const records = options.progress?.records;
+    const jobName = options.progress?.jobName ?? '';
+    const progress: StreamJobProgress = records?.get(jobName) ?? {
+        jobStartTime: options.clock.now().toISOString(),
+        lastOutputEventTimes: {},
+    };
+    records?.put(jobName, progress);
+    const outputStartTimes: Record<string, number> = Object.fromEntries(
+        plan.outputAliases.map((alias) => [
+            alias,
+            Date.parse(progress.lastOutputEventTimes[alias] ?? progress.jobStartTime),
+        ]),
+    );
+    const readFromMs = Math.min(...Object.values(outputStartTimes)) - plan.lookbackMs - EARLY_ARRIVAL_MS;
+
+    // The job's clock: the enqueued time of the batch being replayed, then the real clock.
+    let replayingAt: number | undefined = readFromMs;
+    const jobClock: Clock = { now: () => (replayingAt === undefined ? options.clock.now() : new Date(replayingAt)) };
     const job = plan.createJob({
-        clock: options.clock,
-        sink: async (alias, rows) => {
+        clock: jobClock,
+        outputStartTimes,
+        sink: async (alias, rows, batch) => {
             await options.outputs[alias]!(rows);
+            // Only now that the write is acknowledged: a restart from here on must not write these windows again.
+            const previous = progress.lastOutputEventTimes[alias];
+            if (records !== undefined && (previous === undefined || Date.parse(previous) < batch.lastOutputEventTime)) {
+                progress.lastOutputEventTimes[alias] = new Date(batch.lastOutputEventTime).toISOString();
+                records.put(jobName, progress);
+            }
             options.onOutput?.(alias, rows);
         },
     });
@@ -96,20 +189,41 @@ export function startStreamAnalyticsRunner(options: StreamAnalyticsRunnerOptions
         return delivering;
     };
 
+    const toInputEvents = (events: readonly ReceivedEventData[]): InputEvent[] =>
+        events.map((event) => ({ enqueuedTime: event.enqueuedTimeUtc, body: event.body }));
+    // The next sequence number each partition of each input hands to the job.
+    const positions = new Map<string, Map<string, number>>();
+    const replayedEvents = replay(options.inputs, readFromMs, positions, (alias, partitionId, events) => {
+        replayingAt = events[0]!.enqueuedTimeUtc.getTime();
+        job.push(alias, partitionId, toInputEvents(events));
+    });
+    replayingAt = undefined;
+    // The downtime passes for the watermark as idle time, releasing the windows the replay has completed.
+    job.advance(options.clock.now().getTime());
+    reportEventOrdering();
+    if (job.pendingBatches() > 0) {
+        void deliver();
+    }
+
     const subscriptions = Object.entries(options.inputs).map(([alias, { hub, consumerGroup }]) => {
         if (!hub.consumerGroups().includes(consumerGroup)) {
             hub.createConsumerGroup(consumerGroup);
         }
+        const next = positions.get(alias)!;
         return hub.subscribe(consumerGroup, {
-            startPosition: 'latest',
+            // A checkpoint on the group would win over these positions; the filter below drops what it repeats.
+            startPosition: Object.fromEntries(
+                [...next].map(([partitionId, sequenceNumber]) => [partitionId, { sequenceNumber, isInclusive: true }]),
+            ),
             maxBatchSize: 1000,
-            checkpointAfterEachBatch: true,
-            handler: async (partitionId, events) => {
-                job.push(
-                    alias,
-                    partitionId,
-                    events.map((event) => ({ enqueuedTime: event.enqueuedTimeUtc, body: event.body })),
-                );
+            handler: async (partitionId, received) => {
+                const from = next.get(partitionId)!;
+                const events = received.filter((event) => event.sequenceNumber >= from);
+                if (events.length === 0) {
+                    return;
+                }
+                next.set(partitionId, events[events.length - 1]!.sequenceNumber + 1);
+                job.push(alias, partitionId, toInputEvents(events));
                 reportEventOrdering();
                 // Waiting for output before taking the next batch is the back-pressure a blocked output applies.
                 await deliver();
@@ -127,6 +241,8 @@ export function startStreamAnalyticsRunner(options: StreamAnalyticsRunnerOptions
 
     return {
         job,
+        outputStartTimes,
+        replayedEvents,
         async stop() {
             clearInterval(tick);
             // Before closing the inputs: a pump waits for its batch handler, which waits for blocked output.
@@ -141,4 +257,55 @@ export function startStreamAnalyticsRunner(options: StreamAnalyticsRunnerOptions
             await delivering;
         },
     };
+}
+
+/**
+ * Rereads every partition of every input from the first event enqueued at or after `fromMs` to its current end,
+ * and hands the events to `push` in enqueued-time order across partitions and inputs (ties in input, then partition
+ * order), one batch per partition and enqueued instant. Records in `positions` where each partition continues.
+ * Returns how many events it reread.
+ */
+function replay(
+    inputs: StreamAnalyticsRunnerOptions['inputs'],
+    fromMs: number,
+    positions: Map<string, Map<string, number>>,
+    push: (alias: string, partitionId: string, events: ReceivedEventData[]) => void,
+): number {
+    const batches: Array<{ alias: string; partitionId: string; at: number; events: ReceivedEventData[] }> = [];
+    let count = 0;
+    for (const [alias, { hub }] of Object.entries(inputs)) {
+        const next = new Map<string, number>();
+        positions.set(alias, next);
+        for (const partitionId of hub.partitionIds) {
+            let sequenceNumber = Number.isFinite(fromMs)
+                ? hub.seek(partitionId, { kind: 'enqueuedTime', afterMs: fromMs - 1 })
+                : hub.seek(partitionId, { kind: 'earliest' });
+            for (;;) {
+                const slice = hub.read(partitionId, sequenceNumber, REPLAY_SLICE);
+                for (const event of slice) {
+                    const at = event.enqueuedTimeUtc.getTime();
+                    const last = batches[batches.length - 1];
+                    if (last?.alias === alias && last.partitionId === partitionId && last.at === at) {
+                        last.events.push(event);
+                    } else {
+                        batches.push({ alias, partitionId, at, events: [event] });
+                    }
+                }
+                count += slice.length;
+                if (slice.length < REPLAY_SLICE) {
+                    break;
+                }
+                sequenceNumber = slice[slice.length - 1]!.sequenceNumber + 1;
+            }
+            // Where the live reading continues: after the last event reread (the partition's end: nothing can be
+            // appended while this synchronous replay runs).
+            next.set(partitionId, hub.seek(partitionId, { kind: 'latest' }));
+        }
+    }
+    // Stable: batches of one instant keep input and partition order.
+    batches.sort((a, b) => a.at - b.at);
+    for (const batch of batches) {
+        push(batch.alias, batch.partitionId, batch.events);
+    }
+    return count;
 }

@@ -133,15 +133,8 @@ function subQueueOf(queue: LocalServiceBusQueue, context: Pick<AmqpLinkContext, 
 function acceptSend(queue: LocalServiceBusQueue, context: EventContext): void {
     const delivery = context.delivery!;
     try {
-        const messages = transferredMessages(context).map(toBrokerMessage);
-        for (const message of messages) {
-            const bytes = typeof message.body === 'string' ? Buffer.byteLength(message.body) : message.body.length;
-            if (bytes > queue.maxMessageSizeBytes) {
-                throw new MessageSizeExceededError(queue.name, bytes, queue.maxMessageSizeBytes);
-            }
-        }
-        // Checked first, so a batch is stored whole or not at all.
-        messages.forEach((message) => queue.send(message));
+        // Stored whole or not at all, and committed (with a store) before the accepted disposition goes out.
+        queue.sendBatch(transferredMessages(context).map(toBrokerMessage));
         delivery.accept();
     } catch (error) {
         const amqp = toAmqpError(error);
@@ -318,7 +311,7 @@ function manage(queue: LocalServiceBusQueue, request: AmqpManagementRequest): Am
                 };
             }
             case 'com.microsoft:schedule-message': {
-                const sequenceNumbers = arrayOf(body.messages).map((entry) => {
+                const messages = arrayOf(body.messages).map((entry) => {
                     const encoded = (entry as { message?: unknown }).message;
                     if (!Buffer.isBuffer(encoded)) {
                         throw new AmqpError(
@@ -327,9 +320,9 @@ function manage(queue: LocalServiceBusQueue, request: AmqpManagementRequest): Am
                             400,
                         );
                     }
-                    const decoded = rheaMessage.decode(encoded) as unknown as Message;
-                    return types.wrap_long(queue.send(toBrokerMessage(decoded)).sequenceNumber);
+                    return toBrokerMessage(rheaMessage.decode(encoded) as unknown as Message);
                 });
+                const sequenceNumbers = queue.sendBatch(messages).map((sent) => types.wrap_long(sent.sequenceNumber));
                 return { statusCode: 200, body: { 'sequence-numbers': sequenceNumbers } };
             }
             case 'com.microsoft:cancel-scheduled-message': {

@@ -25,6 +25,13 @@ export type {
     ServiceBusMessageState,
     ServiceBusMessageToSend,
 } from './messages';
+export {
+    type PersistedServiceBusEntity,
+    type PersistedServiceBusMessage,
+    SERVICE_BUS_STATE_COMPONENT,
+    type ServiceBusMessageStore,
+    SqliteServiceBusMessageStore,
+} from './messageStore';
 export type {
     ProcessorErrorContext,
     ProcessorPhase,

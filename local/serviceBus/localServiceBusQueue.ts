@@ -16,6 +16,12 @@ import type {
     ReceivedServiceBusMessage,
     ServiceBusMessageToSend,
 } from './messages';
+import type {
+    PersistedMessageUpdate,
+    PersistedServiceBusMessage,
+    ServiceBusEntityWrites,
+    ServiceBusMessageStore,
+} from './messageStore';
 import { MinHeap } from './minHeap';
 import { QueueProcessor, type QueueProcessorHandle, type QueueProcessorOptions } from './queueProcessor';
 
@@ -46,6 +52,11 @@ export interface LocalServiceBusQueueOptions {
     deadLetteringOnMessageExpiration?: boolean;
     /** Standard tier accepts 256 KB; the body is measured, not the AMQP headers. */
     maxMessageSizeBytes?: number;
+    /**
+     * Keeps the messages across restarts (the state folder's database, see messageStore.ts): the queue loads them
+     * when it is constructed, and every operation commits its changes before it returns. Absent: in memory only.
+     */
+    store?: ServiceBusMessageStore | undefined;
     clock?: Clock;
 }
 
@@ -83,6 +94,9 @@ interface StoredMessage {
     lockedUntilMs: number;
     deadLetter: { reason: string; description: string; atMs: number } | undefined;
 }
+
+/** What a store-backed queue still has to write about a message at its next commit. */
+type PendingWrite = 'insert' | 'update' | 'delete';
 
 interface LockDeadline {
     readonly message: StoredMessage;
@@ -130,8 +144,12 @@ export class LocalServiceBusQueue {
     private readonly availabilityListeners = new Set<() => void>();
     private wakeTimer: NodeJS.Timeout | undefined;
     private wakeAtMs = Number.POSITIVE_INFINITY;
+    /** Shared with the dead-letter sub-queue, so a move between the two commits as one. Undefined without a store. */
+    private readonly journal: QueueJournal | undefined;
+    /** This entity's writes since the last commit; undefined without a store, so an in-memory queue records nothing. */
+    private readonly pendingWrites: Map<StoredMessage, PendingWrite> | undefined;
 
-    constructor(options: LocalServiceBusQueueOptions, isDeadLetterQueue = false) {
+    constructor(options: LocalServiceBusQueueOptions, isDeadLetterQueue = false, journal?: QueueJournal) {
         this.name = options.name;
         this.lockDurationMs = options.lockDurationMs ?? MINUTE_MS;
         this.maxDeliveryCount = options.maxDeliveryCount ?? 10;
@@ -144,29 +162,46 @@ export class LocalServiceBusQueue {
         requirePositiveInteger('maxDeliveryCount', this.maxDeliveryCount);
         requirePositiveInteger('defaultMessageTimeToLiveMs', this.defaultMessageTimeToLiveMs);
         requirePositiveInteger('maxMessageSizeBytes', this.maxMessageSizeBytes);
+        this.journal = journal ?? (options.store !== undefined ? new QueueJournal(options.store) : undefined);
+        this.pendingWrites = this.journal?.register(
+            this.name,
+            isDeadLetterQueue ? undefined : () => this.nextSequenceNumber,
+        );
         this.deadLetterSubQueue = isDeadLetterQueue
             ? undefined
-            : new LocalServiceBusQueue({ ...options, name: `${options.name}/${DEAD_LETTER_QUEUE_SUFFIX}` }, true);
+            : new LocalServiceBusQueue(
+                  { ...options, name: `${options.name}/${DEAD_LETTER_QUEUE_SUFFIX}` },
+                  true,
+                  this.journal,
+              );
+        if (this.journal !== undefined && !isDeadLetterQueue) {
+            // The sub-queue first: messages whose lock ended with the restart may move there.
+            const nowMs = this.nowMs();
+            this.deadLetterSubQueue!.restore(nowMs);
+            this.restore(nowMs);
+            this.sweep(nowMs);
+            this.commit();
+        }
     }
 
     /** Messages waiting to be received (expired ones are counted until the broker sweeps them, as in the service). */
     get activeMessageCount(): number {
-        this.sweep(this.nowMs());
+        this.sweepAndCommit();
         return this.storedCount - this.locks.size - this.deferredCount - this.scheduledCount;
     }
 
     get lockedMessageCount(): number {
-        this.sweep(this.nowMs());
+        this.sweepAndCommit();
         return this.locks.size;
     }
 
     get deferredMessageCount(): number {
-        this.sweep(this.nowMs());
+        this.sweepAndCommit();
         return this.deferredCount;
     }
 
     get scheduledMessageCount(): number {
-        this.sweep(this.nowMs());
+        this.sweepAndCommit();
         return this.scheduledCount;
     }
 
@@ -175,28 +210,60 @@ export class LocalServiceBusQueue {
     }
 
     private get storedMessageCount(): number {
-        this.sweep(this.nowMs());
+        this.sweepAndCommit();
         return this.storedCount;
     }
 
     send(message: ServiceBusMessageToSend): SentMessage {
+        return this.sendBatch([message])[0]!;
+    }
+
+    /**
+     * Sends messages as one unit: every one is checked before any is stored, and with a store they are committed
+     * in one transaction before any becomes receivable or this returns (the acknowledgement follows the commit).
+     * @throws MessageSizeExceededError, InvalidQueueOptionError quoting the first bad message's value
+     */
+    sendBatch(messages: readonly ServiceBusMessageToSend[]): SentMessage[] {
         if (this.isDeadLetterQueue) {
             throw new MessageNotFoundError(this.name, 'a dead-letter queue cannot be sent to');
         }
-        const bodyBytes = typeof message.body === 'string' ? Buffer.byteLength(message.body) : message.body.length;
-        if (bodyBytes > this.maxMessageSizeBytes) {
-            throw new MessageSizeExceededError(this.name, bodyBytes, this.maxMessageSizeBytes);
-        }
-        const requestedTtl = message.timeToLiveMs ?? this.defaultMessageTimeToLiveMs;
-        requirePositiveInteger('timeToLiveMs', requestedTtl);
         // The queue default is also a ceiling: longer TTLs are silently lowered to it before enqueueing.
-        const timeToLiveMs = Math.min(requestedTtl, this.defaultMessageTimeToLiveMs);
+        const timesToLive = messages.map((message) => {
+            const bodyBytes = typeof message.body === 'string' ? Buffer.byteLength(message.body) : message.body.length;
+            if (bodyBytes > this.maxMessageSizeBytes) {
+                throw new MessageSizeExceededError(this.name, bodyBytes, this.maxMessageSizeBytes);
+            }
+            const requestedTtl = message.timeToLiveMs ?? this.defaultMessageTimeToLiveMs;
+            requirePositiveInteger('timeToLiveMs', requestedTtl);
+            return Math.min(requestedTtl, this.defaultMessageTimeToLiveMs);
+        });
         const nowMs = this.nowMs();
         this.sweep(nowMs);
+        const stored = messages.map((message, index) => this.toStored(message, timesToLive[index]!, nowMs));
+        if (this.pendingWrites !== undefined) {
+            stored.forEach((entry) => this.pendingWrites!.set(entry, 'insert'));
+            // Before the messages exist in memory: a failed commit leaves no trace but unused sequence numbers.
+            this.commit();
+        }
+        return stored.map((entry) => {
+            this.storedCount++;
+            this.bySequenceNumber.set(entry.sequenceNumber, entry);
+            if (entry.state === 'scheduled') {
+                this.scheduledCount++;
+                this.schedule.push(entry);
+                this.armWakeTimer(entry.scheduledAtMs!);
+            } else {
+                this.enqueue(entry);
+            }
+            return { messageId: entry.messageId, sequenceNumber: entry.sequenceNumber };
+        });
+    }
+
+    private toStored(message: ServiceBusMessageToSend, timeToLiveMs: number, nowMs: number): StoredMessage {
         const scheduledAtMs = message.scheduledEnqueueTimeUtc?.getTime();
         const isScheduled = scheduledAtMs !== undefined && scheduledAtMs > nowMs;
         const enqueuedAtMs = isScheduled ? scheduledAtMs : nowMs;
-        const stored: StoredMessage = {
+        return {
             sequenceNumber: this.nextSequenceNumber++,
             messageId: message.messageId ?? randomUUID(),
             body: message.body,
@@ -216,27 +283,18 @@ export class LocalServiceBusQueue {
             lockedUntilMs: 0,
             deadLetter: undefined,
         };
-        this.storedCount++;
-        this.bySequenceNumber.set(stored.sequenceNumber, stored);
-        if (isScheduled) {
-            this.scheduledCount++;
-            this.schedule.push(stored);
-            this.armWakeTimer(scheduledAtMs);
-        } else {
-            this.enqueue(stored);
-        }
-        return { messageId: stored.messageId, sequenceNumber: stored.sequenceNumber };
     }
 
     /** Removes scheduled messages before they become visible. */
     cancelScheduled(sequenceNumber: number): void {
-        this.sweep(this.nowMs());
+        this.sweepAndCommit();
         const message = this.bySequenceNumber.get(sequenceNumber);
         if (message?.state !== 'scheduled') {
             throw new MessageNotFoundError(this.name, `no scheduled message with sequence number ${sequenceNumber}`);
         }
         this.scheduledCount--;
         this.forget(message);
+        this.commit();
     }
 
     /**
@@ -255,6 +313,8 @@ export class LocalServiceBusQueue {
             }
             received.push(mode === 'peekLock' ? this.lock(message, nowMs) : this.take(message));
         }
+        // One transaction for the batch: the delivery counts (or removals) are on disk before anyone sees a message.
+        this.commit();
         return received;
     }
 
@@ -264,7 +324,7 @@ export class LocalServiceBusQueue {
      */
     receiveDeferred(sequenceNumbers: readonly number[], mode: ReceiveMode = 'peekLock'): ReceivedServiceBusMessage[] {
         const nowMs = this.nowMs();
-        this.sweep(nowMs);
+        this.sweepAndCommit(nowMs);
         const messages = sequenceNumbers.map((sequenceNumber) => {
             const message = this.bySequenceNumber.get(sequenceNumber);
             if (message?.state !== 'deferred') {
@@ -275,10 +335,12 @@ export class LocalServiceBusQueue {
             }
             return message;
         });
-        return messages.map((message) => {
+        const received = messages.map((message) => {
             this.deferredCount--;
             return mode === 'peekLock' ? this.lock(message, nowMs) : this.take(message);
         });
+        this.commit();
+        return received;
     }
 
     /**
@@ -286,7 +348,7 @@ export class LocalServiceBusQueue {
      * scheduled), without locking them. O(n) in the queue's size: the service's peek is a browsing tool.
      */
     peek(fromSequenceNumber: number, maxMessages: number): PeekedServiceBusMessage[] {
-        this.sweep(this.nowMs());
+        this.sweepAndCommit();
         const found: StoredMessage[] = [];
         for (const message of this.bySequenceNumber.values()) {
             if (message.sequenceNumber >= fromSequenceNumber) {
@@ -303,6 +365,7 @@ export class LocalServiceBusQueue {
         this.locks.delete(lockToken);
         this.forget(message);
         this.compactDeadlines();
+        this.commit();
     }
 
     /** Gives the message back at once; the delivery already counted, so this may dead-letter it. */
@@ -311,6 +374,7 @@ export class LocalServiceBusQueue {
         this.modify(message, options);
         this.release(message, this.nowMs());
         this.compactDeadlines();
+        this.commit();
     }
 
     /** Sets the message aside: from now on only receiveDeferred by its sequence number hands it out. */
@@ -322,7 +386,9 @@ export class LocalServiceBusQueue {
         message.deferred = true;
         message.state = 'deferred';
         this.deferredCount++;
+        this.recordUpdate(message);
         this.compactDeadlines();
+        this.commit();
     }
 
     deadLetter(lockToken: string, details: { reason: string; description: string } & SettlementOptions): void {
@@ -334,11 +400,13 @@ export class LocalServiceBusQueue {
         this.locks.delete(lockToken);
         this.moveToDeadLetter(message, details.reason, details.description, this.nowMs());
         this.compactDeadlines();
+        this.commit();
     }
 
     /** Extends the lock by a full lock duration from now and returns the new lockedUntil. */
     renewLock(lockToken: string): Date {
         const message = this.requireLock(lockToken);
+        // Locks are not kept on disk (a restart ends them), so a renewal writes nothing.
         message.lockedUntilMs = this.nowMs() + this.lockDurationMs;
         return new Date(message.lockedUntilMs);
     }
@@ -349,7 +417,7 @@ export class LocalServiceBusQueue {
         if (subQueue === undefined) {
             return [];
         }
-        subQueue.sweep(subQueue.nowMs());
+        subQueue.sweepAndCommit();
         return [...subQueue.bySequenceNumber.values()].map((message) => ({
             body: message.body,
             messageId: message.messageId,
@@ -371,6 +439,7 @@ export class LocalServiceBusQueue {
      * id, body and properties, as Service Bus Explorer's resubmit does) and removes it from the dead-letter queue.
      */
     resubmitDeadLetter(sequenceNumber: number): SentMessage {
+        // The removal commits with the copy's insert, in send.
         const entry = this.removeDeadLetter(sequenceNumber);
         return this.send({
             body: entry.body,
@@ -390,11 +459,13 @@ export class LocalServiceBusQueue {
 
     purgeDeadLetter(sequenceNumber: number): void {
         this.removeDeadLetter(sequenceNumber);
+        this.commit();
     }
 
     purgeAllDeadLetters(): number {
         const entries = this.deadLetters();
         entries.forEach((entry) => this.removeDeadLetter(entry.sequenceNumber));
+        this.commit();
         return entries.length;
     }
 
@@ -419,6 +490,81 @@ export class LocalServiceBusQueue {
 
     private nowMs(): number {
         return this.clock.now().getTime();
+    }
+
+    private sweepAndCommit(nowMs = this.nowMs()): void {
+        this.sweep(nowMs);
+        this.commit();
+    }
+
+    /** Writes what this queue and its sub-queue changed, in one transaction; nothing to do without a store. */
+    private commit(): void {
+        this.journal?.commit();
+    }
+
+    private recordUpdate(message: StoredMessage): void {
+        const pending = this.pendingWrites;
+        // A message still to be inserted is written whole, with its latest fields, by the insert.
+        if (pending !== undefined && !pending.has(message)) {
+            pending.set(message, 'update');
+        }
+    }
+
+    /**
+     * Rebuilds this entity from the store at construction. A lock held when the runtime stopped has ended, as the
+     * service's lock expires when its holder goes away: the delivery it counted stays counted, so the message is
+     * released as an expired lock releases it (dead-lettered at maxDeliveryCount, expired past its TTL, or back to
+     * active or deferred). A scheduled message whose time passed during the downtime is active.
+     */
+    private restore(nowMs: number): void {
+        const persisted = this.journal!.store.load(this.name);
+        const interrupted: StoredMessage[] = [];
+        for (const row of persisted.messages) {
+            const scheduled = !row.deferred && row.scheduledAtMs !== undefined && row.scheduledAtMs > nowMs;
+            const message: StoredMessage = {
+                sequenceNumber: row.sequenceNumber,
+                messageId: row.messageId,
+                body: row.body,
+                contentType: row.contentType,
+                correlationId: row.correlationId,
+                subject: row.subject,
+                wire: row.wire,
+                applicationProperties: row.applicationProperties,
+                timeToLiveMs: row.timeToLiveMs,
+                scheduledAtMs: row.scheduledAtMs,
+                enqueuedAtMs: row.enqueuedAtMs,
+                expiresAtMs: row.expiresAtMs,
+                state: scheduled ? 'scheduled' : row.locked ? 'locked' : row.deferred ? 'deferred' : 'active',
+                deferred: row.deferred,
+                deliveryCount: row.deliveryCount,
+                lockToken: undefined,
+                lockedUntilMs: 0,
+                deadLetter: row.deadLetter,
+            };
+            this.storedCount++;
+            this.bySequenceNumber.set(message.sequenceNumber, message);
+            this.nextSequenceNumber = Math.max(this.nextSequenceNumber, message.sequenceNumber + 1);
+            if (scheduled) {
+                this.scheduledCount++;
+                this.schedule.push(message);
+                this.armWakeTimer(row.scheduledAtMs);
+                continue;
+            }
+            if (!this.isDeadLetterQueue) {
+                this.expiries.push(message);
+                this.armWakeTimer(message.expiresAtMs);
+            }
+            if (message.state === 'locked') {
+                interrupted.push(message);
+            } else if (message.state === 'deferred') {
+                this.deferredCount++;
+            } else {
+                // Rows come in sequence order, so the FIFO stays ordered.
+                this.freshMessages.push(message);
+            }
+        }
+        this.nextSequenceNumber = Math.max(this.nextSequenceNumber, persisted.nextSequenceNumber);
+        interrupted.forEach((message) => this.release(message, nowMs));
     }
 
     private enqueue(message: StoredMessage): void {
@@ -456,6 +602,9 @@ export class LocalServiceBusQueue {
         message.lockToken = lockToken;
         message.lockedUntilMs = nowMs + this.lockDurationMs;
         message.deliveryCount++;
+        // The delivery counts on disk too, so a consumer that brings the runtime down with a message still
+        // reaches maxDeliveryCount after enough restarts, as with any other failure to settle.
+        this.recordUpdate(message);
         this.locks.set(lockToken, message);
         this.lockDeadlines.push({ message, lockToken, dueMs: message.lockedUntilMs });
         this.armWakeTimer(message.lockedUntilMs);
@@ -559,9 +708,11 @@ export class LocalServiceBusQueue {
         } else if (message.deferred) {
             message.state = 'deferred';
             this.deferredCount++;
+            this.recordUpdate(message);
         } else {
             message.state = 'active';
             this.returnedMessages.push(message);
+            this.recordUpdate(message);
             this.notifyAvailable();
         }
     }
@@ -588,12 +739,22 @@ export class LocalServiceBusQueue {
     }
 
     private adopt(message: StoredMessage): void {
+        this.pendingWrites?.set(message, 'insert');
         this.storedCount++;
         this.bySequenceNumber.set(message.sequenceNumber, message);
         this.enqueue(message);
     }
 
     private forget(message: StoredMessage): void {
+        const pending = this.pendingWrites;
+        if (pending !== undefined) {
+            // Inserted and gone before a commit: nothing to write.
+            if (pending.get(message) === 'insert') {
+                pending.delete(message);
+            } else {
+                pending.set(message, 'delete');
+            }
+        }
         message.state = 'gone';
         message.lockToken = undefined;
         this.storedCount--;
@@ -666,6 +827,12 @@ export class LocalServiceBusQueue {
         this.wakeTimer = undefined;
         this.wakeAtMs = Number.POSITIVE_INFINITY;
         this.sweep(this.nowMs());
+        try {
+            this.commit();
+        } catch {
+            // A timer has no caller to tell. What a sweep changes (expired locks and messages) follows from the stored
+            // state alone, and the next start applies it again; a failing disk surfaces in the next operation's commit.
+        }
         const next = Math.min(
             this.lockDeadlines.peek()?.dueMs ?? Number.POSITIVE_INFINITY,
             this.expiries.peek()?.expiresAtMs ?? Number.POSITIVE_INFINITY,
@@ -687,4 +854,88 @@ function requirePositiveInteger(option: string, value: number, max = Number.MAX_
     if (!Number.isSafeInteger(value) || value < 1 || value > max) {
         throw new InvalidQueueOptionError(option, value, `must be an integer from 1 to ${max}`);
     }
+}
+
+/**
+ * The writes a store-backed queue and its dead-letter sub-queue owe the store, by message, since their last commit.
+ * Fields are read at commit time, so a message changed several times in one operation is written once.
+ */
+class QueueJournal {
+    private readonly entities: Array<{
+        readonly entity: string;
+        readonly pending: Map<StoredMessage, PendingWrite>;
+        readonly nextSequenceNumber: (() => number) | undefined;
+    }> = [];
+
+    constructor(readonly store: ServiceBusMessageStore) {}
+
+    register(entity: string, nextSequenceNumber: (() => number) | undefined): Map<StoredMessage, PendingWrite> {
+        const pending = new Map<StoredMessage, PendingWrite>();
+        this.entities.push({ entity, pending, nextSequenceNumber });
+        return pending;
+    }
+
+    /** One transaction for everything pending; the pending writes are dropped whether it commits or throws. */
+    commit(): void {
+        let writes: ServiceBusEntityWrites[] | undefined;
+        for (const { entity, pending, nextSequenceNumber } of this.entities) {
+            if (pending.size === 0) {
+                continue;
+            }
+            const inserted: PersistedServiceBusMessage[] = [];
+            const updated: PersistedMessageUpdate[] = [];
+            const deleted: number[] = [];
+            for (const [message, write] of pending) {
+                if (write === 'insert') {
+                    inserted.push(toPersisted(message));
+                } else if (write === 'update') {
+                    updated.push({
+                        sequenceNumber: message.sequenceNumber,
+                        deliveryCount: message.deliveryCount,
+                        deferred: message.deferred,
+                        locked: message.lockToken !== undefined,
+                        applicationProperties: message.applicationProperties,
+                    });
+                } else {
+                    deleted.push(message.sequenceNumber);
+                }
+            }
+            (writes ??= []).push({
+                entity,
+                inserted,
+                updated,
+                deleted,
+                nextSequenceNumber: inserted.length > 0 ? nextSequenceNumber?.() : undefined,
+            });
+        }
+        if (writes === undefined) {
+            return;
+        }
+        try {
+            this.store.write(writes);
+        } finally {
+            this.entities.forEach(({ pending }) => pending.clear());
+        }
+    }
+}
+
+function toPersisted(message: StoredMessage): PersistedServiceBusMessage {
+    return {
+        sequenceNumber: message.sequenceNumber,
+        messageId: message.messageId,
+        body: message.body,
+        contentType: message.contentType,
+        correlationId: message.correlationId,
+        subject: message.subject,
+        wire: message.wire,
+        applicationProperties: message.applicationProperties,
+        timeToLiveMs: message.timeToLiveMs,
+        scheduledAtMs: message.scheduledAtMs,
+        enqueuedAtMs: message.enqueuedAtMs,
+        expiresAtMs: message.expiresAtMs,
+        deferred: message.deferred,
+        deliveryCount: message.deliveryCount,
+        locked: message.lockToken !== undefined,
+        deadLetter: message.deadLetter,
+    };
 }

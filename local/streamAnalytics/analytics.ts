@@ -24,6 +24,8 @@ export interface AnalyticDefinition {
     readonly partitionBy: readonly Evaluator<Row>[];
     readonly when: Evaluator<Row> | undefined;
     readonly create: () => AnalyticFunction;
+    /** How far before an event the events its value depends on can lie (LIMIT DURATION, or ISFIRST's interval), ms. */
+    readonly lookbackMs: number;
 }
 
 /** Computes the statement's analytic functions for each row (arriving in timestamp order) and attaches them. */

@@ -72,6 +72,12 @@ export interface StatementInstance {
 export interface CompiledStatement {
     readonly sources: readonly StatementSource[];
     create(): StatementInstance;
+    /**
+     * How far before an output row's System.Timestamp() the input events it depends on can lie, in ms: the window
+     * size, LIMIT DURATION and JOIN time bound, added up along the statement and the steps it reads. A job that must
+     * produce complete output from time T reads its inputs from T minus this (see lookbackMs in index.ts).
+     */
+    readonly lookbackMs: number;
 }
 
 export interface CompiledQuery {
@@ -185,6 +191,7 @@ function compileStatement(select: SelectStatement, names: Names): CompiledStatem
     const branches = [{ ...select, union: [] }, ...select.union].map((branch) => compileSelect(branch, names));
     return {
         sources: branches.flatMap((branch) => branch.sources),
+        lookbackMs: Math.max(...branches.map((branch) => branch.lookbackMs)),
         create: () => {
             const merge = new MergeOperator();
             const ports: Operator[] = [];
@@ -416,8 +423,30 @@ function compileSelect(select: SelectStatement, names: Names): CompiledStatement
     const where = select.where ? compileExpression(select.where, finalScope) : undefined;
     const core = compileCore(select, finalScope, where, sources);
     const needsOrder = analytics.length > 0 || core.ordered;
+    // Each stage can reach back by its own span; a step source adds how far its own rows reach back.
+    const stepLookbackMs = Math.max(
+        0,
+        ...streams.map((stream) => (stream.kind === 'step' ? names.steps.get(stream.name)!.lookbackMs : 0)),
+    );
+    const joinLookbackMs = Math.max(
+        0,
+        ...joinStages.map((stage) =>
+            typeof stage === 'function'
+                ? 0
+                : Math.max(
+                      Math.abs(stage.bound.minDeltaMs),
+                      Math.abs(stage.bound.maxDeltaMs),
+                      Math.abs(stage.bound.upperMs),
+                  ),
+        ),
+    );
     return {
         sources: streams,
+        lookbackMs:
+            stepLookbackMs +
+            Math.max(0, ...analytics.map((definition) => definition.lookbackMs)) +
+            joinLookbackMs +
+            core.lookbackMs,
         create: () => {
             const operator = core.create();
             if (!needsOrder && joinStages.length === 0 && applyStages.length === 0) {
@@ -474,6 +503,8 @@ class PassOperator implements Operator {
 interface Core {
     /** True when the operator needs its rows in timestamp order (session windows). */
     readonly ordered: boolean;
+    /** How far before an output row's time the rows it aggregates can lie (the window's reach), ms. */
+    readonly lookbackMs: number;
     create(): { input: Operator; targets: Operator[] };
 }
 
@@ -494,6 +525,7 @@ function compileCore(
         const project = buildProjection(select.items, scope, starFor(sources));
         return {
             ordered: false,
+            lookbackMs: 0,
             create: () => {
                 const operator = new ProjectOperator(filter, project);
                 return { input: operator, targets: operator.targets };
@@ -637,7 +669,26 @@ function compileGrouped(
         };
         return { input: fanOut, targets: merge.targets };
     };
-    return { ordered: false, create };
+    return { ordered: false, lookbackMs: Math.max(...members.map((member) => windowReachMs(member.window))), create };
+}
+
+/**
+ * How far before its output time (the window end) a window's events can lie. A session can last up to twice its
+ * maximum duration (it closes at the first multiple of the maximum duration at least that far after its start), and
+ * a replay that starts inside a session can cut that first session differently; counting two such sessions keeps
+ * every session the replay emits at or after the output start time aligned with the original run.
+ */
+function windowReachMs(window: WindowMember['window']): number {
+    switch (window.kind) {
+        case 'hopping':
+            return window.spec.sizeMs;
+        case 'sliding':
+            return window.sizeMs;
+        case 'session':
+            return 4 * window.maxDurationMs;
+        case 'snapshot':
+            return 0;
+    }
 }
 
 /**
@@ -740,7 +791,7 @@ function compileAnalytic(call: CallExpression, scope: Scope<Row>): AnalyticDefin
             throw invalid(call.at, 'ISFIRST takes (timeunit, duration)');
         }
         const interval = parseWindow({ ...call, name: 'TUMBLINGWINDOW', over: undefined });
-        return { partitionBy, when, create: () => new IsFirstFunction(interval) };
+        return { partitionBy, when, create: () => new IsFirstFunction(interval), lookbackMs: interval.sizeMs };
     }
     const limit = over?.limitDuration;
     if (limit === undefined) {
@@ -774,7 +825,12 @@ function compileAnalytic(call: CallExpression, scope: Scope<Row>): AnalyticDefin
         }
         const fallbackExpression = isLag ? rest[1] : rest[0];
         const fallback = fallbackExpression ? compileExpression(fallbackExpression, scope) : undefined;
-        return { partitionBy, when, create: () => new LagFunction(value, offset, fallback, durationMs) };
+        return {
+            partitionBy,
+            when,
+            create: () => new LagFunction(value, offset, fallback, durationMs),
+            lookbackMs: durationMs,
+        };
     }
     if (call.distinct) {
         throw invalid(call.at, `${call.name}(DISTINCT ...) cannot be used with OVER`);
@@ -782,7 +838,7 @@ function compileAnalytic(call: CallExpression, scope: Scope<Row>): AnalyticDefin
     // The aggregate's per-event argument, as in a GROUP BY (TopOne/CollectTop get [value, ORDER BY keys]).
     const aggregate = compileAggregate(call, scope, [], true);
     const create = (): AnalyticFunction => new OverAggregateFunction(aggregate.argument, aggregate.create, durationMs);
-    return { partitionBy, when, create };
+    return { partitionBy, when, create, lookbackMs: durationMs };
 }
 
 /**

@@ -15,7 +15,7 @@ export {
     StreamJobUsageError,
 } from './errors';
 export type { InputEvent } from './inputSource';
-export type { JobMetrics, JobOptions, OutputSink, StreamJob } from './job';
+export type { JobMetrics, JobOptions, OutputBatch, OutputSink, StreamJob } from './job';
 export {
     type JobSettings,
     LETTER_COUNTS_INPUT_ALIAS,
@@ -25,6 +25,7 @@ export {
     parseJobSettings,
 } from './jobSettings';
 export type { OutputRow } from './operators';
+export { EARLY_ARRIVAL_MS } from './watermark';
 
 export interface CompileOptions {
     /** Input aliases with their partition ids, known up front as the Event Hub's partitions are. */
@@ -49,6 +50,14 @@ export interface CompileOptions {
 export interface QueryPlan {
     readonly inputAliases: readonly string[];
     readonly outputAliases: readonly string[];
+    /**
+     * How far before an output row's System.Timestamp() the input events it depends on can lie, in ms, over every
+     * statement: window sizes, LIMIT DURATION, JOIN time bounds, added up through WITH steps; 0 for a query without
+     * temporal operators. A job that starts its output at time T reads its inputs from the event time T minus this,
+     * which is what Azure does when a job starts ("Azure Stream Analytics will automatically look back at the data
+     * in the input source": https://learn.microsoft.com/azure/stream-analytics/start-job#start-options).
+     */
+    readonly lookbackMs: number;
     createJob(options: JobOptions): StreamJob;
 }
 
@@ -89,6 +98,12 @@ export function compileQuery(text: string, options: CompileOptions): QueryPlan {
     return {
         inputAliases: [...inputs.keys()],
         outputAliases: [...options.outputs],
+        lookbackMs: Math.max(
+            0,
+            ...[...query.steps.values(), ...query.statements.map(({ statement }) => statement)].map(
+                (statement) => statement.lookbackMs,
+            ),
+        ),
         createJob: (jobOptions) => createJob(query, { inputs, withoutMetadata, settings }, jobOptions),
     };
 }

@@ -6,12 +6,30 @@ import type { JobSettings } from './jobSettings';
 import { OutputBuffer, type OutputRow } from './operators';
 import type { EventOrderingPolicy } from './watermark';
 
+/** What a sink learns about a batch besides its rows. */
+export interface OutputBatch {
+    /**
+     * The largest System.Timestamp() among the batch's rows, in epoch ms: once the sink has accepted the batch, the
+     * job's last output event time for that output (what Azure's "When last stopped" start resumes from).
+     */
+    readonly lastOutputEventTime: number;
+}
+
 /** Receives the rows of one output alias. Reject to have the batch retried by the next flush(). */
-export type OutputSink = (outputAlias: string, rows: readonly OutputRow[]) => Promise<void>;
+export type OutputSink = (outputAlias: string, rows: readonly OutputRow[], batch: OutputBatch) => Promise<void>;
 
 export interface JobOptions {
     readonly clock: Clock;
     readonly sink: OutputSink;
+    /**
+     * The output start time per output alias, in epoch ms: rows whose System.Timestamp() is earlier are computed
+     * but not written, as a job started with an output start time writes nothing before it ("The first possible
+     * output event would have a timestamp equal to or greater than" it:
+     * https://learn.microsoft.com/azure/stream-analytics/start-job#start-options). A job that resumes reads its
+     * inputs from before this time to rebuild the windows open at it, so the rows it would rebuild from part of a
+     * window (those earlier than this time) must not overwrite the complete ones written before. Absent: no limit.
+     */
+    readonly outputStartTimes?: Readonly<Record<string, number>>;
 }
 
 export type JobMetrics = Readonly<JobCounters>;
@@ -51,6 +69,7 @@ export function createJob(query: CompiledQuery, declaration: JobDeclaration, opt
 interface Batch {
     readonly alias: string;
     readonly rows: readonly OutputRow[];
+    readonly lastOutputEventTime: number;
 }
 
 class RunningJob implements StreamJob {
@@ -80,9 +99,9 @@ class RunningJob implements StreamJob {
         }
         const startedAt = options.clock.now().getTime();
         const buffers = new Map<string, OutputBuffer>();
-        const emit = (alias: string, rows: OutputRow[]): void => {
+        const emit = (alias: string, rows: OutputRow[], lastOutputEventTime: number): void => {
             this.counters.outputRows += rows.length;
-            this.queue.push({ alias, rows });
+            this.queue.push({ alias, rows, lastOutputEventTime });
         };
         const stepInstances = new Map<string, StatementInstance>();
         const connect = (statement: CompiledStatement): StatementInstance => {
@@ -113,7 +132,7 @@ class RunningJob implements StreamJob {
         for (const { into, statement } of query.statements) {
             let buffer = buffers.get(into);
             if (buffer === undefined) {
-                buffer = new OutputBuffer(into, emit);
+                buffer = new OutputBuffer(into, emit, options.outputStartTimes?.[into] ?? -Infinity);
                 buffers.set(into, buffer);
             }
             connect(statement).targets.push(buffer.port());
@@ -180,7 +199,7 @@ class RunningJob implements StreamJob {
     private async deliver(): Promise<void> {
         for (let batch = this.queue[0]; batch !== undefined; batch = this.queue[0]) {
             try {
-                await this.options.sink(batch.alias, batch.rows);
+                await this.options.sink(batch.alias, batch.rows, { lastOutputEventTime: batch.lastOutputEventTime });
             } catch (error) {
                 throw new OutputDeliveryError(batch.alias, batch.rows.length, error);
             }

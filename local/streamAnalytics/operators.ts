@@ -449,7 +449,9 @@ export class OutputBuffer {
 
     constructor(
         readonly alias: string,
-        private readonly emit: (alias: string, rows: OutputRow[]) => void,
+        private readonly emit: (alias: string, rows: OutputRow[], lastOutputEventTime: number) => void,
+        /** Rows earlier than this (the output start time, epoch ms) are dropped instead of written. */
+        private readonly startTime = -Infinity,
     ) {}
 
     /** One port per statement writing INTO this output. */
@@ -471,16 +473,21 @@ export class OutputBuffer {
         const ready: Row[] = [];
         const waiting: Row[] = [];
         for (const row of this.pending) {
-            (row.ts <= watermark ? ready : waiting).push(row);
+            if (row.ts > watermark) {
+                waiting.push(row);
+            } else if (row.ts >= this.startTime) {
+                ready.push(row);
+            }
         }
+        this.pending = waiting;
         if (ready.length === 0) {
             return;
         }
-        this.pending = waiting;
         ready.sort((a, b) => a.ts - b.ts); // stable: rows of one timestamp keep their order
         this.emit(
             this.alias,
             ready.map((row) => toOutputRow(row.fields)),
+            ready[ready.length - 1]!.ts,
         );
     }
 }

@@ -147,7 +147,7 @@ function acceptSends(hub: LocalEventHub, link: Receiver, context: AmqpLinkContex
         const delivery = event.delivery;
         try {
             const messages = transferredMessages(event);
-            const events: EventDataToSend[] = messages.map(eventFromMessage);
+            const events: EventDataToSend[] = messages.map((message) => eventFromMessage(message));
             const batchBytes = events.reduce((sum, sent) => sum + (sent.amqp?.encodedBytes ?? 0), 0);
             if (batchBytes > hub.maxEventBytes) {
                 throw new EventTooLargeError(hub.name, batchBytes, hub.maxEventBytes);

@@ -50,9 +50,10 @@ export function partitionKeyOf(message: Message): string | undefined {
  * An event as a producer sent it over AMQP, for the broker: the body decoded as the SDK's receiver decodes it (a data
  * section as JSON when it parses, else the bytes; a value or sequence section as its content: EH SDK
  * `dataTransformer.ts`), so in-process consumers read the same `body` an SDK consumer gets; application properties as
- * the event's properties; and everything needed to deliver it over AMQP unchanged.
+ * the event's properties; and everything needed to deliver it over AMQP unchanged. `encoded` is the message's
+ * encoding when the caller has it (a stored event being restored); otherwise it is encoded here.
  */
-export function eventFromMessage(message: Message): EventDataToSend {
+export function eventFromMessage(message: Message, encoded: Buffer = rheaMessage.encode(message)): EventDataToSend {
     const annotations = (message.message_annotations ?? {}) as Record<string, unknown>;
     const messageAnnotations = Object.fromEntries(
         Object.entries(annotations).filter(([key]) => !SERVICE_ANNOTATIONS.has(key)),
@@ -66,10 +67,15 @@ export function eventFromMessage(message: Message): EventDataToSend {
         bodySection: message.body,
         messageProperties,
         messageAnnotations,
-        encodedBytes: rheaMessage.encode(message).length,
+        encodedBytes: encoded.length,
     };
     const properties = message.application_properties as Record<string, unknown> | undefined;
-    return { body: decodeBody(message.body), ...(properties === undefined ? {} : { properties }), amqp };
+    return {
+        body: decodeBody(message.body),
+        ...(properties === undefined ? {} : { properties }),
+        amqp,
+        encodedMessage: encoded,
+    };
 }
 
 function decodeBody(body: unknown): unknown {

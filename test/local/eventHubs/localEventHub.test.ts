@@ -336,6 +336,16 @@ describe('LocalEventHub', () => {
             await flush();
             expect(seenBy).toEqual({ $Default: [1, 2, 3, 4], asa: [1, 2, 3, 4] });
             await Promise.all([asaAgain.close(), defaultGroup.close()]);
+
+            // A reader that keeps its own progress starts where it says, checkpoint or not.
+            const fromOwnProgress = hub.subscribe('asa', {
+                startPosition: { 0: { sequenceNumber: 1, isInclusive: true } },
+                ignoreCheckpoints: true,
+                handler: collect('asa'),
+            });
+            await flush();
+            expect(seenBy.asa).toEqual([1, 2, 3, 4, 2, 3, 4]);
+            await fromOwnProgress.close();
         });
 
         it('jumps a reader positioned before the retained events to the first retained one', async () => {

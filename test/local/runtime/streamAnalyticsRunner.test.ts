@@ -1,12 +1,20 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { LocalEventHub } from '../../../local/eventHubs';
 import {
     type EventOrderingReport,
     startStreamAnalyticsRunner,
+    STREAM_ANALYTICS_PROGRESS_SCOPE,
     type StreamAnalyticsRunner,
+    streamJobProgressSchema,
 } from '../../../local/runtime/streamAnalyticsRunner';
-import type { OutputRow } from '../../../local/streamAnalytics';
+import { StateStore } from '../../../local/state';
+import { letterCountsJobSettings, letterCountsQueryPath, type OutputRow } from '../../../local/streamAnalytics';
 
 const START = Date.parse('2026-11-22T06:00:00Z');
 const QUERY = `SELECT System.Timestamp() AS windowEnd, COUNT(*) AS names INTO counts FROM namesInput GROUP BY TumblingWindow(second, 10)`;
@@ -196,5 +204,282 @@ describe('startStreamAnalyticsRunner', () => {
             { lateInputEvents: 0, earlyInputEvents: 0, outOfOrderEvents: 1, droppedEvents: 1, adjustedEvents: 0 },
         ]);
         expect(runner.job.metrics()).toMatchObject({ inputEvents: 4, droppedEvents: 3 });
+    });
+});
+
+/**
+ * A restart as Azure's "When last stopped": a first runner is killed at a chosen point (its output writes fail from
+ * there on and it is stopped, so nothing more lands, as after SIGKILL), events keep arriving while it is down, and a
+ * second runner over the same Event Hub content and the progress it committed finishes the job. The Cosmos DB
+ * documents (by id, last write wins) must be exactly what the query yields over all the events, computed here by
+ * brute force from the documented rules (late: more than 30 s before arrival; out of order: more than 10 s behind
+ * the largest admitted event time of its partition; both dropped), and what one uninterrupted run writes.
+ */
+describe('startStreamAnalyticsRunner across a restart', () => {
+    const WINDOW_MS = 30_000;
+    const SEND_EVERY_MS = 5_000;
+    const SENDS = 168; // 14 minutes: more than the 5.5-minute replay reach, so the replay starts inside the stream
+    const DOWN_FROM = 108; // sends 0-107 reach the first runner (9 minutes), 108-131 arrive while it is down
+    const RESTART_AT = 132;
+    const query = readFileSync(letterCountsQueryPath(), 'utf8');
+
+    interface Send {
+        partitionId: '0' | '1';
+        events: Array<{ letter: string; delayMs: number }>;
+    }
+    const sendArbitrary: fc.Arbitrary<Send> = fc.record({
+        partitionId: fc.constantFrom('0' as const, '1' as const),
+        events: fc.array(
+            fc.record({
+                letter: fc.constantFrom('A', 'B', 'C'),
+                // generatedAt before the enqueued time: mostly on time, sometimes out of order, sometimes late.
+                delayMs: fc.oneof(
+                    { weight: 18, arbitrary: fc.integer({ min: 0, max: 9_000 }) },
+                    { weight: 1, arbitrary: fc.integer({ min: 16_000, max: 29_000 }) },
+                    { weight: 1, arbitrary: fc.integer({ min: 31_000, max: 60_000 }) },
+                ),
+            }),
+            { minLength: 1, maxLength: 3 },
+        ),
+    });
+
+    interface Event {
+        partitionId: string;
+        enqueuedMs: number;
+        body: { eventId: string; letter: string; generatedAt: string };
+    }
+    function schedule(seed: number): Event[][] {
+        const sends = fc.sample(fc.array(sendArbitrary, { minLength: SENDS, maxLength: SENDS }), {
+            seed,
+            numRuns: 1,
+        })[0]!;
+        const batches = sends.map((send, index) => {
+            const enqueuedMs = START + 1_000 + index * SEND_EVERY_MS;
+            return send.events.map((event, position): Event => ({
+                partitionId: send.partitionId,
+                enqueuedMs,
+                body: {
+                    eventId: `${index}:${position}`,
+                    letter: event.letter,
+                    generatedAt: new Date(enqueuedMs - event.delayMs).toISOString(),
+                },
+            }));
+        });
+        // A redelivery: the same event again, on the other partition, while its window is open.
+        const again = batches[50]![0]!;
+        batches[51]!.push({
+            ...again,
+            partitionId: again.partitionId === '0' ? '1' : '0',
+            enqueuedMs: batches[51]![0]!.enqueuedMs,
+        });
+        return batches;
+    }
+
+    /** The documents the query yields over all the events, by the documented rules. */
+    function bruteForce(events: readonly Event[]): Map<string, OutputRow> {
+        const maxEventTime = new Map<string, number>();
+        const eventIds = new Map<string, Set<string>>();
+        for (const event of events) {
+            const time = Date.parse(event.body.generatedAt);
+            const max = maxEventTime.get(event.partitionId) ?? -Infinity;
+            if (time < event.enqueuedMs - 30_000 || time < max - 10_000) {
+                continue;
+            }
+            maxEventTime.set(event.partitionId, Math.max(max, time));
+            const windowEnd = Math.ceil(time / WINDOW_MS) * WINDOW_MS;
+            const key = `${windowEnd}|${event.body.letter}`;
+            eventIds.set(key, (eventIds.get(key) ?? new Set()).add(event.body.eventId));
+        }
+        return new Map(
+            [...eventIds].map(([key, ids]) => {
+                const [windowEnd, letter] = key.split('|') as [string, string];
+                const end = new Date(Number(windowEnd));
+                const id = `${Number(windowEnd) / 1000}-${letter}`;
+                return [id, { id, windowEnd: end.toISOString().replace('Z', '0000Z'), letter, count: ids.size }];
+            }),
+        );
+    }
+
+    async function until(condition: () => boolean, what: string): Promise<void> {
+        for (const started = Date.now(); !condition();) {
+            if (Date.now() - started > 10_000) {
+                throw new Error(`Timed out waiting for ${what}`);
+            }
+            await new Promise((resolve) => setImmediate(resolve));
+        }
+    }
+
+    it("commits an output's progress only once the sink has acknowledged the batch", async () => {
+        const folder = mkdtempSync(path.join(tmpdir(), 'asa-progress-'));
+        const store = StateStore.open({ directory: folder });
+        try {
+            const records = store.records(STREAM_ANALYTICS_PROGRESS_SCOPE, streamJobProgressSchema);
+            const clock = { ms: START, now: () => new Date(clock.ms) };
+            const hub = new LocalEventHub({ name: 'names', partitionCount: 1, clock });
+            const committedAtWrite: Array<string | undefined> = [];
+            let failures = 1;
+            const runner = startStreamAnalyticsRunner({
+                queryText: QUERY,
+                jobSettings: {
+                    eventsLateArrivalMaxDelayInSeconds: 1,
+                    eventsOutOfOrderMaxDelayInSeconds: 0,
+                    eventsOutOfOrderPolicy: 'Drop',
+                },
+                inputs: { namesInput: { hub, consumerGroup: 'asa' } },
+                outputs: {
+                    counts: () => {
+                        committedAtWrite.push(records.get('job')?.lastOutputEventTimes.counts);
+                        return failures-- > 0 ? Promise.reject(new Error('down')) : Promise.resolve();
+                    },
+                },
+                clock,
+                tickMs: 5,
+                retryDelayMs: 5,
+                onError: () => {},
+                progress: { records, jobName: 'job' },
+            });
+            clock.ms = START + 1_000;
+            hub.send([{ body: {} }]);
+            await until(() => runner.job.metrics().inputEvents === 1, 'the event read');
+            clock.ms = START + 12_000;
+            await until(() => committedAtWrite.length === 2, 'a failed write and its retry');
+            await runner.stop();
+            expect({ committedAtWrite, record: records.get('job') }).toEqual({
+                committedAtWrite: [undefined, undefined],
+                record: {
+                    jobStartTime: new Date(START).toISOString(),
+                    lastOutputEventTimes: { counts: '2026-11-22T06:00:10.000Z' },
+                },
+            });
+        } finally {
+            store.close();
+            rmSync(folder, { recursive: true, force: true });
+        }
+    });
+
+    type Kill = { atWrite: number; writeLands: boolean } | 'while idle' | 'never';
+    const cases: Array<{ kill: Kill; seed: number; what: string }> = [
+        { kill: 'never', seed: 1, what: 'one uninterrupted run' },
+        { kill: { atWrite: 14, writeLands: false }, seed: 2, what: 'killed before a write' },
+        { kill: { atWrite: 15, writeLands: true }, seed: 3, what: 'killed after a write, before its progress commit' },
+        { kill: { atWrite: 17, writeLands: true }, seed: 4, what: 'killed after a write, before its progress commit' },
+        { kill: 'while idle', seed: 5, what: 'killed between writes, with windows computed but not written' },
+    ];
+
+    it.each(cases)('$what (seed $seed): every window written once complete, none lost', async ({ kill, seed }) => {
+        const folder = mkdtempSync(path.join(tmpdir(), 'asa-progress-'));
+        try {
+            const batches = schedule(seed);
+            const clock = { ms: START, now: () => new Date(clock.ms) };
+            const hub = new LocalEventHub({ name: 'names', partitionCount: 2, clock });
+            const documents = new Map<string, OutputRow>();
+            let writes = 0;
+            let killed = false;
+            const open = () => StateStore.open({ directory: folder, clock });
+            const start = (store: StateStore) =>
+                startStreamAnalyticsRunner({
+                    queryText: query,
+                    jobSettings: letterCountsJobSettings,
+                    inputs: { namesInput: { hub, consumerGroup: 'stream-analytics' } },
+                    outputs: {
+                        letterCountsOutput: (rows) => {
+                            writes += 1;
+                            const killNow = typeof kill === 'object' && writes === kill.atWrite;
+                            if (killed || (killNow && !kill.writeLands)) {
+                                killed = true;
+                                return Promise.reject(new Error('killed'));
+                            }
+                            rows.forEach((row) => documents.set(row.id as string, row));
+                            if (killNow) {
+                                killed = true;
+                                // The write landed; the runner sees a failure and so never commits its progress.
+                                return Promise.reject(new Error('killed after the write'));
+                            }
+                            return Promise.resolve();
+                        },
+                    },
+                    clock,
+                    tickMs: 5,
+                    retryDelayMs: 5,
+                    onError: () => {},
+                    progress: {
+                        records: store.records(STREAM_ANALYTICS_PROGRESS_SCOPE, streamJobProgressSchema),
+                        jobName: 'letter-counts',
+                    },
+                });
+            const send = (batch: Event[]) => {
+                clock.ms = batch[0]!.enqueuedMs;
+                for (const partitionId of ['0', '1']) {
+                    const events = batch.filter((event) => event.partitionId === partitionId);
+                    if (events.length > 0) {
+                        hub.send(
+                            events.map((event) => ({ body: event.body })),
+                            { partitionId },
+                        );
+                    }
+                }
+            };
+            const sendLive = async (runner: StreamAnalyticsRunner, batch: Event[]) => {
+                send(batch);
+                const total = hub.stats().totalEnqueuedEvents;
+                const readBefore = runner.job.metrics().inputEvents - runner.replayedEvents;
+                const sentBefore = total - batch.length;
+                // Read in real time: the job takes the events before the clock moves on.
+                await until(
+                    () =>
+                        killed ||
+                        runner.job.metrics().inputEvents - runner.replayedEvents - readBefore >= total - sentBefore,
+                    'the job to read a send',
+                );
+            };
+
+            let store = open();
+            const first = start(store);
+            const firstUntil = kill === 'never' ? SENDS : DOWN_FROM;
+            let sent = 0;
+            while (sent < firstUntil && !killed) {
+                await sendLive(first, batches[sent]!);
+                sent += 1;
+            }
+            if (kill === 'never') {
+                clock.ms = START + SENDS * SEND_EVERY_MS + 2 * 60_000;
+                await first.stop();
+                store.close();
+            } else {
+                if (typeof kill === 'object') {
+                    expect(killed).toBe(true);
+                }
+                killed = true;
+                await first.stop();
+                store.close();
+                // Down: events keep arriving at the Event Hub, which keeps them (its log is persisted separately).
+                for (const batch of batches.slice(sent, RESTART_AT)) {
+                    send(batch);
+                }
+                clock.ms += 3_000;
+                killed = false;
+                store = open();
+                const second = start(store);
+                const resumedFrom = second.outputStartTimes.letterCountsOutput!;
+                const committed = store
+                    .records(STREAM_ANALYTICS_PROGRESS_SCOPE, streamJobProgressSchema)
+                    .get('letter-counts');
+                expect(new Date(resumedFrom).toISOString()).toBe(committed?.lastOutputEventTimes.letterCountsOutput);
+                // The replay starts inside the stream (not at its beginning), so it rebuilds the earlier windows only in part.
+                expect(resumedFrom - WINDOW_MS - 5 * 60_000).toBeGreaterThan(START);
+                expect(second.replayedEvents).toBeGreaterThan(0);
+                for (const batch of batches.slice(RESTART_AT)) {
+                    await sendLive(second, batch);
+                }
+                clock.ms = START + SENDS * SEND_EVERY_MS + 2 * 60_000;
+                await second.stop();
+                store.close();
+            }
+            expect(new Map([...documents].sort(([a], [b]) => a.localeCompare(b)))).toEqual(
+                new Map([...bruteForce(batches.flat())].sort(([a], [b]) => a.localeCompare(b))),
+            );
+        } finally {
+            rmSync(folder, { recursive: true, force: true });
+        }
     });
 });

@@ -224,3 +224,80 @@ describe('CREATE TABLE', () => {
         });
     });
 });
+
+describe('output start time', () => {
+    it('computes rows earlier than the output start time but writes only the rest, telling the sink their last time', async () => {
+        const plan = compileQuery(COUNT_BY_WINDOW, {
+            inputs: { namesInput: { partitionIds: ['0'] } },
+            outputs: ['out'],
+            jobSettings: letterCountsJobSettings,
+        });
+        const batches: Array<{ rows: OutputRow[]; lastOutputEventTime: string }> = [];
+        const job = plan.createJob({
+            clock: { now: () => new Date(START) },
+            outputStartTimes: { out: START + 20_000 },
+            sink: (_alias, rows, batch) => {
+                batches.push({
+                    rows: [...rows],
+                    lastOutputEventTime: new Date(batch.lastOutputEventTime).toISOString(),
+                });
+                return Promise.resolve();
+            },
+        });
+        job.push(
+            'namesInput',
+            '0',
+            [1_000, 12_000, 12_500, 21_000, 35_000].map((offset) => ({ enqueuedTime: START + offset, body: {} })),
+        );
+        job.finish();
+        await job.flush();
+        // The window ending at 06:00:10 is left out; the one ending at the start time itself is written.
+        expect(batches).toEqual([
+            {
+                rows: [
+                    { windowEnd: '2026-11-22T06:00:20.0000000Z', events: 2 },
+                    { windowEnd: '2026-11-22T06:00:30.0000000Z', events: 1 },
+                ],
+                lastOutputEventTime: '2026-11-22T06:00:30.000Z',
+            },
+            {
+                rows: [{ windowEnd: '2026-11-22T06:00:40.0000000Z', events: 1 }],
+                lastOutputEventTime: '2026-11-22T06:00:40.000Z',
+            },
+        ]);
+        expect(job.metrics().outputRows).toBe(3);
+    });
+
+    it("knows each query's reach back in time: windows, LIMIT DURATION and JOIN bounds, added up through steps", () => {
+        const lookback = (query: string) =>
+            compileQuery(query, {
+                inputs: { namesInput: { partitionIds: ['0'] }, other: { partitionIds: ['0'] } },
+                outputs: ['out'],
+                jobSettings: letterCountsJobSettings,
+            }).lookbackMs;
+        expect({
+            passThrough: lookback('SELECT * INTO out FROM namesInput'),
+            letterCounts: lookback(
+                'SELECT letter, COUNT(*) AS n INTO out FROM namesInput TIMESTAMP BY generatedAt GROUP BY letter, TumblingWindow(second, 30)',
+            ),
+            hopping: lookback('SELECT COUNT(*) AS n INTO out FROM namesInput GROUP BY HoppingWindow(minute, 5, 1)'),
+            session: lookback('SELECT COUNT(*) AS n INTO out FROM namesInput GROUP BY SessionWindow(second, 5, 60)'),
+            lag: lookback('SELECT LAG(name) OVER (LIMIT DURATION(minute, 2)) AS previous INTO out FROM namesInput'),
+            join: lookback(
+                'SELECT a.name INTO out FROM namesInput a JOIN other b ON a.name = b.name AND DATEDIFF(second, a, b) BETWEEN 0 AND 15',
+            ),
+            steps: lookback(
+                `WITH perTen AS (SELECT COUNT(*) AS n FROM namesInput GROUP BY TumblingWindow(second, 10))
+                 SELECT SUM(n) AS total INTO out FROM perTen GROUP BY TumblingWindow(minute, 1)`,
+            ),
+        }).toEqual({
+            passThrough: 0,
+            letterCounts: 30_000,
+            hopping: 300_000,
+            session: 240_000,
+            lag: 120_000,
+            join: 16_000,
+            steps: 70_000,
+        });
+    });
+});

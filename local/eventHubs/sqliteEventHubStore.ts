@@ -1,0 +1,369 @@
+import v8 from 'node:v8';
+
+import type { Statement } from 'better-sqlite3';
+import { type Message, message as rheaMessage } from 'rhea';
+import { z } from 'zod';
+
+import { type RecordTable, type StateComponent, StateCorruptError, type StateStore } from '../state';
+import { eventFromMessage } from './amqp/eventMessages';
+import { InvalidEventHubArgumentError } from './errors';
+import type { EncodedEvent, EventHubSnapshot, EventHubStore } from './eventHubStore';
+import type { ReceivedEventData } from './events';
+import type { LastEnqueuedEvent, RestoredPartitionLog } from './partitionLog';
+
+/**
+ * The Event Hubs stand-in's tables in the state database. One row per retained event, keyed by partition and
+ * sequence number (WITHOUT ROWID: the key is the table, so an append writes one b-tree and a trim deletes a key
+ * range). `data` holds the event as `format` says: 1 the AMQP message as the producer encoded it, 2 the JSON text of
+ * `[body]` or `[body, properties]`, 3 the same array in V8's serialization (for bodies JSON would not give back
+ * exactly: Buffers, Dates, undefined, -0, ...). Small state (the hub's creation time and partitions, where each
+ * partition's log ends, consumer groups and checkpoints) lives in the store's records.
+ */
+export const EVENT_HUBS_STATE_COMPONENT: StateComponent = {
+    name: 'eventHubs',
+    migrations: [
+        {
+            version: 1,
+            description: 'eventhub_events: partition logs by (event hub, partition, sequence number)',
+            up: (database) =>
+                database.exec(`CREATE TABLE eventhub_events (
+                    event_hub TEXT NOT NULL,
+                    partition_id TEXT NOT NULL,
+                    sequence_number INTEGER NOT NULL,
+                    byte_offset INTEGER NOT NULL,
+                    size_bytes INTEGER NOT NULL,
+                    enqueued_time_ms INTEGER NOT NULL,
+                    partition_key TEXT,
+                    format INTEGER NOT NULL CHECK (format IN (1, 2, 3)),
+                    data NOT NULL,
+                    PRIMARY KEY (event_hub, partition_id, sequence_number)
+                ) WITHOUT ROWID`),
+        },
+    ],
+};
+
+const FORMAT_AMQP = 1;
+const FORMAT_JSON = 2;
+const FORMAT_V8 = 3;
+
+/** A partition's disk trim waits for this many removable events, so retention costs one DELETE per batch... */
+const TRIM_BATCH_EVENTS = 1024;
+/** ...or for this long since its last trim, so a slow partition's expired events do not linger either. */
+const TRIM_INTERVAL_MS = 10_000;
+/** Checkpoints of this long are written in one transaction (a reader checkpoints after every batch). */
+const CHECKPOINT_DELAY_MS = 100;
+
+/** Shared by restored events without properties, as by sent ones; frozen so no consumer can write into it. */
+const NO_PROPERTIES: Readonly<Record<string, unknown>> = Object.freeze({});
+
+const hubRecord = z.object({ createdAt: z.string().datetime(), partitionIds: z.array(z.string()) });
+const partitionEndRecord = z.object({
+    endSequenceNumber: z.number().int().nonnegative(),
+    endOffset: z.number().int().nonnegative(),
+    lastEnqueued: z
+        .object({ sequenceNumber: z.number().int(), offset: z.string(), enqueuedTimeMs: z.number().int() })
+        .nullable(),
+});
+const consumerGroupRecord = z.object({ checkpoints: z.record(z.string(), z.number().int().nonnegative()) });
+
+interface EventRow {
+    sequence_number: number;
+    byte_offset: number;
+    size_bytes: number;
+    enqueued_time_ms: number;
+    partition_key: string | null;
+    format: number;
+    data: Buffer | string;
+}
+
+interface PartitionTrim {
+    /** Lowest sequence number that may still be on disk. */
+    storedFrom: number;
+    lastTrimMs: number;
+}
+
+/**
+ * An Event Hub's partition logs and consumer positions in the state database (see EventHubStore; docs/local-runtime.md,
+ * "State on disk"). Each append is one transaction of prepared inserts, committed before the hub acknowledges the
+ * send; the database's WAL with synchronous NORMAL makes a commit survive a kill of the process without an fsync of
+ * its own. Retention deletes in batches; checkpoints are coalesced for 100 ms.
+ */
+export class SqliteEventHubStore implements EventHubStore {
+    readonly #state: StateStore;
+    readonly #eventHubName: string;
+    readonly #hubs: RecordTable<z.infer<typeof hubRecord>>;
+    readonly #partitionEnds: RecordTable<z.infer<typeof partitionEndRecord>>;
+    readonly #consumerGroups: RecordTable<z.infer<typeof consumerGroupRecord>>;
+    readonly #insert: Statement<
+        [string, string, number, number, number, number, string | null, number, Buffer | string]
+    >;
+    readonly #select: Statement<[string, string], EventRow>;
+    readonly #delete: Statement<[string, string, number]>;
+    readonly #appendAll: (partitionId: string, events: readonly EncodedEvent[]) => void;
+    readonly #trims = new Map<string, PartitionTrim>();
+    readonly #checkpoints = new Map<string, Record<string, number>>();
+    readonly #pendingGroups = new Set<string>();
+    #checkpointTimer: NodeJS.Timeout | undefined;
+
+    constructor(state: StateStore, eventHubName: string) {
+        this.#state = state;
+        this.#eventHubName = eventHubName;
+        this.#hubs = state.records('eventHubs', hubRecord);
+        this.#partitionEnds = state.records(`eventHubs/${eventHubName}/partitions`, partitionEndRecord);
+        this.#consumerGroups = state.records(`eventHubs/${eventHubName}/consumerGroups`, consumerGroupRecord);
+        const database = state.database;
+        this.#insert = database.prepare(
+            `INSERT INTO eventhub_events (event_hub, partition_id, sequence_number, byte_offset, size_bytes,
+                enqueued_time_ms, partition_key, format, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        );
+        this.#select = database.prepare(
+            `SELECT sequence_number, byte_offset, size_bytes, enqueued_time_ms, partition_key, format, data
+             FROM eventhub_events WHERE event_hub = ? AND partition_id = ? ORDER BY sequence_number`,
+        );
+        this.#delete = database.prepare(
+            'DELETE FROM eventhub_events WHERE event_hub = ? AND partition_id = ? AND sequence_number < ?',
+        );
+        this.#appendAll = database.transaction((partitionId: string, events: readonly EncodedEvent[]) => {
+            for (const { event, sizeBytes, amqpMessage } of events) {
+                const [format, data] = encode(event, amqpMessage);
+                this.#insert.run(
+                    this.#eventHubName,
+                    partitionId,
+                    event.sequenceNumber,
+                    Number(event.offset),
+                    sizeBytes,
+                    event.enqueuedTimeUtc.getTime(),
+                    event.partitionKey,
+                    format,
+                    data,
+                );
+            }
+        });
+    }
+
+    /**
+     * @throws InvalidEventHubArgumentError when `partitionIds` lacks a partition the stored hub has (a partition
+     *   count never decreases, in Azure either)
+     * @throws StateCorruptError when a partition's stored sequence numbers are not contiguous
+     */
+    snapshot(partitionIds: readonly string[], createdAt: Date): EventHubSnapshot {
+        const stored = this.#hubs.get(this.#eventHubName);
+        const missing = stored?.partitionIds.filter((id) => !partitionIds.includes(id)) ?? [];
+        if (missing.length > 0) {
+            throw new InvalidEventHubArgumentError(
+                'partitionCount',
+                partitionIds.length,
+                `is fewer than the ${stored?.partitionIds.length} partitions event hub "${this.#eventHubName}" has ` +
+                    `in the state file ${this.#state.databaseFile}; a hub's partition count never decreases (as in ` +
+                    'Azure): start with the same count, with --in-memory, or after "npm run reset-state"',
+            );
+        }
+        if (stored === undefined || stored.partitionIds.length !== partitionIds.length) {
+            this.#hubs.put(this.#eventHubName, {
+                createdAt: stored?.createdAt ?? createdAt.toISOString(),
+                partitionIds: [...partitionIds],
+            });
+        }
+        const partitions = new Map<string, RestoredPartitionLog>();
+        for (const partitionId of partitionIds) {
+            partitions.set(partitionId, this.#restorePartition(partitionId));
+        }
+        const consumerGroups = new Map<string, ReadonlyMap<string, number>>();
+        for (const [name, { checkpoints }] of this.#consumerGroups.entries()) {
+            this.#checkpoints.set(name, { ...checkpoints });
+            consumerGroups.set(name, new Map(Object.entries(checkpoints)));
+        }
+        return {
+            createdAt: stored === undefined ? createdAt : new Date(stored.createdAt),
+            partitions,
+            consumerGroups,
+        };
+    }
+
+    append(partitionId: string, events: readonly EncodedEvent[]): void {
+        this.#appendAll(partitionId, events);
+    }
+
+    trim(
+        partitionId: string,
+        beginningSequenceNumber: number,
+        end: Omit<RestoredPartitionLog, 'events'>,
+        nowMs: number,
+    ): void {
+        let trim = this.#trims.get(partitionId);
+        if (trim === undefined) {
+            trim = { storedFrom: 0, lastTrimMs: nowMs };
+            this.#trims.set(partitionId, trim);
+        }
+        const removable = beginningSequenceNumber - trim.storedFrom;
+        if (removable <= 0 || (removable < TRIM_BATCH_EVENTS && nowMs - trim.lastTrimMs < TRIM_INTERVAL_MS)) {
+            return;
+        }
+        this.#state.transaction(() => {
+            this.#delete.run(this.#eventHubName, partitionId, beginningSequenceNumber);
+            // Where the log ends, for a restart after retention removed every event: numbering continues from it.
+            this.#partitionEnds.put(partitionId, {
+                endSequenceNumber: end.endSequenceNumber,
+                endOffset: end.endOffset,
+                lastEnqueued:
+                    end.lastEnqueued === undefined
+                        ? null
+                        : {
+                              sequenceNumber: end.lastEnqueued.sequenceNumber,
+                              offset: end.lastEnqueued.offset,
+                              enqueuedTimeMs: end.lastEnqueued.enqueuedTimeUtc.getTime(),
+                          },
+            });
+        });
+        trim.storedFrom = beginningSequenceNumber;
+        trim.lastTrimMs = nowMs;
+    }
+
+    createConsumerGroup(name: string): void {
+        if (!this.#checkpoints.has(name)) {
+            this.#checkpoints.set(name, {});
+            this.#consumerGroups.put(name, { checkpoints: {} });
+        }
+    }
+
+    checkpoint(consumerGroup: string, partitionId: string, sequenceNumber: number): void {
+        const checkpoints = this.#checkpoints.get(consumerGroup) ?? {};
+        checkpoints[partitionId] = sequenceNumber;
+        this.#checkpoints.set(consumerGroup, checkpoints);
+        this.#pendingGroups.add(consumerGroup);
+        this.#checkpointTimer ??= setTimeout(() => this.#writeCheckpoints(), CHECKPOINT_DELAY_MS).unref();
+    }
+
+    close(): void {
+        this.#writeCheckpoints();
+    }
+
+    #writeCheckpoints(): void {
+        clearTimeout(this.#checkpointTimer);
+        this.#checkpointTimer = undefined;
+        if (this.#pendingGroups.size === 0) {
+            return;
+        }
+        this.#state.transaction(() => {
+            for (const group of this.#pendingGroups) {
+                this.#consumerGroups.put(group, { checkpoints: { ...this.#checkpoints.get(group) } });
+            }
+        });
+        this.#pendingGroups.clear();
+    }
+
+    #restorePartition(partitionId: string): RestoredPartitionLog {
+        const rows = this.#select.all(this.#eventHubName, partitionId);
+        const first = rows[0];
+        const last = rows[rows.length - 1];
+        if (first !== undefined && last !== undefined) {
+            if (last.sequence_number - first.sequence_number !== rows.length - 1) {
+                throw new StateCorruptError(
+                    this.#state.databaseFile,
+                    `event hub "${this.#eventHubName}" partition ${partitionId} holds ${rows.length} events numbered ` +
+                        `${first.sequence_number} to ${last.sequence_number}: sequence numbers are not contiguous`,
+                );
+            }
+            const events = rows.map((row) => decode(row, partitionId));
+            this.#trims.set(partitionId, { storedFrom: first.sequence_number, lastTrimMs: -Infinity });
+            return {
+                events,
+                endSequenceNumber: last.sequence_number + 1,
+                endOffset: last.byte_offset + last.size_bytes,
+                lastEnqueued: events[events.length - 1],
+            };
+        }
+        const end = this.#partitionEnds.get(partitionId);
+        this.#trims.set(partitionId, { storedFrom: end?.endSequenceNumber ?? 0, lastTrimMs: -Infinity });
+        const lastEnqueued: LastEnqueuedEvent | undefined =
+            end === undefined || end.lastEnqueued === null
+                ? undefined
+                : {
+                      sequenceNumber: end.lastEnqueued.sequenceNumber,
+                      offset: end.lastEnqueued.offset,
+                      enqueuedTimeUtc: new Date(end.lastEnqueued.enqueuedTimeMs),
+                  };
+        return {
+            events: [],
+            endSequenceNumber: end?.endSequenceNumber ?? 0,
+            endOffset: end?.endOffset ?? 0,
+            lastEnqueued,
+        };
+    }
+}
+
+/** The stored form of an event's content; see EVENT_HUBS_STATE_COMPONENT for the formats. */
+function encode(event: ReceivedEventData, amqpMessage: Buffer | undefined): [number, Buffer | string] {
+    if (amqpMessage !== undefined) {
+        return [FORMAT_AMQP, amqpMessage];
+    }
+    const content = Object.keys(event.properties).length === 0 ? [event.body] : [event.body, event.properties];
+    // JSON is ten times faster than V8's serializer for the small objects names are, and exact for what it accepts.
+    return isExactInJson(content, 0) ? [FORMAT_JSON, JSON.stringify(content)] : [FORMAT_V8, v8.serialize(content)];
+}
+
+function decode(row: EventRow, partitionId: string): ReceivedEventData {
+    const common = {
+        partitionId,
+        sequenceNumber: row.sequence_number,
+        offset: String(row.byte_offset),
+        enqueuedTimeUtc: new Date(row.enqueued_time_ms),
+        partitionKey: row.partition_key,
+    };
+    if (row.format === FORMAT_AMQP) {
+        const bytes = row.data as Buffer;
+        const sent = eventFromMessage(rheaMessage.decode(bytes) as unknown as Message, bytes);
+        return {
+            body: sent.body,
+            properties: sent.properties === undefined ? NO_PROPERTIES : { ...sent.properties },
+            ...common,
+            ...(sent.amqp === undefined ? {} : { amqp: sent.amqp }),
+        };
+    }
+    const content = (
+        row.format === FORMAT_JSON ? JSON.parse(row.data as string) : v8.deserialize(row.data as Buffer)
+    ) as [unknown, Record<string, unknown>?];
+    return { body: content[0], properties: content[1] ?? NO_PROPERTIES, ...common };
+}
+
+/**
+ * True when JSON.parse(JSON.stringify(value)) gives `value` back exactly: strings, booleans, null, finite numbers
+ * other than -0, and arrays without holes and plain objects of those. Anything else (Buffers, Dates, undefined,
+ * class instances) is stored in V8's serialization instead.
+ */
+function isExactInJson(value: unknown, depth: number): boolean {
+    switch (typeof value) {
+        case 'string':
+        case 'boolean':
+            return true;
+        case 'number':
+            return Number.isFinite(value) && !Object.is(value, -0);
+        case 'object': {
+            if (value === null) {
+                return true;
+            }
+            if (depth > 100) {
+                return false;
+            }
+            if (Array.isArray(value)) {
+                for (let index = 0; index < value.length; index++) {
+                    if (!(index in value) || !isExactInJson(value[index], depth + 1)) {
+                        return false;
+                    }
+                }
+                return true;
+            }
+            if (Object.getPrototypeOf(value) !== Object.prototype) {
+                return false;
+            }
+            for (const key in value) {
+                if (!isExactInJson((value as Record<string, unknown>)[key], depth + 1)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        default:
+            return false;
+    }
+}

@@ -1,0 +1,263 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import { type Message, message as rheaMessage } from 'rhea';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import type { Clock } from '../../../domain/clock';
+import { eventFromMessage } from '../../../local/eventHubs/amqp/eventMessages';
+import { InvalidEventHubArgumentError } from '../../../local/eventHubs/errors';
+import type { EventHubStore } from '../../../local/eventHubs/eventHubStore';
+import { LocalEventHub, type LocalEventHubOptions } from '../../../local/eventHubs/localEventHub';
+import { EVENT_HUBS_STATE_COMPONENT, SqliteEventHubStore } from '../../../local/eventHubs/sqliteEventHubStore';
+import { StateCorruptError, StateStore } from '../../../local/state';
+
+const START = Date.parse('2026-11-30T09:00:00.000Z');
+const HOUR_MS = 3_600_000;
+
+const folders: string[] = [];
+const stores: StateStore[] = [];
+afterEach(() => {
+    stores.splice(0).forEach((store) => store.close());
+    folders.splice(0).forEach((folder) => rmSync(folder, { recursive: true, force: true }));
+});
+
+/** A state folder the test can open, close and reopen, and a clock it moves by hand. */
+function durableFolder() {
+    const directory = mkdtempSync(path.join(tmpdir(), 'eventhub-store-'));
+    folders.push(directory);
+    let nowMs = START;
+    const clock: Clock = { now: () => new Date(nowMs) };
+    let state: StateStore | undefined;
+    let hub: LocalEventHub | undefined;
+    return {
+        clock,
+        advance: (ms: number) => (nowMs += ms),
+        /** Opens the folder (closing what is open, as a stop does) and the hub on it. */
+        open(options: Partial<LocalEventHubOptions> = {}, wrap?: (store: EventHubStore) => EventHubStore) {
+            this.close();
+            state = StateStore.open({ directory, clock, components: [EVENT_HUBS_STATE_COMPONENT] });
+            stores.push(state);
+            const store = new SqliteEventHubStore(state, 'names');
+            hub = new LocalEventHub({ name: 'names', clock, store: wrap ? wrap(store) : store, ...options });
+            return hub;
+        },
+        close() {
+            hub?.close();
+            state?.close();
+            hub = undefined;
+            state = undefined;
+        },
+        /** The rows the database holds per partition. */
+        rowCounts(): Record<string, number> {
+            const rows = state!.database
+                .prepare<[], { partition_id: string; rows: number }>(
+                    'SELECT partition_id, COUNT(*) AS rows FROM eventhub_events GROUP BY partition_id',
+                )
+                .all();
+            return Object.fromEntries(rows.map((row) => [row.partition_id, row.rows]));
+        },
+        get state() {
+            return state!;
+        },
+    };
+}
+
+/** An event as the AMQP endpoint hands it over: decoded from the producer's message, with its encoding. */
+function amqpEvent(): ReturnType<typeof eventFromMessage> {
+    const sent = {
+        message_id: 'm-1',
+        correlation_id: Buffer.from([9, 8]),
+        content_type: 'application/json',
+        creation_time: new Date(START - 5),
+        application_properties: { origin: 'sdk', attempt: 2, at: new Date(START - 1) },
+        message_annotations: { 'x-custom': 'kept', 'x-opt-partition-key': 'Ada' },
+        body: rheaMessage.data_section(Buffer.from('{"name":"Ada","letter":"A"}')),
+    };
+    return eventFromMessage(rheaMessage.decode(rheaMessage.encode(sent)) as unknown as Message);
+}
+
+describe('SqliteEventHubStore under LocalEventHub', () => {
+    it('gives back every field of every stored event, the runtime information and the groups after a reopen', () => {
+        const folder = durableFolder();
+        let hub = folder.open();
+        const sent = [
+            ...hub.send([{ body: { name: 'Émile', letter: 'E' } }, { body: 'plain text' }], { partitionKey: 'Émile' }),
+            ...hub.send(
+                [
+                    { body: Buffer.from([0, 1, 2]), properties: { source: 'fanOut', count: 3 } },
+                    { body: { at: new Date(START), missing: undefined, nested: [1, -0] } },
+                    { body: undefined },
+                ],
+                { partitionId: '2' },
+            ),
+        ];
+        folder.advance(1000);
+        sent.push(...hub.send([amqpEvent()], { partitionId: '2' }));
+        hub.createConsumerGroup('stream-analytics');
+        hub.checkpoint('stream-analytics', '2', 3);
+        const createdAt = hub.createdAt;
+        const properties = hub.partitionIds.map((id) => hub.getPartitionProperties(id));
+        const before = hub.partitionIds.flatMap((id) => hub.read(id, 0, 100));
+
+        expect(before).toHaveLength(sent.length);
+
+        hub = folder.open();
+        // Strict: Buffers stay Buffers, Dates Dates, undefined and -0 stay what they were.
+        expect(hub.partitionIds.flatMap((id) => hub.read(id, 0, 100))).toStrictEqual(before);
+        expect(hub.partitionIds.map((id) => hub.getPartitionProperties(id))).toEqual(properties);
+        expect(hub.createdAt).toEqual(createdAt);
+        expect(hub.consumerGroups()).toEqual(['$Default', 'stream-analytics']);
+        expect(hub.getCheckpoint('stream-analytics', '2')).toEqual({
+            consumerGroup: 'stream-analytics',
+            partitionId: '2',
+            sequenceNumber: 3,
+        });
+        // The AMQP event keeps its sections exactly, so a receiver gets the message the producer sent.
+        const restored = hub.read('2', sent[5]!.sequenceNumber, 1)[0]!;
+        expect(restored.amqp).toEqual(sent[5]!.amqp);
+        expect(restored.body).toEqual({ name: 'Ada', letter: 'A' });
+        expect(restored.properties).toEqual({ origin: 'sdk', attempt: 2, at: new Date(START - 1) });
+    });
+
+    it('continues sequence numbers and offsets after the highest stored, and reads from a position after reopen', () => {
+        const folder = durableFolder();
+        let hub = folder.open();
+        hub.send([{ body: 'aa' }, { body: 'bbb' }], { partitionId: '1' });
+        folder.advance(60_000);
+        hub.send([{ body: 'c' }], { partitionId: '1' });
+        hub = folder.open();
+        folder.advance(60_000);
+        const next = hub.send([{ body: 'dddd' }], { partitionId: '1' });
+        expect(next.map((event) => [event.sequenceNumber, event.offset])).toEqual([[3, '6']]);
+
+        hub = folder.open();
+        const fromTime = hub.seek('1', { kind: 'enqueuedTime', afterMs: START + 30_000 });
+        expect(hub.read('1', fromTime, 10).map((event) => [event.sequenceNumber, event.body])).toEqual([
+            [2, 'c'],
+            [3, 'dddd'],
+        ]);
+        expect(hub.read('1', 1, 2).map((event) => event.body)).toEqual(['bbb', 'c']);
+        expect(hub.seek('1', { kind: 'offset', offset: 2, inclusive: true })).toBe(1);
+    });
+
+    it('deletes events past retention from the database in batches, and numbering survives an emptied partition', () => {
+        const folder = durableFolder();
+        let hub = folder.open({ retentionMs: HOUR_MS });
+        hub.send(
+            Array.from({ length: 5 }, (_, index) => ({ body: index })),
+            { partitionId: '0' },
+        );
+        folder.advance(5_000);
+        hub.send([{ body: 'b' }], { partitionId: '0' });
+        folder.advance(HOUR_MS - 5_000 + 1);
+        hub.send([{ body: 'fresh' }], { partitionId: '0' });
+        expect(folder.rowCounts()).toEqual({ 0: 2 });
+        // Retention drops "b" from memory at once; the database waits for 1,024 events or 10 s since its last trim.
+        folder.advance(5_000);
+        hub.send([{ body: 'latest' }], { partitionId: '0' });
+        expect(hub.stats().partitions[0]!.retainedEventCount).toBe(2);
+        expect(folder.rowCounts()).toEqual({ 0: 3 });
+        folder.advance(10_000);
+        hub.read('0', 0, 1);
+        expect(folder.rowCounts()).toEqual({ 0: 2 });
+
+        // Everything expires while the runtime is down: the rows go at start, the numbering and runtime info stay.
+        const properties = hub.getPartitionProperties('0');
+        folder.close();
+        folder.advance(2 * HOUR_MS);
+        hub = folder.open({ retentionMs: HOUR_MS });
+        expect(folder.rowCounts()).toEqual({});
+        expect(hub.getPartitionProperties('0')).toEqual({ ...properties, beginningSequenceNumber: 8, isEmpty: true });
+        hub = folder.open({ retentionMs: HOUR_MS });
+        expect(hub.getPartitionProperties('0')).toEqual({ ...properties, beginningSequenceNumber: 8, isEmpty: true });
+        expect(hub.send([{ body: 'after' }], { partitionId: '0' })[0]).toMatchObject({
+            sequenceNumber: 8,
+            offset: String(Number(properties.lastEnqueuedOffset) + Buffer.byteLength('latest')),
+        });
+    });
+
+    it('trims the database by the count cap in batches of 1,024', () => {
+        const folder = durableFolder();
+        const hub = folder.open({ maxRetainedEventsPerPartition: 100 });
+        const sendHundred = () =>
+            hub.send(
+                Array.from({ length: 100 }, (_, index) => ({ body: index })),
+                { partitionId: '3' },
+            );
+        // The first removable events go at once; after that the database trims once 1,024 are removable.
+        for (let send = 0; send < 12; send++) {
+            sendHundred();
+        }
+        expect(folder.rowCounts()).toEqual({ 3: 1100 });
+        sendHundred();
+        expect(folder.rowCounts()).toEqual({ 3: 100 });
+        expect(hub.stats().partitions[3]).toEqual({
+            partitionId: '3',
+            retainedEventCount: 100,
+            beginningSequenceNumber: 1200,
+            enqueuedEventCount: 1300,
+        });
+    });
+
+    it('acknowledges nothing it could not commit: a failed commit leaves the log as it was', () => {
+        const folder = durableFolder();
+        let failNext = false;
+        const hub = folder.open({}, (store) => ({
+            snapshot: (ids, createdAt) => store.snapshot(ids, createdAt),
+            append: (partitionId, events) => {
+                if (failNext) {
+                    failNext = false;
+                    throw new Error('disk full');
+                }
+                store.append(partitionId, events);
+            },
+            trim: (...args) => store.trim(...args),
+            createConsumerGroup: (name) => store.createConsumerGroup(name),
+            checkpoint: (...args) => store.checkpoint(...args),
+            close: () => store.close(),
+        }));
+        hub.send([{ body: 'kept' }], { partitionId: '0' });
+        const properties = hub.getPartitionProperties('0');
+        failNext = true;
+        expect(() => hub.send([{ body: 'lost' }, { body: 'lost too' }], { partitionId: '0' })).toThrow('disk full');
+        expect(hub.getPartitionProperties('0')).toEqual(properties);
+        expect(hub.send([{ body: 'next' }], { partitionId: '0' })[0]).toMatchObject({ sequenceNumber: 1, offset: '4' });
+        const reopened = folder.open();
+        expect(reopened.read('0', 0, 10).map((event) => event.body)).toEqual(['kept', 'next']);
+    });
+
+    it('refuses fewer partitions than stored, and a partition whose numbering has a gap', () => {
+        const folder = durableFolder();
+        const hub = folder.open({ partitionCount: 4 });
+        hub.send([{ body: 1 }, { body: 2 }, { body: 3 }], { partitionId: '0' });
+        expect(() => folder.open({ partitionCount: 2 })).toThrow(InvalidEventHubArgumentError);
+        expect(() => folder.open({ partitionCount: 2 })).toThrow(/fewer than the 4 partitions event hub "names"/);
+        expect(folder.open({ partitionCount: 6 }).partitionIds).toHaveLength(6);
+        folder.state.database.prepare('DELETE FROM eventhub_events WHERE sequence_number = 1').run();
+        expect(() => folder.open({ partitionCount: 6 })).toThrow(StateCorruptError);
+        expect(() => folder.open({ partitionCount: 6 })).toThrow(
+            /partition 0 holds 2 events numbered 0 to 2: sequence numbers are not contiguous/,
+        );
+    });
+
+    it('writes checkpoints within 100 ms, in one transaction', async () => {
+        const folder = durableFolder();
+        const hub = folder.open();
+        hub.createConsumerGroup('readers');
+        hub.send([{ body: 1 }, { body: 2 }], { partitionId: '1' });
+        hub.checkpoint('readers', '1', 0);
+        hub.checkpoint('readers', '1', 1);
+        const stored = () =>
+            folder.state.database
+                .prepare<[], { value: string }>(
+                    "SELECT value FROM records WHERE scope = 'eventHubs/names/consumerGroups'",
+                )
+                .all()
+                .map((row) => JSON.parse(row.value) as unknown);
+        expect(stored()).toEqual([{ checkpoints: {} }]);
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        expect(stored()).toEqual([{ checkpoints: { 1: 1 } }]);
+    });
+});
