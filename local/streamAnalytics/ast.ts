@@ -35,11 +35,12 @@ export interface ColumnExpression extends Located {
 
 export interface UnaryExpression extends Located {
     readonly kind: 'unary';
-    readonly operator: '-' | '+' | 'NOT';
+    readonly operator: '-' | '+' | 'NOT' | '~';
     readonly operand: Expression;
 }
 
-export type BinaryOperator = '+' | '-' | '*' | '/' | '%' | '=' | '<>' | '<' | '<=' | '>' | '>=' | 'AND' | 'OR';
+export type BinaryOperator =
+    '+' | '-' | '*' | '/' | '%' | '&' | '|' | '^' | '=' | '<>' | '<' | '<=' | '>' | '>=' | 'AND' | 'OR';
 
 export interface BinaryExpression extends Located {
     readonly kind: 'binary';

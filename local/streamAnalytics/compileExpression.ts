@@ -5,7 +5,7 @@ import * as fn from './functions';
 import { SCALAR_FUNCTIONS, TABLE_VALUED_FUNCTIONS } from './functionTable';
 import * as records from './recordFunctions';
 import { METADATA_COLUMN } from './rows';
-import { DateTime, parseDateTime, type Value } from './values';
+import { DateTime, parseDateTime, parseDateTimeValue, type Value } from './values';
 import { isWindowCall } from './windows';
 
 /** A compiled expression: a closure over the context it runs in (an event row, or a closed window's group). */
@@ -73,6 +73,12 @@ export function compileExpression<C>(expression: Expression, scope: Scope<C>): E
         case 'timestamp':
             return scope.timestamp(expression.at);
         case 'unary':
+            if (expression.operator === '~') {
+                const operand = compileExpression(expression.operand, scope);
+                const asBit = isFloatTyped(expression.operand);
+                const fail = failAt(expression.at);
+                return (c) => fn.bitwiseNot(operand(c), asBit, fail);
+            }
             return compileUnary(expression.operator, compileExpression(expression.operand, scope), expression.at);
         case 'binary':
             return compileBinary(expression, scope);
@@ -154,6 +160,18 @@ export function failAt(at: SourcePosition): fn.Fail {
     };
 }
 
+/**
+ * Whether an expression is a float whatever its value: a literal with a fraction or exponent (`75.0`), or a CAST to
+ * float. Numbers do not carry their type at run time (a whole float is a whole number), so the bitwise operators
+ * use this to apply the float rule of R:bitwise-and (`170 & 75.0` is `170 & 1`) where the query shows the type.
+ */
+function isFloatTyped(expression: Expression): boolean {
+    return (
+        (expression.kind === 'literal' && typeof expression.value === 'number' && !expression.isInteger) ||
+        (expression.kind === 'cast' && expression.type === 'float')
+    );
+}
+
 function compileUnary<C>(operator: '-' | '+' | 'NOT', operand: Evaluator<C>, at: SourcePosition): Evaluator<C> {
     if (operator === 'NOT') {
         return (c) => {
@@ -212,6 +230,14 @@ function compileBinary<C>(expression: Expression & { kind: 'binary' }, scope: Sc
             return comparison(left, right, (order) => order > 0);
         case '>=':
             return comparison(left, right, (order) => order >= 0);
+        case '&':
+        case '|':
+        case '^': {
+            const operator = expression.operator;
+            const [leftAsBit, rightAsBit] = [isFloatTyped(expression.left), isFloatTyped(expression.right)];
+            const fail = failAt(expression.at);
+            return (c) => fn.bitwise(operator, left(c), leftAsBit, right(c), rightAsBit, fail);
+        }
         default: {
             const arithmeticOperator = expression.operator;
             const fail = failAt(expression.at);
@@ -522,15 +548,16 @@ let lastTimestampText: string | undefined;
 let lastTimestampMs = 0;
 
 /**
- * The datetime a TIMESTAMP BY value denotes, or undefined when it is NULL or not a datetime. Runs once per event,
- * so the common full UTC form is read by hand (see isoUtcMs) before falling back to the general parser.
+ * The datetime a TIMESTAMP BY value denotes, in epoch milliseconds, or undefined when it is NULL or not a datetime.
+ * Runs once per event: strings are read by parseDateTime (values.ts, the one datetime reader, whose fast path takes
+ * the common full UTC form), and the last string read is remembered, since the events of one message share it.
  */
 export function toEventTime(value: Value): number | undefined {
     if (typeof value === 'string') {
         if (value === lastTimestampText) {
             return lastTimestampMs;
         }
-        const ms = isoUtcMs(value) ?? parseDateTime(value);
+        const ms = parseDateTime(value);
         if (ms !== undefined) {
             lastTimestampText = value;
             lastTimestampMs = ms;
@@ -541,106 +568,18 @@ export function toEventTime(value: Value): number | undefined {
 }
 
 /**
- * The 100 ns ticks past the millisecond (0-9999) of a value toEventTime accepted: a datetime's own, or the 4th to
- * 7th fractional digits of a string (every accepted string form puts its fraction at index 20, after the seconds).
- * Kept apart from toEventTime so the common case, three digits or fewer, costs two character reads.
+ * The 100 ns ticks past the millisecond (0-9999) of a value toEventTime accepted: a datetime's own, or those of the
+ * string as parseDateTimeValue reads it. Kept apart from toEventTime so the common case, three fractional digits or
+ * fewer (no character at index 23 is a digit), costs two character reads; any other string goes to the grammar, as
+ * a 1- or 2-digit fraction may be followed by an offset's digits (`.5+0130`).
  */
 export function eventSubMsTicks(value: Value): number {
     if (typeof value === 'string') {
-        if (value.charCodeAt(19) !== 46 /* . */) {
+        const fourth = value.charCodeAt(23) - 48; // NaN past the end of the text
+        if (value.charCodeAt(19) !== 46 /* . */ || !(fourth >= 0 && fourth <= 9)) {
             return 0;
         }
-        let ticks = 0;
-        let scale = 1000;
-        for (let index = 23; index < 27; index += 1, scale /= 10) {
-            const digit = value.charCodeAt(index) - 48; // NaN past the end of the text
-            if (!(digit >= 0 && digit <= 9)) {
-                break;
-            }
-            ticks += digit * scale;
-        }
-        return ticks;
+        return parseDateTimeValue(value)?.subMsTicks ?? 0;
     }
     return value instanceof DateTime ? value.subMsTicks : 0;
-}
-
-/**
- * Reads `YYYY-MM-DDTHH:MM:SS[.f{1,7}]Z` from its character codes, in milliseconds (fraction truncated, as the
- * general parser does); undefined for any other form or an impossible date. Hand-written because the regular
- * expression and Date.parse it replaces were a fifth of the engine's time per event (bench/streamAnalytics.bench.ts).
- */
-export function isoUtcMs(text: string): number | undefined {
-    const length = text.length;
-    if (length < 20 || length > 28 || (text.charCodeAt(length - 1) | 0x20) !== 0x7a /* z */) {
-        return undefined;
-    }
-    if (
-        text.charCodeAt(4) !== 45 ||
-        text.charCodeAt(7) !== 45 ||
-        (text.charCodeAt(10) | 0x20) !== 0x74 /* t */ ||
-        text.charCodeAt(13) !== 58 ||
-        text.charCodeAt(16) !== 58
-    ) {
-        return undefined;
-    }
-    const year = digits(text, 0, 4);
-    const month = digits(text, 5, 2);
-    const day = digits(text, 8, 2);
-    const hour = digits(text, 11, 2);
-    const minute = digits(text, 14, 2);
-    const second = digits(text, 17, 2);
-    let millis = 0;
-    if (length > 20) {
-        if (text.charCodeAt(19) !== 46 || length === 21) {
-            return undefined;
-        }
-        const fraction = digits(text, 20, length - 21);
-        if (fraction < 0) {
-            return undefined;
-        }
-        millis = Math.floor((fraction * 1000) / 10 ** (length - 21));
-    }
-    if (
-        year < 0 ||
-        month < 1 ||
-        month > 12 ||
-        day < 1 ||
-        day > daysInMonth(year, month) ||
-        hour < 0 ||
-        hour > 23 ||
-        minute < 0 ||
-        minute > 59 ||
-        second < 0 ||
-        second > 59
-    ) {
-        return undefined;
-    }
-    // Days from 1970-01-01 for a proleptic Gregorian date (H. Hinnant's days_from_civil).
-    const y = month <= 2 ? year - 1 : year;
-    const era = Math.floor(y / 400);
-    const yearOfEra = y - era * 400;
-    const dayOfYear = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
-    const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
-    const days = era * 146_097 + dayOfEra - 719_468;
-    return days * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + millis;
-}
-
-/** The decimal number in text[at, at + count), or -1 when a character is not a digit. */
-function digits(text: string, at: number, count: number): number {
-    let value = 0;
-    for (let index = at; index < at + count; index += 1) {
-        const code = text.charCodeAt(index) - 48;
-        if (code < 0 || code > 9) {
-            return -1;
-        }
-        value = value * 10 + code;
-    }
-    return value;
-}
-
-function daysInMonth(year: number, month: number): number {
-    if (month === 2) {
-        return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
-    }
-    return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }

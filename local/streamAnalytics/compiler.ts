@@ -261,10 +261,14 @@ function resolveSource(
         };
     } else {
         if (from.timestampBy !== undefined) {
+            // R:timestamp-by, Limitations and Restrictions: a step's columns are created by its SELECT.
             throw QueryCompileError.at(
                 'invalid',
                 from.timestampBy.at,
-                'TIMESTAMP BY can only be applied to an input, not to a step',
+                `TIMESTAMP BY can only be applied to an input, not to the step "${from.source}": "Columns ` +
+                    `created in a SELECT statement or in any other query clauses can't be used in the TIMESTAMP BY ` +
+                    `clause. A field from the input payload must be used." (https://learn.microsoft.com/` +
+                    `stream-analytics-query/timestamp-by-azure-stream-analytics); timestamp the input the step reads`,
             );
         }
         stream = { kind: 'step', name: upper };

@@ -141,6 +141,60 @@ export function arithmetic(operator: '+' | '-' | '*' | '/' | '%', left: Value, r
 }
 
 /**
+ * An operand of a bitwise operator (R:bitwise-operators): a bit (boolean) or a bigint (whole number). A float is
+ * read as a bit, 0.0 as 0 and any other value as 1 (R:bitwise-and, R:data-types "Conversion to bit"), both when its
+ * value is not whole and when the query shows it is a float (`asBit`, e.g. the literal `75.0`); a whole float from
+ * data cannot be told from a bigint (docs/stream-analytics.md, "Not emulated").
+ */
+function bitOperand(
+    operator: string,
+    value: Value,
+    asBit: boolean,
+    fail: Fail,
+): { readonly bit: boolean; readonly bits: bigint } {
+    if (typeof value === 'boolean') {
+        return { bit: true, bits: value ? 1n : 0n };
+    }
+    if (typeof value === 'number') {
+        if (asBit || !Number.isInteger(value)) {
+            return { bit: true, bits: value === 0 ? 0n : 1n };
+        }
+        return { bit: false, bits: BigInt(value) };
+    }
+    return fail(value, `operator ${operator} needs a bit or a bigint, not a ${typeName(value)}`);
+}
+
+/**
+ * `&`, `|`, `^` on 64-bit two's complement integers. NULL on either side gives NULL; the result is a bit when both
+ * operands are bits, else a bigint (R:bitwise-and, R:bitwise-or, R:bitwise-xor, "Return Types").
+ */
+export function bitwise(
+    operator: '&' | '|' | '^',
+    left: Value,
+    leftAsBit: boolean,
+    right: Value,
+    rightAsBit: boolean,
+    fail: Fail,
+): Value {
+    if (left === null || right === null) {
+        return null;
+    }
+    const a = bitOperand(operator, left, leftAsBit, fail);
+    const b = bitOperand(operator, right, rightAsBit, fail);
+    const bits = operator === '&' ? a.bits & b.bits : operator === '|' ? a.bits | b.bits : a.bits ^ b.bits;
+    return a.bit && b.bit ? bits !== 0n : Number(BigInt.asIntN(64, bits));
+}
+
+/** `~`: a bit flips (0 ↔ 1), a bigint is complemented in 64-bit two's complement, `~170` = -171 (R:bitwise-not). */
+export function bitwiseNot(value: Value, asBit: boolean, fail: Fail): Value {
+    if (value === null) {
+        return null;
+    }
+    const operand = bitOperand('~', value, asBit, fail);
+    return operand.bit ? operand.bits === 0n : Number(BigInt.asIntN(64, ~operand.bits));
+}
+
+/**
  * Orders two values of comparable types: numbers with numbers, strings with strings (ordinal), datetimes with
  * datetimes or ISO strings. NULL on either side, or incomparable types, give undefined (the comparison is NULL).
  */

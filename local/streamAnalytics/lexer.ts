@@ -10,7 +10,29 @@ export interface Token extends SourcePosition {
     readonly upper: string;
 }
 
-const SYMBOLS = ['<>', '!=', '<=', '>=', '(', ')', ',', '.', '*', '+', '-', '/', '%', '=', '<', '>', ';'];
+const SYMBOLS = [
+    '<>',
+    '!=',
+    '<=',
+    '>=',
+    '(',
+    ')',
+    ',',
+    '.',
+    '*',
+    '+',
+    '-',
+    '/',
+    '%',
+    '=',
+    '<',
+    '>',
+    ';',
+    '&',
+    '|',
+    '^',
+    '~',
+];
 
 /**
  * Splits a Stream Analytics query into tokens with their line and column. Comments (`--` and `/* *\/`) and

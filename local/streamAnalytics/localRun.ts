@@ -20,6 +20,13 @@ type ReferenceTables = Readonly<Record<string, readonly Readonly<Record<string, 
  * local run stamps every such record with the run's start time (https://learn.microsoft.com/azure/stream-analytics/
  * input-validation). When the files are exhausted the inputs end (StreamJob.finish()), so every window, session,
  * join bound and held row is written, as a local run does when its input ends.
+ *
+ * Columns: every event is pushed as the Event Hub input the local file stands in for (a local input "mocks the live
+ * input", https://learn.microsoft.com/azure/stream-analytics/visual-studio-code-local-run-all), on partition 0, so it
+ * carries EventEnqueuedUtcTime (its arrival), EventProcessedUtcTime (the same instant) and PartitionId 0, and
+ * `SELECT *` appends them. The golden fixtures' documentation examples run through this function too, so the CLI and
+ * the fixtures cannot disagree on them. Inferred: whether Microsoft's local runner adds these columns to a file input
+ * is not documented, and its binary is not available here to check.
  */
 export interface LocalInput {
     readonly alias: string;

@@ -26,6 +26,9 @@ const CLAUSE_WORDS = new Set([
 /** Clause words that are also names of built-in functions. */
 const FUNCTION_WORDS = new Set(['LEFT', 'RIGHT']);
 
+/** Binary operators on the level of `+`: arithmetic and the bitwise ones (R:bitwise-operators). */
+const ADDITIVE_OPERATORS = new Set(['+', '-', '&', '|', '^']);
+
 /** Constructs Stream Analytics has but this engine does not; named in the error so the user knows what to avoid. */
 const UNSUPPORTED_AFTER_FROM: Record<string, string> = {
     MATCH_RECOGNIZE: 'MATCH_RECOGNIZE',
@@ -157,7 +160,17 @@ class Parser {
             const token = this.peek();
             if (this.peekWord('JOIN') || this.peekWord('INNER') || this.peekWord('LEFT')) {
                 if (applies.length > 0) {
-                    throw this.unsupported(token, 'a JOIN after an APPLY (join first, or use a WITH step)');
+                    // Outside both documented grammars: APPLY's left side is `input_name | input_alias`
+                    // (R:apply) and a JOIN's sides are inputs or joins (R:join); the parsing-JSON page joins APPLY
+                    // rows by putting the APPLY in a WITH step.
+                    throw this.invalid(
+                        token,
+                        'a JOIN cannot follow CROSS/OUTER APPLY: in the documented syntax APPLY is applied to ' +
+                            '"input_name | input_alias" (https://learn.microsoft.com/stream-analytics-query/' +
+                            'apply-azure-stream-analytics) and JOIN joins inputs or joins (https://learn.microsoft.com/' +
+                            'stream-analytics-query/join-azure-stream-analytics); do the APPLY in a WITH step and ' +
+                            'join the step',
+                    );
                 }
                 joins.push(this.join());
             } else if (
@@ -410,15 +423,20 @@ class Parser {
         return left;
     }
 
+    /**
+     * `+ - & | ^`, left to right. The bitwise operators share the level of `+` and `-`, as in T-SQL's operator
+     * precedence (inferred: the bitwise pages of the reference give no precedence).
+     */
     private additive(): Expression {
         let left = this.multiplicative();
         for (;;) {
             const token = this.peek();
-            if (token.kind !== 'symbol' || (token.text !== '+' && token.text !== '-')) {
+            if (token.kind !== 'symbol' || !ADDITIVE_OPERATORS.has(token.text)) {
                 return left;
             }
             this.next();
-            left = { kind: 'binary', operator: token.text, left, right: this.multiplicative(), at: position(token) };
+            const operator = token.text as '+' | '-' | '&' | '|' | '^';
+            left = { kind: 'binary', operator, left, right: this.multiplicative(), at: position(token) };
         }
     }
 
@@ -436,7 +454,7 @@ class Parser {
 
     private unary(): Expression {
         const token = this.peek();
-        if (token.kind === 'symbol' && (token.text === '-' || token.text === '+')) {
+        if (token.kind === 'symbol' && (token.text === '-' || token.text === '+' || token.text === '~')) {
             this.next();
             return { kind: 'unary', operator: token.text, operand: this.unary(), at: position(token) };
         }

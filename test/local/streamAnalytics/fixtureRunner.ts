@@ -8,6 +8,7 @@ import {
     letterCountsJobSettings,
     type OutputRow,
 } from '../../../local/streamAnalytics/index';
+import { runQueryLocally } from '../../../local/streamAnalytics/localRun';
 
 /**
  * Golden fixtures in the spirit of Stream Analytics' local testing (input files per input alias, expected output
@@ -27,8 +28,9 @@ export interface FixtureCase {
     source?: string;
     /**
      * Documentation examples, in the simpler form of Stream Analytics' own local tests: each input file is a plain
-     * list of event bodies, all pushed at this clock time on the first partition; then the inputs end
-     * (job.finish()) and each expected file is the plain list of rows the output received, in order.
+     * list of event bodies, run exactly as `npm run asa -- run` runs local input files (runQueryLocally, with this
+     * time as the run start: inputs with TIMESTAMP BY arrive at their event times, others at the run start, each
+     * event with the Event Hub columns); each expected file is the plain list of rows the output received, in order.
      */
     arrival?: string;
     /** Compare rows regardless of order, where Stream Analytics guarantees none. */
@@ -73,13 +75,12 @@ export function readFixture(name: string): FixtureCase {
 export async function runFixture(name: string): Promise<Record<string, OutputBatch[] | OutputRow[]>> {
     const folder = path.join(FIXTURES_DIRECTORY, name);
     const fixture = readFixture(name);
+    if (fixture.arrival !== undefined) {
+        return runDocumentationExample(fixture, folder);
+    }
     const plan = compileQuery(readFileSync(path.join(folder, fixture.script), 'utf8'), {
         inputs: Object.fromEntries(
-            fixture.inputs.map((input) => [
-                input.inputAlias,
-                // Documentation examples read their input as a file: no Event Hub metadata columns.
-                { partitionIds: input.partitionIds, metadataColumns: fixture.arrival === undefined },
-            ]),
+            fixture.inputs.map((input) => [input.inputAlias, { partitionIds: input.partitionIds }]),
         ),
         referenceInputs: Object.fromEntries(
             (fixture.referenceInputs ?? []).map((input) => [
@@ -90,9 +91,6 @@ export async function runFixture(name: string): Promise<Record<string, OutputBat
         outputs: fixture.outputs.map((output) => output.outputAlias),
         jobSettings: { ...letterCountsJobSettings, ...fixture.jobSettings },
     });
-    if (fixture.arrival !== undefined) {
-        return runDocumentationExample(fixture, folder, plan);
-    }
     const steps = fixture.inputs
         .flatMap((input) =>
             readJson<InputStep[]>(path.join(folder, input.filePath)).map((step) => ({ ...step, input })),
@@ -127,33 +125,31 @@ export async function runFixture(name: string): Promise<Record<string, OutputBat
     return received;
 }
 
-async function runDocumentationExample(
-    fixture: FixtureCase,
-    folder: string,
-    plan: ReturnType<typeof compileQuery>,
-): Promise<Record<string, OutputRow[]>> {
-    const arrival = new Date(fixture.arrival!);
-    const received: Record<string, OutputRow[]> = Object.fromEntries(
-        fixture.outputs.map((output) => [output.outputAlias, []]),
-    );
-    const job = plan.createJob({
-        clock: { now: () => arrival },
-        sink: (alias, rows) => {
-            received[alias]!.push(...rows);
-            return Promise.resolve();
-        },
+/**
+ * Documentation examples run through the same code as `npm run asa` (runQueryLocally): the input files are read as
+ * local input files, so the events carry the same columns and arrival times as in a CLI run.
+ */
+async function runDocumentationExample(fixture: FixtureCase, folder: string): Promise<Record<string, OutputRow[]>> {
+    const { outputs } = await runQueryLocally({
+        queryText: readFileSync(path.join(folder, fixture.script), 'utf8'),
+        inputs: [
+            ...fixture.inputs.map((input) => ({
+                alias: input.inputAlias,
+                kind: 'stream' as const,
+                events: readJson<unknown[]>(path.join(folder, input.filePath)),
+            })),
+            ...(fixture.referenceInputs ?? []).map((input) => ({
+                alias: input.inputAlias,
+                kind: 'reference' as const,
+                events: readJson<unknown[]>(path.join(folder, input.filePath)),
+            })),
+        ],
+        jobSettings: { ...letterCountsJobSettings, ...fixture.jobSettings },
+        runStart: Date.parse(fixture.arrival!),
     });
-    for (const input of fixture.inputs) {
-        const bodies = readJson<unknown[]>(path.join(folder, input.filePath));
-        job.push(
-            input.inputAlias,
-            input.partitionIds[0]!,
-            bodies.map((body) => ({ enqueuedTime: arrival, body })),
-        );
-    }
-    job.finish();
-    await job.flush();
-    return received;
+    return Object.fromEntries(
+        fixture.outputs.map((output) => [output.outputAlias, outputs.get(output.outputAlias) ?? []]),
+    );
 }
 
 export function expectedOutputs(name: string): Record<string, OutputBatch[] | OutputRow[]> {

@@ -466,6 +466,41 @@ describe('date and time functions', () => {
     });
 });
 
+describe('bitwise operators', () => {
+    // R:bitwise-and: "170 & 75.0 => 170 & 1 = 0" when the float is read as a bit (the rule of R:data-types, 0.0 is 0
+    // and any other value 1), as asa-language.md reads the page's note; 170 & 75 = 10.
+    it('read a float operand as a bit, 64-bit two complement otherwise, left to right at the level of +', async () => {
+        expect(
+            await evaluate(
+                `170 & 75 AS ints, 170 & 75.0 AS floatLiteral, 170 & CAST(f AS float) AS castFloat, 171 & half AS dataFloat,
+                 ~0 AS notZero, ~75.0 AS notFloat, 1099511627776 | 1 AS wide, -1 ^ 1 AS negative,
+                 1 + 2 & 3 AS leftToRight, 2 * 3 & 7 AS afterMultiply, b & 1 AS bitAndBigint, b & b AS bits`,
+                { f: 75, half: 2.5, b: true },
+            ),
+        ).toEqual({
+            ints: 10,
+            floatLiteral: 0,
+            castFloat: 0,
+            dataFloat: 1,
+            notZero: -1,
+            notFloat: false,
+            wide: 1099511627777,
+            negative: -2,
+            leftToRight: 3,
+            afterMultiply: 6,
+            bitAndBigint: 1,
+            bits: true,
+        });
+    });
+
+    it('refuse other types with a located error', async () => {
+        expect(await Promise.all([failure(`'a' | 1 AS x`), failure(`~s AS x`, { s: 'x' })])).toEqual([
+            'runtime: Line 1, column 12: operator | needs a bit or a bigint, not a nvarchar(max) (got "a")',
+            'runtime: Line 1, column 8: operator ~ needs a bit or a bigint, not a nvarchar(max) (got "x")',
+        ]);
+    });
+});
+
 describe('conversion functions', () => {
     it('CAST and TRY_CAST convert between the types; failures are NULL under TRY_CAST', async () => {
         expect(
@@ -496,6 +531,28 @@ describe('conversion functions', () => {
             b2: true,
             bigText: '1E+21',
             n: null,
+        });
+    });
+
+    // The data types page (stream-analytics-query/data-types-azure-stream-analytics): a datetime has 7 fractional
+    // digits and converts to a string "using ISO 8601 standard"; the input validation page
+    // (azure/stream-analytics/input-validation) shows a local run writing TRY_CAST('2021-12-10T10:00:00' AS datetime)
+    // as 2021-12-10T10:00:00.0000000Z. CAST to nvarchar(max) gives that same text (inferred: no page prints it).
+    it('CAST(datetime AS nvarchar(max)) is the 7-digit UTC ISO 8601 text a datetime is written as', async () => {
+        expect(
+            await evaluate(
+                `CAST(CAST(t AS datetime) AS nvarchar(max)) AS text, TRY_CAST(t AS datetime) AS written,
+                 CAST(CAST('2021-12-10T11:30:00.1234567+01:30' AS datetime) AS nvarchar(max)) AS offsetText,
+                 CONCAT('w-', CAST(DATEADD(second, 30, CAST(t AS datetime)) AS nvarchar(max))) AS id,
+                 GetType(CAST(CAST(t AS datetime) AS nvarchar(max))) AS type`,
+                { t: '2021-12-10T10:00:00' },
+            ),
+        ).toEqual({
+            text: '2021-12-10T10:00:00.0000000Z',
+            written: '2021-12-10T10:00:00.0000000Z',
+            offsetText: '2021-12-10T10:00:00.1234567Z',
+            id: 'w-2021-12-10T10:00:30.0000000Z',
+            type: 'nvarchar(max)',
         });
     });
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { isoUtcMs } from '../../../local/streamAnalytics/compileExpression';
+import { eventSubMsTicks, toEventTime } from '../../../local/streamAnalytics/compileExpression';
 import {
     compileQuery,
     letterCountsJobSettings,
@@ -11,6 +11,7 @@ import {
     type OutputRow,
     QueryCompileError,
 } from '../../../local/streamAnalytics/index';
+import { isoUtcMs, parseDateTime, parseDateTimeValue } from '../../../local/streamAnalytics/values';
 
 const QUERY = readFileSync(letterCountsQueryPath(), 'utf8');
 const START = Date.parse('2026-11-22T06:00:00Z');
@@ -431,5 +432,90 @@ describe('reading TIMESTAMP BY strings by hand', () => {
             expect(isoUtcMs(text)).toBeUndefined();
         }
         expect(isoUtcMs('2024-02-29T12:34:56.789Z')).toBe(Date.parse('2024-02-29T12:34:56.789Z'));
+    });
+});
+
+/**
+ * ISO 8601 text of every shape the datetime grammar has, and near misses: valid and impossible dates, T, t or a
+ * space, with or without seconds, 0 to 8 fractional digits, no zone, Z or z, offsets written +HH, +HHMM or +HH:MM,
+ * and blanks before the zone.
+ */
+const iso8601Text = fc
+    .record({
+        year: fc.integer({ min: 0, max: 9999 }),
+        month: fc.integer({ min: 0, max: 13 }),
+        day: fc.integer({ min: 0, max: 32 }),
+        hour: fc.integer({ min: 0, max: 24 }),
+        minute: fc.integer({ min: 0, max: 60 }),
+        second: fc.integer({ min: 0, max: 60 }),
+        separator: fc.constantFrom('T', 't', ' '),
+        withSeconds: fc.boolean(),
+        fraction: fc.stringMatching(/^\d{0,8}$/),
+        blank: fc.constantFrom('', '', ' '),
+        zone: fc.oneof(
+            fc.constantFrom('', 'Z', 'z'),
+            fc
+                .record({
+                    sign: fc.constantFrom('+', '-'),
+                    hours: fc.integer({ min: 0, max: 14 }),
+                    minutes: fc.constantFrom(0, 30, 45),
+                    style: fc.constantFrom('HH', 'HHMM', 'HH:MM'),
+                })
+                .map(({ sign, hours, minutes, style }) => {
+                    const hh = String(hours).padStart(2, '0');
+                    const mm = String(minutes).padStart(2, '0');
+                    return sign + (style === 'HH' ? hh : style === 'HHMM' ? hh + mm : `${hh}:${mm}`);
+                }),
+        ),
+    })
+    .map((p) => {
+        const two = (n: number): string => String(n).padStart(2, '0');
+        const date = `${String(p.year).padStart(4, '0')}-${two(p.month)}-${two(p.day)}`;
+        const seconds = p.withSeconds ? `:${two(p.second)}${p.fraction === '' ? '' : `.${p.fraction}`}` : '';
+        return `${date}${p.separator}${two(p.hour)}:${two(p.minute)}${seconds}${p.blank}${p.zone}`;
+    });
+
+describe('one datetime reader: the fast paths agree with the grammar', () => {
+    it('isoUtcMs, parseDateTime, toEventTime and eventSubMsTicks read arbitrary ISO 8601 text as parseDateTimeValue does', () => {
+        fc.assert(
+            fc.property(iso8601Text, (text) => {
+                const full = parseDateTimeValue(text);
+                const fast = isoUtcMs(text);
+                if (fast !== undefined) {
+                    expect(fast).toBe(full?.ms);
+                }
+                expect(parseDateTime(text)).toBe(full?.ms);
+                expect(toEventTime(text)).toBe(full?.ms);
+                if (full !== undefined) {
+                    expect(eventSubMsTicks(text)).toBe(full.subMsTicks);
+                }
+            }),
+            { numRuns: 3000 },
+        );
+        // Found by this property: a short fraction followed by an offset's digits has no ticks.
+        expect(eventSubMsTicks('2026-01-01T00:00:00.5+0130')).toBe(0);
+    });
+
+    it('agree with Date.parse, an outside reader, on the full form with a zone and up to 3 fractional digits', () => {
+        fc.assert(
+            fc.property(
+                // Kept 14 hours inside 0001-9999, so the local time the text is written in stays a 4-digit year.
+                fc.integer({ min: Date.UTC(1, 0, 1, 14), max: Date.UTC(9999, 11, 31, 9, 59, 59, 999) }),
+                fc.integer({ min: -14 * 60, max: 14 * 60 }),
+                fc.constantFrom(0, 1, 2, 3),
+                (ms, offsetMinutes, digits) => {
+                    const local = new Date(ms + offsetMinutes * 60_000).toISOString();
+                    const sign = offsetMinutes < 0 ? '-' : '+';
+                    const zone =
+                        offsetMinutes === 0
+                            ? 'Z'
+                            : `${sign}${String(Math.trunc(Math.abs(offsetMinutes) / 60)).padStart(2, '0')}:${String(Math.abs(offsetMinutes) % 60).padStart(2, '0')}`;
+                    const text = `${local.slice(0, 19)}${digits === 0 ? '' : local.slice(19, 20 + digits)}${zone}`;
+                    expect(parseDateTime(text)).toBe(Date.parse(text));
+                    expect(parseDateTimeValue(text)?.ms).toBe(Date.parse(text));
+                },
+            ),
+            { numRuns: 2000 },
+        );
     });
 });
