@@ -42,16 +42,24 @@ import { createLocalCosmosClient } from '../../../local/cosmos';
 const KILLS = Number(process.env.CRASH_KILLS ?? 20);
 const SEED = Number(process.env.CRASH_SEED ?? randomInt(2 ** 31));
 const WINDOW_SECONDS = 2;
-// The job's event-ordering tolerances must cover the downtime. A message a kill left in the queue reaches the hub
-// after the restart, its names as old as the downtime (one restart, or several in a row): more than the late-arrival
-// tolerance after their time, and they are late; behind the fresh names the timer sent to the same partition by more
-// than the out-of-order tolerance, and they are out of order. Either way the Drop policy leaves them out of the live
-// counts (the recount's job, which this test must not lean on). Windows then close that much later, which the final
-// wait pays once.
-const LATE_ARRIVAL_SECONDS = 60;
-const OUT_OF_ORDER_SECONDS = 20;
 /** One kill in this many lands while the runtime is still starting (opening, migrating, loading its state). */
 const STARTUP_KILL_ODDS = 4;
+/** At most this many kills during startup in a row, which bounds the longest downtime (see toleranceFor). */
+const STARTUP_KILLS_IN_A_ROW = 2;
+
+/**
+ * The job's event-ordering tolerance (late arrival and out of order, seconds) for a machine that starts the runtime
+ * in `startMs`. It must cover the downtime: a message a kill left in the queue reaches the hub after the restart,
+ * its names as old as the downtime, so more than the late-arrival tolerance after their time (late) and behind the
+ * fresh names the timer sent to the same partition by more than the out-of-order tolerance (out of order); the Drop
+ * policy leaves either out of the live counts (the recount's job, which this test must not lean on). The longest
+ * downtime is STARTUP_KILLS_IN_A_ROW starts killed, one that comes up, and the run before the kill: five starts
+ * leave a margin for a machine that slows down during the test. Windows close that much later, which the final wait
+ * pays once. On two idle cores a start takes about 3 s, giving the 20 s floor.
+ */
+function toleranceFor(startMs: number): number {
+    return Math.min(300, Math.max(20, Math.ceil((5 * startMs) / 1000) + 5));
+}
 const fixture = path.join(__dirname, 'fixtures', 'crashRuntime.ts');
 /** CRASH_VERBOSE=1 prints each step as it happens (vitest shows console output only at the end). */
 const progress = (line: string) => {
@@ -107,6 +115,7 @@ describe('crash safety: SIGKILL under load, restart on the same folder', () => {
     const stateDirectory = mkdtempSync(path.join(tmpdir(), 'crash-state-'));
     const scratch: string[] = [];
     const children: ChildProcess[] = [];
+    let tolerance = 20;
     afterAll(() => {
         children.forEach((child) => child.kill('SIGKILL'));
         for (const folder of [stateDirectory, ...scratch]) {
@@ -124,8 +133,8 @@ describe('crash safety: SIGKILL under load, restart on the same folder', () => {
                 directory,
                 JSON.stringify({
                     windowSeconds: WINDOW_SECONDS,
-                    lateArrivalSeconds: LATE_ARRIVAL_SECONDS,
-                    outOfOrderSeconds: OUT_OF_ORDER_SECONDS,
+                    lateArrivalSeconds: tolerance,
+                    outOfOrderSeconds: tolerance,
                 }),
                 ...(mode ? [mode] : []),
             ],
@@ -216,14 +225,26 @@ describe('crash safety: SIGKILL under load, restart on the same folder', () => {
             const rounds: Round[] = [];
             const tornRound = random.nextInt(Math.min(3, KILLS), KILLS);
             let tornProbe: string | undefined;
-            let typicalStartMs = 3000;
+            // How fast this machine starts the runtime now, on an empty folder: sets the job's tolerances.
+            const probeFolder = mkdtempSync(path.join(tmpdir(), 'crash-probe-'));
+            scratch.push(probeFolder);
+            const probeStarted = performance.now();
+            const probe = startChild(probeFolder, 'probe');
+            await probe.ready;
+            let typicalStartMs = performance.now() - probeStarted;
+            await probe.exited;
+            tolerance = toleranceFor(typicalStartMs);
+            const probeStartMs = typicalStartMs;
+            progress(`first start ${Math.round(probeStartMs)} ms: tolerances ${tolerance} s`);
+            let startupKillsInARow = 0;
 
             for (let round = 1; round <= KILLS; round += 1) {
                 const spawnedAt = performance.now();
                 const child = startChild(stateDirectory);
-                const duringStartup = random.nextInt(1, STARTUP_KILL_ODDS) === 1;
+                const duringStartup =
+                    random.nextInt(1, STARTUP_KILL_ODDS) === 1 && startupKillsInARow < STARTUP_KILLS_IN_A_ROW;
                 const runFor = random.nextInt(300, 2500);
-                const startupKillAt = random.nextInt(0, typicalStartMs);
+                const startupKillAt = random.nextInt(0, Math.round(typicalStartMs));
                 let producer: ReturnType<typeof produce> | undefined;
                 let readyMs: number | undefined;
                 let ready: Ready | undefined;
@@ -245,6 +266,7 @@ describe('crash safety: SIGKILL under load, restart on the same folder', () => {
                     producer = produce(ready.serviceBus, random, produced);
                     await delay(runFor);
                 }
+                startupKillsInARow = ready === undefined ? startupKillsInARow + 1 : 0;
                 const killedAtMs = performance.now() - spawnedAt;
                 child.process.kill('SIGKILL');
                 const exit = await child.exited;
@@ -289,7 +311,7 @@ describe('crash safety: SIGKILL under load, restart on the same folder', () => {
             progress(`drained: ${JSON.stringify(drained)}`);
             await waitFor(
                 () => (final.status()!.newestWindowEnd > cutoff ? true : undefined),
-                (OUT_OF_ORDER_SECONDS + 30) * 1000,
+                (tolerance + 30) * 1000,
                 `the job to write a window after ${new Date(cutoff).toISOString()}`,
             );
 
@@ -332,7 +354,7 @@ describe('crash safety: SIGKILL under load, restart on the same folder', () => {
             const restartTimes = rounds.flatMap((r) => (r.readyMs === undefined ? [] : [r.readyMs]));
             console.log(
                 [
-                    `crash test: seed ${SEED}; ${rounds.length} kills, ${rounds.filter((r) => r.readyMs === undefined).length} of them during startup`,
+                    `crash test: seed ${SEED}; ${rounds.length} kills, ${rounds.filter((r) => r.readyMs === undefined).length} of them during startup; a first start took ${Math.round(probeStartMs)} ms, so the job's tolerances are ${tolerance} s`,
                     `  restart (spawn to ready) ms: ${summary(restartTimes)}; of which module loading ${summary(rounds.flatMap((r) => (r.importMs === undefined ? [] : [r.importMs])))}, startLocalRuntime ${summary(rounds.flatMap((r) => (r.startMs === undefined ? [] : [r.startMs])))}`,
                     `  kill moments (ms after spawn): ${rounds.map((r) => `${r.killedAtMs}${r.readyMs === undefined ? '*' : ''}`).join(', ')} (* = before ready)`,
                     `  producer: ${produced.size} messages acknowledged; timer: ${timerAccepted.size}; raw-names blobs ${rawMessages.length}; queued ${queued.active.length}, dead-lettered ${queued.deadLetters.length}${queued.deadLetters.length > 0 ? ` (${queued.deadLetters.map((m) => `${String(m.id)}: ${m.reason}`).join('; ')})` : ''}`,
