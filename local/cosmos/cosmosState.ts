@@ -222,26 +222,37 @@ function writeThrough(items: AnyItems, hooks: WriteThrough, database: SqliteData
     // One transaction per change: a row and the counter it moves commit together.
     const onSet = database.transaction((stored: ItemObject) => hooks.onSet(items, stored));
     const onDelete = database.transaction((existing: ItemObject) => hooks.onDelete(items, existing));
-    let replacing = false;
+    // While a replace runs: the version it replaces, to put back if the new one cannot be written.
+    let replaced: { version: ItemObject | undefined } | undefined;
     items._set = function persistSet(this: AnyItems, data: ItemObject): ItemObject {
         // The server first, so the stored body carries what it adds (the change sequence's `_lsn`).
+        const previous = replaced?.version;
         const stored = prototype._set.call(this, data);
-        onSet(stored);
+        try {
+            onSet(stored);
+        } catch (error) {
+            // The disk refused it (full, read-only): undo it in memory too, so the request's 500 is the whole truth
+            // and the server never shows a change a restart would not have. The base class's methods, not these.
+            Items.prototype.delete.call(this, stored._rid, this._getPartition(stored));
+            if (previous) Items.prototype._set.call(this, previous);
+            throw error;
+        }
         return stored;
     };
     items.delete = function persistDelete(this: AnyItems, idOrRid: string, partition: unknown): void {
         const existing = this._item('/id', idOrRid, partition).read() as ItemObject | null | undefined;
-        // The disk first: if it fails, the server still holds the document, as the client is told.
-        if (existing && !replacing) onDelete(existing);
+        // The disk first: if it fails, the server still holds the resource, as the client is told.
+        if (existing && !replaced) onDelete(existing);
         prototype.delete.call(this, idOrRid, partition);
     };
     items.replace = function persistReplace(this: AnyItems, data: ItemObject, original: ItemObject): ItemObject {
         // Replace deletes the old version and sets the new one under the same `_rid`: one row, overwritten by onSet.
-        replacing = true;
+        const current = this._item('/id', data.id, this._getPartition(data)).read() as ItemObject | null | undefined;
+        replaced = { version: current ?? undefined };
         try {
             return prototype.replace.call(this, data, original);
         } finally {
-            replacing = false;
+            replaced = undefined;
         }
     };
 }

@@ -5,14 +5,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { ChangeFeedStartFrom, type CosmosClient } from '@azure/cosmos';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
-import { fixedClock } from '../../../domain/clock';
+import { fixedClock, systemClock } from '../../../domain/clock';
+import { startChangeFeedProcessor } from '../../../local/cosmos/changeFeed/changeFeedProcessor';
 import { COSMOS_STATE_COMPONENT } from '../../../local/cosmos/cosmosState';
 import { KEPT_VALIDITY_MS, RENEW_BEFORE_MS } from '../../../local/cosmos/localCertificates';
 import { createLocalCosmosClient } from '../../../local/cosmos/localCosmosClient';
 import { type LocalCosmos, startLocalCosmos } from '../../../local/cosmos/localCosmosServer';
-import { StateStore } from '../../../local/state';
+import { StateCorruptError, StateStore } from '../../../local/state';
 
 interface Running {
     store: StateStore;
@@ -102,7 +103,9 @@ describe('the local Cosmos DB on a state store', () => {
             },
         });
         await database.containers.create({ id: 'gone', partitionKey: { paths: ['/id'] } });
-        await first.client.databases.create({ id: 'dropped' });
+        const { database: dropped } = await first.client.databases.create({ id: 'dropped' });
+        const { container: droppedContainer } = await dropped.containers.create({ id: 'x' });
+        await droppedContainer.items.create({ id: 'x1' });
         const orders = database.container('orders');
         await orders.items.create({ id: 'o1', customer: 'ada', total: 3 });
         await orders.items.create({ id: 'o2', customer: 'bob', total: 5, ttl: 60 });
@@ -179,6 +182,45 @@ describe('the local Cosmos DB on a state store', () => {
         expect((await resumed.readNext()).statusCode).toBe(304);
     });
 
+    it('resumes the change-feed trigger from its lease document after a restart, nothing missed or delivered twice', async () => {
+        const folder = newFolder();
+        const first = await start(folder);
+        const { database } = await first.client.databases.create({ id: 'db' });
+        const { container } = await database.containers.create({ id: 'c', partitionKey: { paths: ['/id'] } });
+        await database.containers.create({ id: 'leases', partitionKey: { paths: ['/id'] } });
+        const delivered: string[] = [];
+        const trigger = (client: CosmosClient) =>
+            startChangeFeedProcessor({
+                client,
+                databaseName: 'db',
+                containerName: 'c',
+                leaseContainerName: 'leases',
+                instanceName: 'host-1',
+                feedPollDelayMs: 20,
+                // Only for a new lease: if the lease were lost in the restart, everything would come again.
+                startFromBeginning: true,
+                handler: (documents) => {
+                    delivered.push(...documents.map((document) => `${document.id}@${String(document.v)}`));
+                    return Promise.resolve();
+                },
+                clock: systemClock,
+            });
+        await container.items.create({ id: 'a', v: 1 });
+        await container.items.create({ id: 'b', v: 1 });
+        const before = await trigger(first.client);
+        await vi.waitFor(() => expect(delivered).toHaveLength(2), { timeout: 10_000 });
+        await before.stop();
+        await container.items.upsert({ id: 'a', v: 2 });
+        await stop(first);
+
+        const second = await start(folder);
+        await second.client.database('db').container('c').items.create({ id: 'c', v: 1 });
+        const after = await trigger(second.client);
+        await vi.waitFor(() => expect(delivered.length).toBeGreaterThanOrEqual(4), { timeout: 10_000 });
+        await after.stop();
+        expect(delivered).toEqual(['a@1', 'b@1', 'a@2', 'c@1']);
+    });
+
     it('empties a replaced container as the server does, across a restart', async () => {
         const folder = newFolder();
         const first = await start(folder);
@@ -192,6 +234,54 @@ describe('the local Cosmos DB on a state store', () => {
 
         const second = await start(folder);
         expect(await snapshot(second.client)).toEqual(before);
+    });
+
+    it('answers 500 to a write the disk refuses and leaves the server as it was, so a restart shows the same', async () => {
+        const folder = newFolder();
+        const first = await start(folder);
+        const { database } = await first.client.databases.create({ id: 'db' });
+        const { container } = await database.containers.create({ id: 'c', partitionKey: { paths: ['/id'] } });
+        const { resource: kept } = await container.items.create({ id: 'a', v: 1 });
+        // A refusal as a full or read-only disk would give, for the bodies marked "refuse".
+        first.store.database.exec(`CREATE TRIGGER refuse BEFORE INSERT ON cosmos_documents
+            WHEN json_extract(NEW.body, '$.refuse') BEGIN SELECT RAISE(ABORT, 'disk refused'); END`);
+        // cosmosdb-server logs what its handler threw before answering 500.
+        const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+        await expect(container.items.create({ id: 'b', refuse: true })).rejects.toMatchObject({ code: 500 });
+        await expect(container.items.upsert({ id: 'a', v: 2, refuse: true })).rejects.toMatchObject({ code: 500 });
+        await expect(
+            container.item('a', 'a').patch([{ op: 'set', path: '/refuse', value: true }]),
+        ).rejects.toMatchObject({
+            code: 500,
+        });
+        const messages = new Set(logged.mock.calls.map(([error]) => String(error)));
+        logged.mockRestore();
+        expect(messages).toEqual(new Set(['SqliteError: disk refused']));
+        const before = await snapshot(first.client);
+        expect(before[0]!.containers[0]!.documents).toEqual([kept]);
+        first.store.database.exec('DROP TRIGGER refuse');
+        await stop(first);
+
+        const second = await start(folder);
+        expect(await snapshot(second.client)).toEqual(before);
+    });
+
+    it('refuses a state whose document belongs to no stored container, naming the file', async () => {
+        const folder = newFolder();
+        const store = StateStore.open({ directory: folder, components: [COSMOS_STATE_COMPONENT] });
+        store.database
+            .prepare('INSERT INTO cosmos_documents (container_rid, rid, lsn, body) VALUES (?, ?, ?, ?)')
+            .run('nowhere', 'doc', 1, '{"id":"doc"}');
+        try {
+            await expect(startLocalCosmos({ port: 0, state: store })).rejects.toThrow(
+                new StateCorruptError(
+                    store.databaseFile,
+                    'document "doc" belongs to container "nowhere", which is not stored',
+                ),
+            );
+        } finally {
+            store.close();
+        }
     });
 
     it('keeps the CA while it is valid and replaces it when it is about to expire', async () => {
