@@ -1,16 +1,19 @@
 /**
  * Micro-benchmark of the in-process brokers with no-op handlers: how many messages per second the Service Bus
- * queue processor settles and how many events per second the Event Hub accepts and delivers. Run with
- * `npx tsx bench/localBrokers.bench.ts [messageCount] [eventCount]`.
+ * queue processor settles and how many events per second the Event Hub accepts and delivers, in memory and on the
+ * state database side by side. Run with `npx tsx bench/localBrokers.bench.ts [messageCount] [eventCount]`.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { ServiceBusClient } from '@azure/service-bus';
 
 import { startAmqpServer } from '../local/amqp';
-import { LocalEventHub } from '../local/eventHubs';
+import { EVENT_HUBS_STATE_COMPONENT, LocalEventHub, SqliteEventHubStore } from '../local/eventHubs';
 import { LocalServiceBusQueue, serveQueueOverAmqp } from '../local/serviceBus';
+import { StateStore } from '../local/state';
 
 const messageCount = Number(process.argv[2] ?? 100_000);
 const eventCount = Number(process.argv[3] ?? 1_000_000);
@@ -180,6 +183,53 @@ async function benchEventHubStreaming(): Promise<void> {
     );
 }
 
+/**
+ * Sends of `batchSize` events (the fan-out's 4 to 10 names are 7 on average), in memory and on a state folder (one
+ * transaction per send, committed before the send returns), then the time to reopen the folder and load its events.
+ */
+function benchEventHubDurable(batchSize: number, count: number): void {
+    const sendAll = (hub: LocalEventHub) => {
+        const start = performance.now();
+        for (let sent = 0; sent < count; sent += batchSize) {
+            hub.send(
+                Array.from({ length: Math.min(batchSize, count - sent) }, (_, i) => ({
+                    body: { name: 'Ada Lovelace', letter: 'A', index: sent + i },
+                })),
+            );
+        }
+        return (count / (performance.now() - start)) * 1000;
+    };
+    const inMemory = sendAll(new LocalEventHub({ name: 'bench-hub', partitionCount: 4 }));
+    const directory = mkdtempSync(path.join(os.tmpdir(), 'eventhub-bench-'));
+    try {
+        const open = () => {
+            const state = StateStore.open({ directory, components: [EVENT_HUBS_STATE_COMPONENT] });
+            const hub = new LocalEventHub({
+                name: 'bench-hub',
+                partitionCount: 4,
+                store: new SqliteEventHubStore(state, 'bench-hub'),
+            });
+            return { state, hub };
+        };
+        const first = open();
+        const durable = sendAll(first.hub);
+        first.hub.close();
+        first.state.close();
+        const loadStart = performance.now();
+        const second = open();
+        const loadMs = performance.now() - loadStart;
+        const retained = second.hub.stats().totalRetainedEvents;
+        second.state.close();
+        console.log(
+            `event hubs   ${count} events in sends of ${batchSize}: in memory ${rate(count, (count / inMemory) * 1000)}, ` +
+                `on the state database ${rate(count, (count / durable) * 1000)} (ratio ${(durable / inMemory).toFixed(2)}); ` +
+                `reopening loads ${retained} events in ${Math.round(loadMs)} ms`,
+        );
+    } finally {
+        rmSync(directory, { recursive: true, force: true });
+    }
+}
+
 async function main(): Promise<void> {
     console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.cpus().length}, node ${process.version}`);
     // The first pass is JIT warm-up; its numbers come out low and are printed only for honesty.
@@ -193,6 +243,8 @@ async function main(): Promise<void> {
     await benchEventHub(1);
     await benchEventHub(10);
     await benchEventHubStreaming();
+    benchEventHubDurable(7, Math.min(eventCount, 200_000));
+    benchEventHubDurable(1, Math.min(eventCount, 50_000));
 }
 
 void main();

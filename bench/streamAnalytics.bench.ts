@@ -3,9 +3,10 @@
  * doing the same aggregation (event time from generatedAt, 30 s tumbling windows, COUNT(DISTINCT eventId) per
  * letter, windows closed by the same max-event-time watermark). Rounds alternate which runs first.
  *
- * Then events per second for a stream-to-stream JOIN, a LAG and a session-window query, and a memory step: the
- * heap after a garbage collection, at quarters of a long stream, for a join, a sliding window and a session window,
- * which stays flat because their state is bounded by their duration, not by the stream's length.
+ * Then events per second for a stream-to-stream JOIN, a JOIN of three streams, a LAG inside a JOIN, a LAG and a
+ * session-window query, and a memory step: the heap after a garbage collection, at quarters of a long stream, for the
+ * joins, a sliding window and a session window, which stays flat because their state is bounded by their duration,
+ * not by the stream's length.
  *
  *   npx tsx bench/streamAnalytics.bench.ts [eventsPerRound=300000] [rounds=7]
  */
@@ -246,8 +247,9 @@ async function runWorkload(workload: Workload, probe?: (quarter: number) => void
             }
         }
         await job.flush();
-        if (probe !== undefined && (index + 1) % Math.ceil(length / 4) === 0) {
-            probe((index + 1) / Math.ceil(length / 4));
+        const quarter = Math.floor(((index + 1) * 4) / length);
+        if (probe !== undefined && quarter > Math.floor((index * 4) / length)) {
+            probe(quarter);
         }
     }
     job.finish();
@@ -262,6 +264,32 @@ function workloads(events: number): Workload[] {
             name: 'JOIN (entries with exits within 2 minutes, by plate)',
             query: `SELECT e.plate, DATEDIFF(second, e.time, x.time) AS seconds INTO out
                 FROM entries e TIMESTAMP BY time JOIN exits x TIMESTAMP BY time
+                ON e.plate = x.plate AND DATEDIFF(minute, e, x) BETWEEN 0 AND 2`,
+            inputs: {
+                entries: timedEvents(events / 2, 10, (index) => ({ plate: `P${index % plates}` })),
+                exits: timedEvents(events / 2, 10, (index) => ({ plate: `P${(index + plates - 3000) % plates}` })),
+            },
+        },
+        {
+            name: 'JOIN of three streams (then a payment within 1 minute of the exit, LEFT OUTER)',
+            query: `SELECT e.plate, p.amount INTO out
+                FROM entries e TIMESTAMP BY time
+                JOIN exits x TIMESTAMP BY time ON e.plate = x.plate AND DATEDIFF(minute, e, x) BETWEEN 0 AND 2
+                LEFT OUTER JOIN payments p TIMESTAMP BY time
+                ON p.plate = x.plate AND DATEDIFF(minute, x, p) BETWEEN 0 AND 1`,
+            inputs: {
+                entries: timedEvents(events / 3, 15, (index) => ({ plate: `P${index % plates}` })),
+                exits: timedEvents(events / 3, 15, (index) => ({ plate: `P${(index + plates - 2000) % plates}` })),
+                payments: timedEvents(events / 3, 15, (index) => ({
+                    plate: `P${(index + plates - 4000) % plates}`,
+                    amount: index % 20,
+                })),
+            },
+        },
+        {
+            name: 'LAG in a JOIN (previous exit of the plate, computed before the join)',
+            query: `SELECT e.plate, LAG(x.time) OVER (PARTITION BY x.plate LIMIT DURATION(minute, 5)) AS previousExit
+                INTO out FROM entries e TIMESTAMP BY time JOIN exits x TIMESTAMP BY time
                 ON e.plate = x.plate AND DATEDIFF(minute, e, x) BETWEEN 0 AND 2`,
             inputs: {
                 entries: timedEvents(events / 2, 10, (index) => ({ plate: `P${index % plates}` })),
@@ -301,7 +329,7 @@ async function otherWorkloads(): Promise<void> {
     const gc = runInNewContext('gc') as () => void;
     const long = Math.min(EVENTS, 200_000) * 2;
     const bounded: Workload[] = [
-        ...workloads(long).filter((workload) => !workload.name.startsWith('LAG')),
+        ...workloads(long).filter((workload) => !workload.name.startsWith('LAG (')),
         {
             name: 'SlidingWindow (per sensor, 10 s)',
             query: `SELECT sensor, MAX(reading) AS peak INTO out FROM readings TIMESTAMP BY time

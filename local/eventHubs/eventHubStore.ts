@@ -36,8 +36,8 @@ export interface EncodedEvent {
 export interface EventHubStore {
     /** The stored state: the hub's creation time, each partition's retained events and counters, the groups. */
     snapshot(partitionIds: readonly string[], createdAt: Date): EventHubSnapshot;
-    /** Commits one send's events (one partition, contiguous sequence numbers) in one transaction. */
-    append(partitionId: string, events: readonly EncodedEvent[]): void;
+    /** Commits the events (of one send, or of a group of sends on any partitions) in one transaction. */
+    append(events: readonly EncodedEvent[]): void;
     /**
      * Retention moved the partition's first retained event to `beginningSequenceNumber`; the store removes the
      * events before it when it sees fit (in batches), remembering where the log ends.

@@ -1,6 +1,6 @@
 import { type Clock, systemClock } from '../../domain/clock';
 import { EventTooLargeError, InvalidEventHubArgumentError } from './errors';
-import type { EventHubStore } from './eventHubStore';
+import type { EncodedEvent, EventHubStore } from './eventHubStore';
 import {
     type EventDataToSend,
     measureEventBytes,
@@ -9,7 +9,7 @@ import {
     type SendOptions,
 } from './events';
 import { partitionIndexForKey } from './partitionKeyHash';
-import { PartitionLog, type PartitionLogMark } from './partitionLog';
+import { PartitionLog } from './partitionLog';
 import { type PartitionErrorContext, PartitionPump } from './partitionPump';
 
 export const DEFAULT_CONSUMER_GROUP = '$Default';
@@ -32,8 +32,8 @@ export interface LocalEventHubOptions {
     clock?: Clock;
     /**
      * Keeps the partition logs, consumer groups and checkpoints beyond the process (SqliteEventHubStore on the
-     * state folder's database): the hub continues what the store holds, and commits each send before returning.
-     * Absent (`--in-memory`, unit tests): memory only.
+     * state folder's database): the hub continues what the store holds, and commits each send before acknowledging
+     * it (send returning, sendAsync resolving). Absent (`--in-memory`, unit tests): memory only.
      */
     store?: EventHubStore;
 }
@@ -120,6 +120,7 @@ export class LocalEventHub {
     private readonly appendListeners = new Map<string, Set<() => void>>();
     private readonly checkpoints = new Map<string, Map<string, number>>([[DEFAULT_CONSUMER_GROUP, new Map()]]);
     private nextRoundRobinIndex = 0;
+    private readonly pendingSends: PendingSend[] = [];
 
     constructor(options: LocalEventHubOptions) {
         this.name = options.name;
@@ -155,46 +156,62 @@ export class LocalEventHub {
 
     /**
      * Appends the events, all to one partition, and returns them as consumers will see them. All-or-nothing: an
-     * oversize event rejects the whole send before anything is stored.
+     * oversize event rejects the whole send before anything is stored. With a store, the events are committed before
+     * this returns (one transaction per call; see sendAsync for the grouped form).
      */
     send(events: readonly EventDataToSend[], options: SendOptions = {}): ReceivedEventData[] {
-        const sizes = events.map((event) => {
-            const bytes = measureEventBytes(event);
-            if (bytes > this.maxEventBytes) {
-                throw new EventTooLargeError(this.name, bytes, this.maxEventBytes);
-            }
-            return bytes;
-        });
-        if (events.length === 0) {
-            // Nothing to place: validate the options but leave the round-robin cursor where it is.
-            if (options.partitionId !== undefined || options.partitionKey !== undefined) {
-                this.targetPartition(options);
-            }
+        const prepared = this.prepareSend(events, options);
+        if (prepared === undefined) {
             return [];
         }
-        const partition = this.targetPartition(options);
+        if (this.pendingSends.length > 0) {
+            // Sends queued by sendAsync come first: they were made first.
+            this.commitPendingSends();
+        }
+        const { partition } = prepared;
         const nowMs = this.nowMs();
-        const enqueuedTime = new Date(nowMs);
-        const partitionKey = options.partitionKey ?? null;
         const mark = this.store === undefined ? undefined : partition.mark();
-        const stored = events.map((event, index) =>
-            partition.append(
-                event.body,
-                event.properties === undefined ? NO_PROPERTIES : { ...event.properties },
-                partitionKey,
-                sizes[index] ?? 0,
-                enqueuedTime,
-                event.amqp,
-            ),
-        );
+        const stored = this.appendToMemory(prepared, new Date(nowMs));
         if (mark !== undefined) {
-            this.commit(partition, mark, events, stored, sizes);
+            try {
+                (this.store as EventHubStore).append(encodedEvents(events, stored, prepared.sizes));
+            } catch (error) {
+                // No consumer has seen them (nothing ran in between): take them back and tell the sender.
+                partition.rollBack(mark);
+                throw error;
+            }
         }
         this.trim(partition, nowMs);
         for (const listener of this.appendListeners.get(partition.partitionId) ?? []) {
             listener();
         }
         return stored;
+    }
+
+    /**
+     * As send, resolving with the stored events once they are committed: a durable hub gathers the sends made in one
+     * turn of the event loop and commits them in one transaction (group commit) before it resolves any of them or
+     * lets a reader see them, so thousands of sends a second cost far fewer commits. The in-process output binding
+     * and the AMQP endpoint send this way, acknowledging on resolution. A failed commit rejects every send of the
+     * group and stores none. Without a store this is send, resolved.
+     */
+    sendAsync(events: readonly EventDataToSend[], options: SendOptions = {}): Promise<ReceivedEventData[]> {
+        try {
+            if (this.store === undefined) {
+                return Promise.resolve(this.send(events, options));
+            }
+            const prepared = this.prepareSend(events, options);
+            if (prepared === undefined) {
+                return Promise.resolve([]);
+            }
+            return new Promise((resolve, reject) => {
+                if (this.pendingSends.push({ ...prepared, sent: events, resolve, reject }) === 1) {
+                    setImmediate(() => this.commitPendingSends());
+                }
+            });
+        } catch (error) {
+            return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+        }
     }
 
     /** Pull API: up to maxCount events from fromSequenceNumber; before the first retained event reads from it. */
@@ -347,35 +364,73 @@ export class LocalEventHub {
         };
     }
 
-    /** Writes what the store still holds back (checkpoints); call when the hub is no longer used. */
+    /** Commits the sends still queued and writes what the store holds back (checkpoints); the hub is not used after. */
     close(): void {
+        this.commitPendingSends();
         this.store?.close();
     }
 
-    /**
-     * Commits an append to the store before the send returns; if the commit fails, takes the events back out of
-     * memory (no consumer has seen them: nothing runs in between) and rethrows, so the sender is told it failed.
-     */
-    private commit(
-        partition: PartitionLog,
-        mark: PartitionLogMark,
-        sent: readonly EventDataToSend[],
-        stored: readonly ReceivedEventData[],
-        sizes: readonly number[],
-    ): void {
+    /** Checks a send (sizes, partition) and picks its partition; undefined for an empty send. */
+    private prepareSend(events: readonly EventDataToSend[], options: SendOptions): PreparedSend | undefined {
+        const sizes = events.map((event) => {
+            const bytes = measureEventBytes(event);
+            if (bytes > this.maxEventBytes) {
+                throw new EventTooLargeError(this.name, bytes, this.maxEventBytes);
+            }
+            return bytes;
+        });
+        if (events.length === 0) {
+            // Nothing to place: validate the options but leave the round-robin cursor where it is.
+            if (options.partitionId !== undefined || options.partitionKey !== undefined) {
+                this.targetPartition(options);
+            }
+            return undefined;
+        }
+        return { partition: this.targetPartition(options), events, sizes, partitionKey: options.partitionKey ?? null };
+    }
+
+    private appendToMemory(send: PreparedSend, enqueuedTime: Date): ReceivedEventData[] {
+        return send.events.map((event, index) =>
+            send.partition.append(
+                event.body,
+                event.properties === undefined ? NO_PROPERTIES : { ...event.properties },
+                send.partitionKey,
+                send.sizes[index] ?? 0,
+                enqueuedTime,
+                event.amqp,
+            ),
+        );
+    }
+
+    /** The group commit of sendAsync: every queued send in one transaction, then readers are woken. */
+    private commitPendingSends(): void {
+        const sends = this.pendingSends.splice(0);
+        if (sends.length === 0) {
+            return;
+        }
+        const nowMs = this.nowMs();
+        const enqueuedTime = new Date(nowMs);
+        const marks = sends.map((send) => send.partition.mark());
+        const stored = sends.map((send) => this.appendToMemory(send, enqueuedTime));
         try {
             (this.store as EventHubStore).append(
-                partition.partitionId,
-                stored.map((event, index) => ({
-                    event,
-                    sizeBytes: sizes[index] ?? 0,
-                    amqpMessage: sent[index]?.encodedMessage,
-                })),
+                sends.flatMap((send, index) => encodedEvents(send.sent, stored[index]!, send.sizes)),
             );
         } catch (error) {
-            partition.rollBack(mark);
-            throw error;
+            // Latest first, so a partition that took several sends ends where it stood before the first.
+            for (let index = sends.length - 1; index >= 0; index--) {
+                sends[index]!.partition.rollBack(marks[index]!);
+            }
+            sends.forEach((send) => send.reject(error));
+            return;
         }
+        for (const partition of new Set(sends.map((send) => send.partition))) {
+            this.trim(partition, nowMs);
+            for (const listener of this.appendListeners.get(partition.partitionId) ?? []) {
+                listener();
+            }
+        }
+        sends.forEach((send, index) => send.resolve(stored[index]!));
     }
 
     private trim(partition: PartitionLog, nowMs: number): void {
@@ -459,6 +514,33 @@ export class LocalEventHub {
         }
         return groupCheckpoints;
     }
+}
+
+/** A checked send, its partition chosen. */
+interface PreparedSend {
+    readonly partition: PartitionLog;
+    readonly events: readonly EventDataToSend[];
+    readonly sizes: readonly number[];
+    readonly partitionKey: string | null;
+}
+
+interface PendingSend extends PreparedSend {
+    readonly sent: readonly EventDataToSend[];
+    readonly resolve: (stored: ReceivedEventData[]) => void;
+    readonly reject: (error: unknown) => void;
+}
+
+/** What the store keeps of each stored event: the event, its size and, for an AMQP event, its encoding. */
+function encodedEvents(
+    sent: readonly EventDataToSend[],
+    stored: readonly ReceivedEventData[],
+    sizes: readonly number[],
+): EncodedEvent[] {
+    return stored.map((event, index) => ({
+        event,
+        sizeBytes: sizes[index] ?? 0,
+        amqpMessage: sent[index]?.encodedMessage,
+    }));
 }
 
 function requirePositiveInteger(argument: string, value: number): void {

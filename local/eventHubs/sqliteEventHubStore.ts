@@ -99,7 +99,7 @@ export class SqliteEventHubStore implements EventHubStore {
     >;
     readonly #select: Statement<[string, string], EventRow>;
     readonly #delete: Statement<[string, string, number]>;
-    readonly #appendAll: (partitionId: string, events: readonly EncodedEvent[]) => void;
+    readonly #appendAll: (events: readonly EncodedEvent[]) => void;
     readonly #trims = new Map<string, PartitionTrim>();
     readonly #checkpoints = new Map<string, Record<string, number>>();
     readonly #pendingGroups = new Set<string>();
@@ -123,12 +123,12 @@ export class SqliteEventHubStore implements EventHubStore {
         this.#delete = database.prepare(
             'DELETE FROM eventhub_events WHERE event_hub = ? AND partition_id = ? AND sequence_number < ?',
         );
-        this.#appendAll = database.transaction((partitionId: string, events: readonly EncodedEvent[]) => {
+        this.#appendAll = database.transaction((events: readonly EncodedEvent[]) => {
             for (const { event, sizeBytes, amqpMessage } of events) {
                 const [format, data] = encode(event, amqpMessage);
                 this.#insert.run(
                     this.#eventHubName,
-                    partitionId,
+                    event.partitionId,
                     event.sequenceNumber,
                     Number(event.offset),
                     sizeBytes,
@@ -180,8 +180,8 @@ export class SqliteEventHubStore implements EventHubStore {
         };
     }
 
-    append(partitionId: string, events: readonly EncodedEvent[]): void {
-        this.#appendAll(partitionId, events);
+    append(events: readonly EncodedEvent[]): void {
+        this.#appendAll(events);
     }
 
     trim(

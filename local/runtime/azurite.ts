@@ -50,8 +50,15 @@ export async function startAzurite(
         '--silent',
     ];
     args.push(...(options.location ? ['--location', options.location] : ['--inMemoryPersistence']));
-    // The IPC channel is only a lifeline: azuriteParentWatch.js stops Azurite when it closes.
-    const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    // The IPC channel is only a lifeline: azuriteParentWatch.js stops Azurite when it closes, saving its metadata.
+    // Detached (its own process group), so a kill of the runtime's whole group (`kill -9 -<pgid>`, an IDE's stop
+    // button, `timeout -s KILL npm start`) does not take Azurite down with it before it saves the blobs of the last
+    // 5 s (LokiJS autosave), which the runtime may already have acknowledged; the lifeline still stops it. Ctrl-C
+    // reaches only the runtime, which stops Azurite itself.
+    const child: ChildProcess = spawn(process.execPath, args, {
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        detached: true,
+    });
     let output = '';
     await new Promise<void>((resolve, reject) => {
         const onData = (chunk: Buffer) => {

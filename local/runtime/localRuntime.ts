@@ -40,7 +40,9 @@ import { RuntimeMetrics } from './runtimeMetrics';
 import {
     type EventOrderingReport,
     startStreamAnalyticsRunner,
+    STREAM_ANALYTICS_PROGRESS_SCOPE,
     type StreamAnalyticsRunner,
+    streamJobProgressSchema,
 } from './streamAnalyticsRunner';
 
 export interface LocalRuntimeOptions {
@@ -300,8 +302,24 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             onError: (error) => log(`[stream analytics] output failed, retrying: ${String(error)}`),
             onOutput: (_alias, rows) => metrics.recordWindowRows(rows),
             onEventOrdering: (report) => log(formatEventOrderingReport(report)),
+            onWarning: (message) => log(`[stream analytics] warning: ${message}`),
+            // On disk, the job restarts from its last output time (docs/local-runtime.md, "State on disk").
+            ...(state
+                ? {
+                      progress: {
+                          records: state.records(STREAM_ANALYTICS_PROGRESS_SCOPE, streamJobProgressSchema),
+                          jobName: 'letter-counts',
+                      },
+                  }
+                : {}),
         });
         stoppers.push(() => streamAnalytics.stop());
+        if (streamAnalytics.replayedEvents > 0) {
+            log(
+                `[stream analytics] resumed: output from ${new Date(streamAnalytics.outputStartTimes.letterCountsOutput ?? NaN).toISOString()}, ` +
+                    `${streamAnalytics.replayedEvents} events reread to rebuild the windows open then`,
+            );
+        }
         metrics.setStreamAnalyticsMetrics(() => streamAnalytics.job.metrics());
 
         // App settings are environment variables to function code, in Azure and under func start alike.

@@ -193,8 +193,9 @@ export class LocalServices implements BindingServices {
             throw new Error(`Event Hub "${eventHubName}" does not exist in the local namespace`);
         }
         if (this.#options.eventHubPath === 'in-process') {
-            // The extension serialises each item: strings as they are, objects as JSON text.
-            hub.send(events.map((body) => ({ body: typeof body === 'string' ? tryParseJson(body) : body })));
+            // The extension serialises each item: strings as they are, objects as JSON text. Resolves once stored
+            // (committed, when the hub keeps state on disk), as the service acknowledges a send.
+            await hub.sendAsync(events.map((body) => ({ body: typeof body === 'string' ? tryParseJson(body) : body })));
             return;
         }
         // As the extension does: each item's bytes (a string as UTF-8, anything else as its JSON text) in one data

@@ -63,6 +63,8 @@ export interface StreamAnalyticsRunnerOptions {
      * streamJobProgressSchema), under the job's name. Absent (`--in-memory`): every start is a first start.
      */
     progress?: { records: RecordTable<StreamJobProgress>; jobName: string };
+    /** Told when a restart cannot rebuild its windows whole (the Event Hub no longer holds what it must reread). */
+    onWarning?: (message: string) => void;
 }
 
 export interface StreamAnalyticsRunner {
@@ -104,7 +106,8 @@ const REPLAY_SLICE = 10_000;
  * - Suppression: rows earlier than their output's start time are computed and dropped (JobOptions.outputStartTimes):
  *   the replay starts inside the windows before T, and their partial counts must not overwrite the complete ones.
  *   Rows at T itself are rebuilt whole and written again, which the deterministic document ids absorb (Azure warns
- *   that "some duplicates may be seen in the output" after "When last stopped").
+ *   that "some duplicates may be seen in the output" after "When last stopped"), unless retention has trimmed events
+ *   the replay needs: then the job warns (onWarning) and keeps that window as written.
  * - Progress: committed after the sink has acknowledged a batch, never before. A crash between the write and the
  *   commit leaves the previous last output time, so the restart writes that batch's windows again, complete, under
  *   the same ids: at-least-once delivery, as Azure's.
@@ -133,16 +136,32 @@ export function startStreamAnalyticsRunner(options: StreamAnalyticsRunnerOptions
         ]),
     );
     const readFromMs = Math.min(...Object.values(outputStartTimes)) - plan.lookbackMs - EARLY_ARRIVAL_MS;
+    const trimmed = trimmedPartitions(options.inputs, readFromMs);
+    if (trimmed.length > 0) {
+        // Retention has removed events the replay needs: the windows it rebuilds lack them. The window of the last
+        // output time was written whole before; writing it again now would replace it with a smaller count.
+        for (const alias of plan.outputAliases) {
+            if (progress.lastOutputEventTimes[alias] !== undefined) {
+                outputStartTimes[alias] = outputStartTimes[alias]! + 1;
+            }
+        }
+        options.onWarning?.(
+            `the Event Hub may no longer hold every event since ${new Date(readFromMs).toISOString()} (retention has ` +
+                `trimmed ${trimmed.join(', ')}), so the windows after the last output time are rebuilt without them ` +
+                '(npm run recount derives them again from the raw-names blobs)',
+        );
+    }
 
-    // The job's clock: the enqueued time of the batch being replayed, then the real clock.
-    let replayingAt: number | undefined = readFromMs;
+    // The job's clock: the enqueued time of the batch being replayed, then the real clock. (It starts at the replay's
+    // start, any finite time: a partition's idle estimate only counts the time elapsed since it was last read.)
+    let replayingAt: number | undefined = Number.isFinite(readFromMs) ? readFromMs : 0;
     const jobClock: Clock = { now: () => (replayingAt === undefined ? options.clock.now() : new Date(replayingAt)) };
     const job = plan.createJob({
         clock: jobClock,
         outputStartTimes,
         sink: async (alias, rows, batch) => {
             await options.outputs[alias]!(rows);
-            // Only now that the write is acknowledged: a restart from here on must not write these windows again.
+            // Only now that the write is acknowledged: a restart from here on resumes at this batch's last window.
             const previous = progress.lastOutputEventTimes[alias];
             if (records !== undefined && (previous === undefined || Date.parse(previous) < batch.lastOutputEventTime)) {
                 progress.lastOutputEventTimes[alias] = new Date(batch.lastOutputEventTime).toISOString();
@@ -211,7 +230,9 @@ export function startStreamAnalyticsRunner(options: StreamAnalyticsRunnerOptions
         }
         const next = positions.get(alias)!;
         return hub.subscribe(consumerGroup, {
-            // A checkpoint on the group would win over these positions; the filter below drops what it repeats.
+            // The job keeps its own positions (its progress record), as Azure's does: a checkpoint left on the group
+            // by an older state folder must not move them.
+            ignoreCheckpoints: true,
             startPosition: Object.fromEntries(
                 [...next].map(([partitionId, sequenceNumber]) => [partitionId, { sequenceNumber, isInclusive: true }]),
             ),
@@ -257,6 +278,26 @@ export function startStreamAnalyticsRunner(options: StreamAnalyticsRunnerOptions
             await delivering;
         },
     };
+}
+
+/**
+ * The partitions (as "input/partition") whose retained log starts after `fromMs` although events were removed from
+ * its head: retention may have taken events enqueued at or after `fromMs`, which a replay from there needs.
+ */
+function trimmedPartitions(inputs: StreamAnalyticsRunnerOptions['inputs'], fromMs: number): string[] {
+    const trimmed: string[] = [];
+    for (const [alias, { hub }] of Object.entries(inputs)) {
+        for (const partitionId of hub.partitionIds) {
+            const beginning = hub.getPartitionProperties(partitionId).beginningSequenceNumber;
+            const start = Number.isFinite(fromMs)
+                ? hub.seek(partitionId, { kind: 'enqueuedTime', afterMs: fromMs - 1 })
+                : hub.seek(partitionId, { kind: 'earliest' });
+            if (beginning > 0 && start === beginning) {
+                trimmed.push(`${alias}/${partitionId}`);
+            }
+        }
+    }
+    return trimmed;
 }
 
 /**

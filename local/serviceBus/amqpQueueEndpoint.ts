@@ -326,41 +326,46 @@ function manage(queue: LocalServiceBusQueue, request: AmqpManagementRequest): Am
                 return { statusCode: 200, body: { 'sequence-numbers': sequenceNumbers } };
             }
             case 'com.microsoft:cancel-scheduled-message': {
-                arrayOf(body['sequence-numbers']).forEach((sequenceNumber) =>
-                    queue.cancelScheduled(longOf(sequenceNumber)),
+                queue.inOneCommit(() =>
+                    arrayOf(body['sequence-numbers']).forEach((sequenceNumber) =>
+                        queue.cancelScheduled(longOf(sequenceNumber)),
+                    ),
                 );
                 return { statusCode: 200 };
             }
             case 'com.microsoft:update-disposition': {
                 const status = String(body['disposition-status']);
                 const propertiesToModify = (body['properties-to-modify'] ?? {}) as ApplicationProperties;
-                for (const token of arrayOf(body['lock-tokens']).map(uuidText)) {
-                    switch (status) {
-                        case 'completed':
-                            queue.complete(token);
-                            break;
-                        case 'abandoned':
-                            queue.abandon(token, { propertiesToModify });
-                            break;
-                        // The SDK spells it with one r (core-amqp `util/constants.ts`).
-                        case 'defered':
-                            queue.defer(token, { propertiesToModify });
-                            break;
-                        case 'suspended':
-                            queue.deadLetter(token, {
-                                reason: stringOr(body['deadletter-reason']),
-                                description: stringOr(body['deadletter-description']),
-                                propertiesToModify,
-                            });
-                            break;
-                        default:
-                            throw new AmqpError(
-                                'com.microsoft:argument-error',
-                                `Unknown disposition-status ${JSON.stringify(status)}`,
-                                400,
-                            );
+                // One transaction for the batch of settlements, committed before the reply.
+                queue.inOneCommit(() => {
+                    for (const token of arrayOf(body['lock-tokens']).map(uuidText)) {
+                        switch (status) {
+                            case 'completed':
+                                queue.complete(token);
+                                break;
+                            case 'abandoned':
+                                queue.abandon(token, { propertiesToModify });
+                                break;
+                            // The SDK spells it with one r (core-amqp `util/constants.ts`).
+                            case 'defered':
+                                queue.defer(token, { propertiesToModify });
+                                break;
+                            case 'suspended':
+                                queue.deadLetter(token, {
+                                    reason: stringOr(body['deadletter-reason']),
+                                    description: stringOr(body['deadletter-description']),
+                                    propertiesToModify,
+                                });
+                                break;
+                            default:
+                                throw new AmqpError(
+                                    'com.microsoft:argument-error',
+                                    `Unknown disposition-status ${JSON.stringify(status)}`,
+                                    400,
+                                );
+                        }
                     }
-                }
+                });
                 return { statusCode: 200 };
             }
             default:

@@ -115,6 +115,10 @@ interface LockDeadline {
  * service does for a non-partitioned queue. All bookkeeping is O(1) or O(log n) per operation except peek; deadlines
  * are swept lazily at the start of each operation and by one timer armed for the earliest deadline, so an idle queue
  * costs nothing.
+ *
+ * With a `store` the state also survives restarts: the queue loads it when constructed, and each operation writes
+ * what it changed (in this queue and its dead-letter sub-queue) in one transaction before it returns, so every
+ * acknowledgement follows its commit. Without one, nothing is recorded.
  */
 export class LocalServiceBusQueue {
     readonly name: string;
@@ -179,6 +183,8 @@ export class LocalServiceBusQueue {
             const nowMs = this.nowMs();
             this.deadLetterSubQueue!.restore(nowMs);
             this.restore(nowMs);
+            // Dead letters keep their numbers from this queue: never give one of those out again either.
+            this.nextSequenceNumber = Math.max(this.nextSequenceNumber, this.deadLetterSubQueue!.nextSequenceNumber);
             this.sweep(nowMs);
             this.commit();
         }
@@ -469,6 +475,24 @@ export class LocalServiceBusQueue {
         return entries.length;
     }
 
+    /**
+     * Runs several operations with one commit at the end instead of one each: one transaction for a batch of
+     * settlements (`update-disposition` with several lock tokens). Whatever `work` does is acknowledged only after
+     * this returns; a send inside it is receivable before its commit. Without a store it just runs `work`.
+     */
+    inOneCommit<T>(work: () => T): T {
+        const journal = this.journal;
+        if (journal === undefined) {
+            return work();
+        }
+        journal.hold();
+        try {
+            return work();
+        } finally {
+            journal.release();
+        }
+    }
+
     /** Calls the listener whenever a message becomes receivable; returns the unsubscribe function. */
     onMessagesAvailable(listener: () => void): () => void {
         this.availabilityListeners.add(listener);
@@ -559,7 +583,7 @@ export class LocalServiceBusQueue {
             } else if (message.state === 'deferred') {
                 this.deferredCount++;
             } else {
-                // Rows come in sequence order, so the FIFO stays ordered.
+                // Rows come in the order they joined this entity, the order the FIFO keeps them in.
                 this.freshMessages.push(message);
             }
         }
@@ -867,7 +891,19 @@ class QueueJournal {
         readonly nextSequenceNumber: (() => number) | undefined;
     }> = [];
 
+    /** Open inOneCommit calls: commits wait for the outermost to end. */
+    private holds = 0;
+
     constructor(readonly store: ServiceBusMessageStore) {}
+
+    hold(): void {
+        this.holds++;
+    }
+
+    release(): void {
+        this.holds--;
+        this.commit();
+    }
 
     register(entity: string, nextSequenceNumber: (() => number) | undefined): Map<StoredMessage, PendingWrite> {
         const pending = new Map<StoredMessage, PendingWrite>();
@@ -877,6 +913,9 @@ class QueueJournal {
 
     /** One transaction for everything pending; the pending writes are dropped whether it commits or throws. */
     commit(): void {
+        if (this.holds > 0) {
+            return;
+        }
         let writes: ServiceBusEntityWrites[] | undefined;
         for (const { entity, pending, nextSequenceNumber } of this.entities) {
             if (pending.size === 0) {

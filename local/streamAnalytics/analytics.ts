@@ -9,7 +9,8 @@ import { firstWindowEnd, type WindowSpec } from './windows';
 /**
  * Analytic functions (https://learn.microsoft.com/stream-analytics-query/analytic-functions-azure-stream-analytics):
  * LAG, LAST, ISFIRST and aggregates with `OVER (... LIMIT DURATION ...)`. They are computed over every event of the
- * statement's input, in timestamp order (arrival order among equal timestamps), before WHERE, JOIN and GROUP BY.
+ * statement's input (in a JOIN, of the source they read), in timestamp order (arrival order among equal
+ * timestamps), before WHERE, JOIN and GROUP BY.
  * `PARTITION BY` keeps one history per key; `WHEN` decides which events enter the history; `LIMIT DURATION` bounds
  * how far back an event may be, which also bounds the memory each history holds.
  */
@@ -98,7 +99,9 @@ class History {
         while (this.head < this.entries.length && this.entries[this.head]!.ts < oldest) {
             this.head += 1;
         }
-        if (this.head > 64 && this.head * 2 > this.entries.length) {
+        // Compact once half the array is dead: amortised O(1) per entry, and a partition that gets an event now and
+        // then (thousands of keys) holds about its live entries, not up to 64 dead ones as well.
+        if (this.head > 0 && this.head * 2 >= this.entries.length) {
             this.entries = this.entries.slice(this.head);
             this.head = 0;
         }

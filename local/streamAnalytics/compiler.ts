@@ -30,7 +30,15 @@ import {
     walkExpression,
 } from './compileExpression';
 import { QueryCompileError, type SourcePosition } from './errors';
-import { ApplyOperator, type JoinKeys, type JoinTimeBound, ReferenceJoinOperator, StreamJoinOperator } from './joins';
+import { SCALAR_FUNCTIONS } from './functionTable';
+import {
+    ApplyOperator,
+    type JoinKeys,
+    type JoinTime,
+    type JoinTimeBound,
+    ReferenceJoinOperator,
+    StreamJoinOperator,
+} from './joins';
 import {
     type AggregateDefinition,
     type GroupedQuery,
@@ -209,6 +217,8 @@ function compileStatement(select: SelectStatement, names: Names): CompiledStatem
 interface SourceInfo {
     /** Upper-cased names the source answers to: its name and its alias. */
     readonly names: ReadonlySet<string>;
+    /** The name the query calls it by (its alias, else its name), for messages. */
+    readonly label: string;
     readonly kind: 'stream' | 'reference' | 'apply';
     readonly at: SourcePosition;
 }
@@ -230,7 +240,7 @@ function resolveSource(
         return {
             stream: undefined,
             reference: reference.rows,
-            info: { names: qualifiers, kind: 'reference', at: from.at },
+            info: { names: qualifiers, label: from.alias ?? from.source, kind: 'reference', at: from.at },
         };
     }
     if (inputAlias === undefined && !names.steps.has(upper)) {
@@ -274,7 +284,11 @@ function resolveSource(
         stream = { kind: 'step', name: upper };
     }
     // PARTITION BY is a parallelism hint: it does not change results, only how the service spreads the work.
-    return { stream, reference: undefined, info: { names: qualifiers, kind: 'stream', at: from.at } };
+    return {
+        stream,
+        reference: undefined,
+        info: { names: qualifiers, label: from.alias ?? from.source, kind: 'stream', at: from.at },
+    };
 }
 
 /**
@@ -345,51 +359,58 @@ function compileSelect(select: SelectStatement, names: Names): CompiledStatement
         }
         sources.push(resolved.info);
         if (resolved.stream !== undefined) {
-            // The first JOIN may join a second stream; later ones may only add reference data.
-            if (index > 0) {
-                throw QueryCompileError.at(
-                    'unsupported',
-                    join.at,
-                    'a JOIN of more than two streams is not supported by the local Stream Analytics engine (join two, then join the result in a later step)',
-                );
-            }
             streams.push(resolved.stream);
         }
         return { join, resolved };
     });
     for (const apply of select.applies) {
-        sources.push({ names: new Set([apply.alias.toUpperCase()]), kind: 'apply', at: apply.at });
+        sources.push({ names: new Set([apply.alias.toUpperCase()]), label: apply.alias, kind: 'apply', at: apply.at });
     }
-    const analytics: AnalyticDefinition[] = [];
+    // Analytic functions, by the stream source they read (its position in FROM order): each is computed over all of
+    // that source's events, in time order, before JOIN, WHERE and GROUP BY
+    // (https://learn.microsoft.com/stream-analytics-query/analytic-functions-azure-stream-analytics).
+    const analytics: AnalyticDefinition[][] = sources.map(() => []);
     const flatScope = makeRowScope(primary.info.names);
     const analyticScope = (base: Scope<Row>): Scope<Row> => ({
         ...base,
         analytic: (call) => {
-            if (select.joins.length > 0) {
-                throw QueryCompileError.at(
-                    'unsupported',
-                    call.at,
-                    'analytic functions in a statement with JOIN are not supported by the local Stream Analytics engine (compute them in a WITH step first)',
-                );
+            if (select.joins.length === 0) {
+                const index = analytics[0]!.push(compileAnalytic(call, flatScope)) - 1;
+                return (row) => row.analytics![index]!;
             }
-            const index = analytics.push(compileAnalytic(call, flatScope)) - 1;
-            return (row) => row.analytics![index]!;
+            const position = analyticSource(call, sources);
+            const definition = compileAnalytic(call, makeRowScope(sources[position]!.names));
+            const index = analytics[position]!.push(definition) - 1;
+            // The value the source's event got before the JOIN; NULL for the missing side of a LEFT JOIN.
+            return (row) => {
+                const side = row.sides![position];
+                return side === null || side === undefined ? null : side.analytics![index]!;
+            };
         },
     });
     const scopeOver = (count: number): Scope<Row> =>
         count === 1 ? flatScope : makeCompositeScope(sources.slice(0, count));
     const finalScope = analyticScope(scopeOver(sources.length));
 
-    // JOIN conditions see their own source and every source before it.
+    // Joins run left-deep, (a JOIN b) JOIN c: each ON sees its own source and every source before it, and each
+    // stream join's time bounds relate its source to streams already joined.
+    let leftSpreadMs = 0;
     const joinStages = joins.map(({ join, resolved }, index) => {
         const position = index + 1;
-        const on = compileExpression(join.on, scopeOver(position + 1));
+        const on = compileExpression(join.on, analyticScope(scopeOver(position + 1)));
         if (resolved.reference !== undefined) {
             const table = resolved.reference;
             return () => new ReferenceJoinOperator(join.kind, on, table);
         }
-        const bound = joinTimeBound(join.on, sources[0]!, sources[position]!, join.at);
-        return { kind: join.kind, on, bound, keys: joinKeys(join.on, sources[0]!, sources[position]!) };
+        const time = joinTime(join.on, sources, position, join.at, leftSpreadMs);
+        leftSpreadMs = time.nextSpreadMs;
+        return {
+            kind: join.kind,
+            on,
+            time: time.time,
+            keys: joinKeys(join.on, sources, position, scopeOver(position)),
+            position,
+        };
     });
     const applyStages = select.applies.map((apply, index) => {
         const call = apply.call;
@@ -426,29 +447,44 @@ function compileSelect(select: SelectStatement, names: Names): CompiledStatement
     }
     const where = select.where ? compileExpression(select.where, finalScope) : undefined;
     const core = compileCore(select, finalScope, where, sources);
-    const needsOrder = analytics.length > 0 || core.ordered;
+    const needsOrder = analytics[0]!.length > 0 || core.ordered;
     // Each stage can reach back by its own span; a step source adds how far its own rows reach back.
     const stepLookbackMs = Math.max(
         0,
         ...streams.map((stream) => (stream.kind === 'step' ? names.steps.get(stream.name)!.lookbackMs : 0)),
     );
-    const joinLookbackMs = Math.max(
-        0,
-        ...joinStages.map((stage) =>
+    // Joins chain left-deep, so their spans add up: a match can reach back through every earlier join's bounds.
+    const finiteSpan = (...values: number[]) => Math.max(0, ...values.filter(Number.isFinite).map(Math.abs));
+    const joinLookbackMs = joinStages.reduce(
+        (total, stage) =>
             typeof stage === 'function'
-                ? 0
-                : Math.max(
-                      Math.abs(stage.bound.minDeltaMs),
-                      Math.abs(stage.bound.maxDeltaMs),
-                      Math.abs(stage.bound.upperMs),
+                ? total
+                : total +
+                  Math.max(
+                      0,
+                      ...stage.time.bounds.map((bound) =>
+                          finiteSpan(bound.minDeltaMs, bound.maxDeltaMs, bound.upperMs),
+                      ),
                   ),
-        ),
+        0,
     );
+    /** A stream source's entry: reordering into time order and its analytic functions, when it has any. */
+    const entryOf = (position: number, ordered: boolean): { port: Operator; tail: { targets: Operator[] } } => {
+        const definitions = analytics[position]!;
+        const head: { targets: Operator[] } & Operator =
+            ordered || definitions.length > 0 ? new ReorderOperator() : new PassOperator();
+        if (definitions.length === 0) {
+            return { port: head, tail: head };
+        }
+        const analytic = new AnalyticOperator(definitions);
+        head.targets.push(analytic);
+        return { port: head, tail: analytic };
+    };
     return {
         sources: streams,
         lookbackMs:
             stepLookbackMs +
-            Math.max(0, ...analytics.map((definition) => definition.lookbackMs)) +
+            Math.max(0, ...analytics.flat().map((definition) => definition.lookbackMs)) +
             joinLookbackMs +
             core.lookbackMs,
         create: () => {
@@ -456,16 +492,11 @@ function compileSelect(select: SelectStatement, names: Names): CompiledStatement
             if (!needsOrder && joinStages.length === 0 && applyStages.length === 0) {
                 return { ports: [operator.input], targets: operator.targets };
             }
-            const ports: Operator[] = [];
-            // The chain from the primary source: reorder (if needed), analytic functions, joins, applies.
-            const head: { targets: Operator[] } & Operator = needsOrder ? new ReorderOperator() : new PassOperator();
-            ports.push(head);
-            let tail: { targets: Operator[] } = head;
-            if (analytics.length > 0) {
-                const analytic = new AnalyticOperator(analytics);
-                tail.targets.push(analytic);
-                tail = analytic;
-            }
+            // The chain from the primary source: reorder (if needed), analytic functions, joins, applies. Each
+            // stream join's right side has its own entry in front, in the statement's port order.
+            const primaryEntry = entryOf(0, needsOrder);
+            const ports: Operator[] = [primaryEntry.port];
+            let tail = primaryEntry.tail;
             for (const stage of joinStages) {
                 if (typeof stage === 'function') {
                     const operator = stage();
@@ -473,9 +504,11 @@ function compileSelect(select: SelectStatement, names: Names): CompiledStatement
                     tail = operator;
                     continue;
                 }
-                const join = new StreamJoinOperator(stage.kind, stage.on, stage.bound, stage.keys);
+                const join = new StreamJoinOperator(stage.kind, stage.on, stage.time, stage.keys);
                 tail.targets.push(join.left);
-                ports.push(join.right);
+                const rightEntry = entryOf(stage.position, false);
+                rightEntry.tail.targets.push(join.right);
+                ports.push(rightEntry.port);
                 tail = join;
             }
             for (const stage of applyStages) {
@@ -487,6 +520,70 @@ function compileSelect(select: SelectStatement, names: Names): CompiledStatement
             return { ports, targets: operator.targets };
         },
     };
+}
+
+/**
+ * The stream source an analytic function of a JOIN statement is computed over: the one its arguments, PARTITION BY
+ * and WHEN name (the FROM source when they name none, as in `ISFIRST(minute, 10)`). Analytic functions are computed
+ * over every event of their input before the JOIN
+ * (https://learn.microsoft.com/stream-analytics-query/analytic-functions-azure-stream-analytics), so one reading two
+ * sources, reference data or an APPLY alias has no input to run over; an unqualified column cannot be placed on a
+ * source without the inputs' schemas.
+ */
+function analyticSource(call: CallExpression, sources: readonly SourceInfo[]): number {
+    const roots = [...call.args, ...(call.over?.partitionBy ?? []), ...(call.over?.when ? [call.over.when] : [])];
+    const found = new Map<number, SourcePosition>();
+    if (call.star) {
+        throw QueryCompileError.at(
+            'unsupported',
+            call.at,
+            `${call.name}(*) in a statement with JOIN is not supported by the local Stream Analytics engine: name the source, ${call.name}(source)`,
+        );
+    }
+    const visit = (expression: Expression): boolean => {
+        if (expression.kind === 'call' && SCALAR_FUNCTIONS.get(expression.name)?.datePart === true) {
+            // The first argument is a date part (`minute`), not a column.
+            expression.args.slice(1).forEach((argument) => walkExpression(argument, visit));
+            return false;
+        }
+        if (expression.kind !== 'column') {
+            return true;
+        }
+        const position = sources.findIndex((source) => source.names.has(expression.path[0]!.toUpperCase()));
+        if (position === -1) {
+            throw QueryCompileError.at(
+                'unsupported',
+                expression.at,
+                `the unqualified column "${expression.path.join('.')}" in ${call.name} of a statement with JOIN is not supported by the local Stream Analytics engine: qualify it with its source (analytic functions are computed per source, before the JOIN)`,
+            );
+        }
+        if (!found.has(position)) {
+            found.set(position, expression.at);
+        }
+        return true;
+    };
+    for (const root of call.name === 'ISFIRST' ? roots.slice(2) : roots) {
+        walkExpression(root, visit);
+    }
+    const positions = [...found.keys()];
+    if (positions.length > 1) {
+        const [first, second] = positions.map((position) => sources[position]!.label);
+        throw QueryCompileError.at(
+            'invalid',
+            found.get(positions[1]!)!,
+            `${call.name} reads both ${first} and ${second}: an analytic function is computed over the events of one input, before the JOIN (https://learn.microsoft.com/stream-analytics-query/analytic-functions-azure-stream-analytics)`,
+        );
+    }
+    const position = positions[0] ?? 0;
+    const source = sources[position]!;
+    if (source.kind !== 'stream') {
+        throw QueryCompileError.at(
+            'invalid',
+            found.get(position)!,
+            `${call.name} reads ${source.label}, ${source.kind === 'reference' ? 'reference data' : 'an APPLY alias'}: an analytic function is computed over the events of a stream input, before JOIN and APPLY (https://learn.microsoft.com/stream-analytics-query/analytic-functions-azure-stream-analytics)`,
+        );
+    }
+    return position;
 }
 
 /** Forwards everything; the entry of a chain that needs no reordering. */
@@ -846,33 +943,49 @@ function compileAnalytic(call: CallExpression, scope: Scope<Row>): AnalyticDefin
 }
 
 /**
- * The time bound of a stream-to-stream JOIN from its ON clause: the special `DATEDIFF(unit, a, b)` on source names
- * compared with constants (BETWEEN, <, <=, >, >=, =), ANDed with the other conditions
- * (https://learn.microsoft.com/stream-analytics-query/join-azure-stream-analytics). Without one the join is
- * rejected, as Stream Analytics rejects it.
+ * The time bounds of the stream-to-stream JOIN of `sources[position]` from its ON clause: each special
+ * `DATEDIFF(unit, x, y)` that names the joined source and one stream already joined, compared with constants
+ * (BETWEEN, <, <=, >, >=, =), ANDed with the other conditions
+ * (https://learn.microsoft.com/stream-analytics-query/join-azure-stream-analytics). With three or more streams
+ * "time bounds must ensure that all matched events occur within a finite amount of time from each other" (same
+ * page), so the joined source needs a lower and an upper bound, possibly against different streams already joined
+ * (the page's TStart/TEnd/Error example: `DATEDIFF(second, TS, E) BETWEEN 0 AND 5 AND DATEDIFF(second, TE, E) < 0`).
+ * A DATEDIFF between two sources joined earlier is an ordinary condition. Without bounds the join is rejected, as
+ * Stream Analytics rejects it. `nextSpreadMs` is the left spread of the next join (see JoinTime).
  */
-function joinTimeBound(on: Expression, left: SourceInfo, right: SourceInfo, at: SourcePosition): JoinTimeBound {
-    let low = -Infinity; // bound of right.ts - left.ts, in DATEDIFF units times unit ms
-    let high = Infinity;
-    let unitMs = 0;
+function joinTime(
+    on: Expression,
+    sources: readonly SourceInfo[],
+    position: number,
+    at: SourcePosition,
+    leftSpreadMs: number,
+): { time: JoinTime; nextSpreadMs: number } {
+    // Per source already joined: bounds of (joined source's time - that source's time), in ms, and the unit.
+    const ranges = new Map<number, { low: number; high: number; unitMs: number }>();
     const conjuncts = conjunctsOf(on);
-    const sourceIndex = (expression: Expression | undefined): 0 | 1 | undefined => {
+    const sourceIndex = (expression: Expression | undefined): number | undefined => {
         if (expression?.kind !== 'column' || expression.path.length !== 1) {
             return undefined;
         }
         const name = expression.path[0]!.toUpperCase();
-        return left.names.has(name) ? 0 : right.names.has(name) ? 1 : undefined;
+        const index = sources.slice(0, position + 1).findIndex((source) => source.names.has(name));
+        return index === -1 ? undefined : index;
     };
-    const datediff = (expression: Expression): { sign: 1 | -1; unit: number } | undefined => {
+    const datediff = (expression: Expression): { side: number; sign: 1 | -1; unit: number } | undefined => {
         if (expression.kind !== 'call' || expression.name !== 'DATEDIFF' || expression.args.length !== 3) {
             return undefined;
         }
         const a = sourceIndex(expression.args[1]);
         const b = sourceIndex(expression.args[2]);
-        if (a === undefined || b === undefined || a === b) {
+        if (a === undefined || b === undefined || a === b || (a !== position && b !== position)) {
             return undefined;
         }
-        return { sign: a === 0 ? 1 : -1, unit: dateDiffUnitMs(expression.args[0]!) };
+        const side = a === position ? b : a;
+        if (sources[side]!.kind !== 'stream') {
+            return undefined;
+        }
+        // DATEDIFF(unit, x, y) counts from x's time to y's: positive when the joined source is y and later.
+        return { side, sign: b === position ? 1 : -1, unit: dateDiffUnitMs(expression.args[0]!) };
     };
     const constant = (expression: Expression): number | undefined => {
         try {
@@ -881,11 +994,14 @@ function joinTimeBound(on: Expression, left: SourceInfo, right: SourceInfo, at: 
             return undefined;
         }
     };
-    const apply = (diff: { sign: 1 | -1; unit: number }, lo: number, hi: number): void => {
-        unitMs = Math.max(unitMs, diff.unit);
+    const apply = (diff: { side: number; sign: 1 | -1; unit: number }, lo: number, hi: number): void => {
+        const range = ranges.get(diff.side) ?? { low: -Infinity, high: Infinity, unitMs: 0 };
         const [from, to] = diff.sign === 1 ? [lo, hi] : [-hi, -lo];
-        low = Math.max(low, from * diff.unit);
-        high = Math.min(high, to * diff.unit);
+        ranges.set(diff.side, {
+            low: Math.max(range.low, from * diff.unit),
+            high: Math.min(range.high, to * diff.unit),
+            unitMs: Math.max(range.unitMs, diff.unit),
+        });
     };
     for (const conjunct of conjuncts) {
         if (conjunct.kind === 'between' && !conjunct.negated) {
@@ -922,17 +1038,38 @@ function joinTimeBound(on: Expression, left: SourceInfo, right: SourceInfo, at: 
             }
         }
     }
-    if (!Number.isFinite(low) || !Number.isFinite(high)) {
+    const bounds: JoinTimeBound[] = [...ranges].map(([side, range]) => ({
+        side,
+        minDeltaMs: range.low - range.unitMs,
+        maxDeltaMs: range.high + range.unitMs,
+        upperMs: range.high,
+    }));
+    // The tightest finite bounds: the joined source is at most `earliest` after, and at least `latest` after, some
+    // source already joined.
+    const earliestUpper = Math.min(...bounds.map((bound) => bound.maxDeltaMs));
+    const latestLower = Math.max(...bounds.map((bound) => bound.minDeltaMs));
+    if (!Number.isFinite(earliestUpper) || !Number.isFinite(latestLower)) {
         throw QueryCompileError.at(
             'invalid',
             at,
-            'The join predicate is not time bounded: add DATEDIFF(unit, left, right) BETWEEN low AND high to ON',
+            position === 1
+                ? 'The join predicate is not time bounded: add DATEDIFF(unit, left, right) BETWEEN low AND high to ON'
+                : `The join predicate is not time bounded: add DATEDIFF(unit, source, ${sources[position]!.label}) BETWEEN low AND high to ON, naming a stream joined before it`,
         );
     }
-    if (high - low > 7 * 86_400_000) {
-        throw QueryCompileError.at('invalid', at, 'a JOIN may span at most 7 days');
+    for (const range of ranges.values()) {
+        // A one-sided bound (`DATEDIFF(second, TE, E) < 0`) has no span of its own.
+        const span = range.high - range.low;
+        if (Number.isFinite(span) && span > 7 * 86_400_000) {
+            throw QueryCompileError.at('invalid', at, 'a JOIN may span at most 7 days');
+        }
     }
-    return { minDeltaMs: low - unitMs, maxDeltaMs: high + unitMs, upperMs: high };
+    return {
+        time: { bounds, leftSpreadMs },
+        // The next left row is stamped with the latest of its sources (or, unmatched, at most the upper bound after
+        // one); its earliest source may be this one, up to `latestLower` before the others.
+        nextSpreadMs: leftSpreadMs + Math.max(earliestUpper, 0) + Math.max(-latestLower, 0),
+    };
 }
 
 /** The conditions ANDed together in a JOIN's ON clause, left to right. */
@@ -943,24 +1080,27 @@ function conjunctsOf(expression: Expression): Expression[] {
 }
 
 /**
- * The equality conditions `l.x = r.y` of a JOIN's ON clause whose sides each read only one source, as key functions:
- * the join compares a row only with the other side's rows of the same key.
+ * The equality conditions `l.x = r.y` of the ON clause of the JOIN of `sources[position]` where one side reads only
+ * sources joined before it and the other only the joined source, as key functions (the left one reads a left row
+ * through `leftScope`): the join compares a row only with the other side's rows of the same key.
  */
-function joinKeys(on: Expression, left: SourceInfo, right: SourceInfo): JoinKeys | undefined {
+function joinKeys(
+    on: Expression,
+    sources: readonly SourceInfo[],
+    position: number,
+    leftScope: Scope<Row>,
+): JoinKeys | undefined {
     const conjuncts = conjunctsOf(on);
-    /** Which source an expression reads: 0 (left), 1 (right), or undefined when none, both or unqualified. */
+    const right = sources[position]!;
+    /** Which side an expression reads: 0 (left), 1 (right), or undefined when none, both or unqualified. */
     const sideOf = (expression: Expression): 0 | 1 | undefined => {
         let side: 0 | 1 | undefined;
         let valid = true;
         walkExpression(expression, (inner) => {
             if (inner.kind === 'column') {
                 const name = inner.path[0]!.toUpperCase();
-                const found =
-                    inner.path.length > 1 && left.names.has(name)
-                        ? 0
-                        : inner.path.length > 1 && right.names.has(name)
-                          ? 1
-                          : undefined;
+                const index = sources.slice(0, position + 1).findIndex((source) => source.names.has(name));
+                const found = inner.path.length > 1 && index !== -1 ? (index === position ? 1 : 0) : undefined;
                 if (found === undefined || (side !== undefined && side !== found)) {
                     valid = false;
                 }
@@ -987,8 +1127,7 @@ function joinKeys(on: Expression, left: SourceInfo, right: SourceInfo): JoinKeys
     if (pairs.length === 0) {
         return undefined;
     }
-    const keyOf = (names: ReadonlySet<string>, expressions: Expression[]): ((row: Row) => string | number) => {
-        const scope = makeRowScope(names);
+    const keyOf = (scope: Scope<Row>, expressions: Expression[]): ((row: Row) => string | number) => {
         const evaluators = expressions.map((expression) => compileExpression(expression, scope));
         if (evaluators.length === 1) {
             const only = evaluators[0]!;
@@ -998,11 +1137,11 @@ function joinKeys(on: Expression, left: SourceInfo, right: SourceInfo): JoinKeys
     };
     return {
         left: keyOf(
-            left.names,
+            leftScope,
             pairs.map(([l]) => l),
         ),
         right: keyOf(
-            right.names,
+            makeRowScope(right.names),
             pairs.map(([, r]) => r),
         ),
     };

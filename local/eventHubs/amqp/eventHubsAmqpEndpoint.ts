@@ -145,6 +145,15 @@ function acceptSends(hub: LocalEventHub, link: Receiver, context: AmqpLinkContex
     localAttach(link).max_message_size = hub.maxEventBytes;
     link.on('message', (event: EventContext & { format?: number }) => {
         const delivery = event.delivery;
+        const refuse = (error: unknown): void => {
+            const condition =
+                error instanceof EventTooLargeError
+                    ? 'amqp:link:message-size-exceeded'
+                    : error instanceof AmqpError
+                      ? error.condition
+                      : 'amqp:internal-error';
+            delivery?.reject({ condition, description: error instanceof Error ? error.message : String(error) });
+        };
         try {
             const messages = transferredMessages(event);
             const events: EventDataToSend[] = messages.map((message) => eventFromMessage(message));
@@ -153,19 +162,13 @@ function acceptSends(hub: LocalEventHub, link: Receiver, context: AmqpLinkContex
                 throw new EventTooLargeError(hub.name, batchBytes, hub.maxEventBytes);
             }
             const partitionKey = messages[0] === undefined ? undefined : partitionKeyOf(messages[0]);
-            hub.send(events, {
+            // Accepted once stored: a durable hub commits first (with the other sends of this turn).
+            hub.sendAsync(events, {
                 ...(partitionId !== undefined ? { partitionId } : {}),
                 ...(partitionId === undefined && partitionKey !== undefined ? { partitionKey } : {}),
-            });
-            delivery?.accept();
+            }).then(() => delivery?.accept(), refuse);
         } catch (error) {
-            const condition =
-                error instanceof EventTooLargeError
-                    ? 'amqp:link:message-size-exceeded'
-                    : error instanceof AmqpError
-                      ? error.condition
-                      : 'amqp:internal-error';
-            delivery?.reject({ condition, description: error instanceof Error ? error.message : String(error) });
+            refuse(error);
         }
     });
 }

@@ -206,12 +206,12 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
         let failNext = false;
         const hub = folder.open({}, (store) => ({
             snapshot: (ids, createdAt) => store.snapshot(ids, createdAt),
-            append: (partitionId, events) => {
+            append: (events) => {
                 if (failNext) {
                     failNext = false;
                     throw new Error('disk full');
                 }
-                store.append(partitionId, events);
+                store.append(events);
             },
             trim: (...args) => store.trim(...args),
             createConsumerGroup: (name) => store.createConsumerGroup(name),
@@ -226,6 +226,55 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
         expect(hub.send([{ body: 'next' }], { partitionId: '0' })[0]).toMatchObject({ sequenceNumber: 1, offset: '4' });
         const reopened = folder.open();
         expect(reopened.read('0', 0, 10).map((event) => event.body)).toEqual(['kept', 'next']);
+    });
+
+    it('commits the sendAsync calls of one turn together, shows them to readers only then, and fails them together', async () => {
+        const folder = durableFolder();
+        const commits: string[][] = [];
+        let failNext = false;
+        const hub = folder.open({}, (store) => ({
+            snapshot: (ids, createdAt) => store.snapshot(ids, createdAt),
+            append: (events) => {
+                if (failNext) {
+                    failNext = false;
+                    throw new Error('disk full');
+                }
+                store.append(events);
+                commits.push(events.map(({ event }) => `${event.partitionId}:${event.sequenceNumber}`));
+            },
+            trim: (...args) => store.trim(...args),
+            createConsumerGroup: (name) => store.createConsumerGroup(name),
+            checkpoint: (...args) => store.checkpoint(...args),
+            close: () => store.close(),
+        }));
+        const woken: string[] = [];
+        hub.onEventsAppended('1', () =>
+            woken.push(`1 at ${hub.getPartitionProperties('1').lastEnqueuedSequenceNumber}`),
+        );
+        const first = hub.sendAsync([{ body: 'a' }, { body: 'b' }], { partitionId: '1' });
+        const second = hub.sendAsync([{ body: 'c' }], { partitionId: '1' });
+        const third = hub.sendAsync([{ body: 'd' }], { partitionId: '2' });
+        expect(hub.read('1', 0, 10)).toEqual([]);
+        expect(woken).toEqual([]);
+        const [a, c, d] = await Promise.all([first, second, third]);
+        expect(commits).toEqual([['1:0', '1:1', '1:2', '2:0']]);
+        expect(woken).toEqual(['1 at 2']);
+        expect([...a, ...c, ...d]).toEqual([...hub.read('1', 0, 10), ...hub.read('2', 0, 10)]);
+
+        failNext = true;
+        const failed = [hub.sendAsync([{ body: 'e' }], { partitionId: '1' }), hub.sendAsync([{ body: 'f' }])];
+        await expect(Promise.all(failed)).rejects.toThrow('disk full');
+        await Promise.allSettled(failed);
+        expect(hub.getPartitionProperties('1').lastEnqueuedSequenceNumber).toBe(2);
+        expect(hub.stats().totalEnqueuedEvents).toBe(4);
+        await expect(hub.sendAsync([{ body: 'x'.repeat(2_000_000) }])).rejects.toThrow(/exceeds the maximum/);
+
+        // Queued sends are committed at close (a stop) and before a later synchronous send.
+        void hub.sendAsync([{ body: 'queued' }], { partitionId: '3' });
+        expect(hub.send([{ body: 'after' }], { partitionId: '3' })[0]!.sequenceNumber).toBe(1);
+        void hub.sendAsync([{ body: 'at close' }], { partitionId: '3' });
+        const reopened = folder.open();
+        expect(reopened.read('3', 0, 10).map((event) => event.body)).toEqual(['queued', 'after', 'at close']);
     });
 
     it('refuses fewer partitions than stored, and a partition whose numbering has a gap', () => {

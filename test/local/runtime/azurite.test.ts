@@ -11,13 +11,17 @@ import { waitForLeftoverProcess } from '../../../local/runtime/leftoverProcess';
 import { StateCorruptError } from '../../../local/state';
 
 describe('startAzurite', () => {
-    it('with a location, keeps blobs written just before the process that started it is SIGKILLed', async () => {
+    it.each([
+        ['the process that started it', false],
+        // `kill -9 -<pgid>`, an IDE's stop button: Azurite is not in that group, so its lifeline still saves the blobs.
+        ["that process's whole process group", true],
+    ])('with a location, keeps blobs written just before %s is SIGKILLed', async (_what, wholeGroup) => {
         const location = mkdtempSync(path.join(tmpdir(), 'azurite-location-'));
         try {
             const parent = spawn(
                 process.execPath,
                 ['--import', 'tsx', path.join(__dirname, 'fixtures', 'azuriteParent.ts'), location],
-                { stdio: ['ignore', 'pipe', 'inherit'] },
+                { stdio: ['ignore', 'pipe', 'inherit'], detached: wholeGroup },
             );
             const line = await new Promise<string>((resolve, reject) => {
                 let output = '';
@@ -34,7 +38,11 @@ describe('startAzurite', () => {
             await container.create();
             await container.getBlockBlobClient('kept.json').upload('{"kept":true}', 13);
             // Well inside Azurite's 5 s metadata autosave: only its own shutdown can have saved the blob.
-            parent.kill('SIGKILL');
+            if (wholeGroup) {
+                process.kill(-parent.pid!, 'SIGKILL');
+            } else {
+                parent.kill('SIGKILL');
+            }
             // Its lifeline closed, Azurite shuts itself down instead of living on as an orphan.
             await expect(waitForLeftoverProcess(started.pid, location, { timeoutMs: 15_000 })).resolves.toBe('exited');
 

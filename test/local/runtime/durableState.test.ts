@@ -29,7 +29,7 @@ describe('local runtime state on disk', () => {
         }
     });
 
-    it('keeps blobs and the timer status across a restart, so a missed occurrence runs as past due', async () => {
+    it('keeps blobs, queued messages and the timer status across a restart, so a missed occurrence runs as past due', async () => {
         const stateDirectory = mkdtempSync(path.join(tmpdir(), 'durable-state-'));
         cleanups.push(() => rmSync(stateDirectory, { recursive: true, force: true }));
         // The first run lives three minutes in the past (the local Cosmos DB's certificate is issued at its clock's
@@ -56,12 +56,19 @@ describe('local runtime state on disk', () => {
         const blobs = (rt: LocalRuntime) => BlobServiceClient.fromConnectionString(rt.azurite.connectionString);
         await blobs(runtime).getContainerClient('raw-names').createIfNotExists();
         await blobs(runtime).getContainerClient('raw-names').getBlockBlobClient('kept.json').upload('{"a":1}', 7);
+        // The queue is on the state database too (a scheduled message, so the trigger leaves it alone).
+        const tomorrow = new Date(startedAt.getTime() + 86_400_000);
+        const scheduled = runtime.queues
+            .get('newnames-queue')!
+            .send({ body: '{"names":["Ada"]}', messageId: 'kept', scheduledEnqueueTimeUtc: tomorrow });
         // The trigger records its status as it starts, as the host's listener does: not necessarily before start returns.
         const statusBlob = blobs(runtime).getContainerClient('azure-webjobs-hosts').getBlockBlobClient(STATUS_BLOB);
         await waitForAsync(() => statusBlob.exists(), 20_000);
         const status = JSON.parse((await statusBlob.downloadToBuffer()).toString()) as { Next: string };
         const nextMinute = new Date(Math.floor(startedAt.getTime() / 60_000) * 60_000 + 60_000);
         expect(new Date(status.Next).getTime()).toBeGreaterThanOrEqual(nextMinute.getTime());
+        // The hub the runtime builds keeps its log on the folder (the store's own tests cover the details).
+        const [sent] = runtime.eventHubs.get('names')!.send([{ body: { kept: true } }], { partitionId: '3' });
         await runtime.stop();
         runtime = undefined;
 
@@ -69,12 +76,22 @@ describe('local runtime state on disk', () => {
         shiftMs = 0;
         logs.length = 0;
         runtime = await start();
+        // The Stream Analytics job resumes from its recorded progress (the first run's time), not from now.
+        expect(runtime.streamAnalytics.outputStartTimes.letterCountsOutput).toBeLessThan(Date.now() - 60_000);
         await waitFor(() => logs.some((line) => line.includes('Timer is past due')), 20_000);
         expect(logs.filter((line) => line.includes('Timer is past due'))).toEqual([
             '[generateNames] warning: Timer is past due: the previous schedule was missed (host restart or long invocation).',
         ]);
         const kept = blobs(runtime).getContainerClient('raw-names').getBlockBlobClient('kept.json');
         expect((await kept.downloadToBuffer()).toString()).toBe('{"a":1}');
+        expect(runtime.eventHubs.get('names')!.read('3', sent!.sequenceNumber, 1)).toEqual([sent]);
+        const queue = runtime.queues.get('newnames-queue')!;
+        expect(queue.peek(scheduled.sequenceNumber, 1)).toEqual([
+            expect.objectContaining({ messageId: 'kept', state: 'scheduled', scheduledEnqueueTimeUtc: tomorrow }),
+        ]);
+        expect(
+            queue.send({ body: '{"names":["Bo"]}', scheduledEnqueueTimeUtc: tomorrow }).sequenceNumber,
+        ).toBeGreaterThan(scheduled.sequenceNumber);
         await runtime.stop();
         runtime = undefined;
         expect(readdirSync(stateDirectory).sort()).toEqual(['azurite', 'namestream.db']);

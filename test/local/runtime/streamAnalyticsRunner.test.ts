@@ -11,9 +11,10 @@ import {
     startStreamAnalyticsRunner,
     STREAM_ANALYTICS_PROGRESS_SCOPE,
     type StreamAnalyticsRunner,
+    type StreamJobProgress,
     streamJobProgressSchema,
 } from '../../../local/runtime/streamAnalyticsRunner';
-import { StateStore } from '../../../local/state';
+import { type RecordTable, StateStore } from '../../../local/state';
 import { letterCountsJobSettings, letterCountsQueryPath, type OutputRow } from '../../../local/streamAnalytics';
 
 const START = Date.parse('2026-11-22T06:00:00Z');
@@ -165,6 +166,50 @@ describe('startStreamAnalyticsRunner', () => {
         await waitFor(() => errors.length >= 2, 'two failed attempts');
         await runner.stop();
         expect(runner.job.pendingBatches()).toBe(1);
+    });
+
+    it('starts its output at job start time, reading back far enough that the first window is complete', async () => {
+        // Azure's JobStartTime: "if your query uses a 5-minutes Tumbling Window, Azure Stream Analytics will seek data
+        // from 5 minutes ago in the input" and "no partial windowed aggregates are generated" (start-job.md).
+        const clock = { ms: START - 25_000, now: () => new Date(clock.ms) };
+        const hub = new LocalEventHub({ name: 'names', partitionCount: 1, clock });
+        hub.send([{ body: {} }]); // window ending START - 20 s: before the job starts, not written
+        clock.ms = START - 3_000;
+        hub.send([{ body: {} }, { body: {} }]); // window ending START, open when the job starts
+        clock.ms = START;
+        const delivered: OutputRow[] = [];
+        const runner = startStreamAnalyticsRunner({
+            queryText: QUERY,
+            jobSettings: {
+                eventsLateArrivalMaxDelayInSeconds: 1,
+                eventsOutOfOrderMaxDelayInSeconds: 0,
+                eventsOutOfOrderPolicy: 'Adjust',
+            },
+            inputs: { namesInput: { hub, consumerGroup: 'asa' } },
+            outputs: {
+                counts: (rows) => {
+                    delivered.push(...rows);
+                    return Promise.resolve();
+                },
+            },
+            clock,
+            tickMs: 10,
+            onError: () => {},
+        });
+        runners.push(runner);
+        clock.ms = START + 2_000;
+        hub.send([{ body: {} }]);
+        await waitFor(() => runner.job.metrics().inputEvents === 4, 'the events read');
+        clock.ms = START + 20_000;
+        await waitFor(() => delivered.length === 2, 'two windows');
+        expect({ outputStartTimes: runner.outputStartTimes, replayed: runner.replayedEvents, delivered }).toEqual({
+            outputStartTimes: { counts: START },
+            replayed: 3,
+            delivered: [
+                { windowEnd: '2026-11-22T06:00:00.0000000Z', names: 2 },
+                { windowEnd: '2026-11-22T06:00:10.0000000Z', names: 1 },
+            ],
+        });
     });
 
     it('reports late, early and out-of-order events as they are dropped, once each', async () => {
@@ -355,6 +400,63 @@ describe('startStreamAnalyticsRunner across a restart', () => {
             store.close();
             rmSync(folder, { recursive: true, force: true });
         }
+    });
+
+    it('warns when retention has trimmed events the replay needs, and then keeps the last window it wrote', async () => {
+        const clock = { ms: START, now: () => new Date(clock.ms) };
+        // Room for 3 events: of the window ending 06:00:10 (4 names, written before the restart) only 1 is left.
+        const hub = new LocalEventHub({ name: 'names', partitionCount: 1, clock, maxRetainedEventsPerPartition: 3 });
+        for (const offset of [1_000, 2_000, 3_000, 9_000, 12_000, 13_000]) {
+            clock.ms = START + offset;
+            hub.send([{ body: {} }]);
+        }
+        clock.ms = START + 40_000;
+        const table = new Map<string, StreamJobProgress>([
+            [
+                'job',
+                {
+                    jobStartTime: new Date(START).toISOString(),
+                    lastOutputEventTimes: { counts: new Date(START + 10_000).toISOString() },
+                },
+            ],
+        ]);
+        const records: RecordTable<StreamJobProgress> = {
+            get: (key) => table.get(key),
+            put: (key, value) => void table.set(key, value),
+            delete: (key) => table.delete(key),
+            entries: () => [...table],
+        };
+        const delivered: OutputRow[] = [];
+        const warnings: string[] = [];
+        const runner = startStreamAnalyticsRunner({
+            queryText: QUERY,
+            jobSettings: {
+                eventsLateArrivalMaxDelayInSeconds: 1,
+                eventsOutOfOrderMaxDelayInSeconds: 0,
+                eventsOutOfOrderPolicy: 'Adjust',
+            },
+            inputs: { namesInput: { hub, consumerGroup: 'asa' } },
+            outputs: {
+                counts: (rows) => {
+                    delivered.push(...rows);
+                    return Promise.resolve();
+                },
+            },
+            clock,
+            tickMs: 10,
+            onError: () => {},
+            onWarning: (message) => warnings.push(message),
+            progress: { records, jobName: 'job' },
+        });
+        await runner.stop();
+        expect({ warnings, delivered }).toEqual({
+            warnings: [
+                'the Event Hub may no longer hold every event since 2026-11-22T05:55:00.000Z (retention has trimmed ' +
+                    'namesInput/0), so the windows after the last output time are rebuilt without them (npm run ' +
+                    'recount derives them again from the raw-names blobs)',
+            ],
+            delivered: [{ windowEnd: '2026-11-22T06:00:20.0000000Z', names: 2 }],
+        });
     });
 
     type Kill = { atWrite: number; writeLands: boolean } | 'while idle' | 'never';

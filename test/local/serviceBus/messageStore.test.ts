@@ -23,12 +23,15 @@ describe('LocalServiceBusQueue on the state database', () => {
     const opened: Array<{ queue: LocalServiceBusQueue; state: StateStore }> = [];
 
     /** A queue on the folder's database, as the runtime builds it at start. */
-    function open(options: Partial<LocalServiceBusQueueOptions> = {}): LocalServiceBusQueue {
+    function open(
+        options: Partial<LocalServiceBusQueueOptions> = {},
+        wrap = (store: ServiceBusMessageStore) => store,
+    ): LocalServiceBusQueue {
         const state = StateStore.open({ directory, components: [SERVICE_BUS_STATE_COMPONENT] });
         try {
             const queue = new LocalServiceBusQueue({
                 name: QUEUE,
-                store: new SqliteServiceBusMessageStore(state),
+                store: wrap(new SqliteServiceBusMessageStore(state)),
                 ...options,
             });
             opened.push({ queue, state });
@@ -242,6 +245,25 @@ describe('LocalServiceBusQueue on the state database', () => {
         expect(
             queue.peek(1, 10).map((message) => [message.sequenceNumber, message.body, message.deliveryCount]),
         ).toEqual([[3, 'two', 0]]);
+    });
+
+    it('writes a batch send and a batch of settlements in one transaction each', () => {
+        let writes = 0;
+        const counting = (store: ServiceBusMessageStore): ServiceBusMessageStore => ({
+            load: (entity) => store.load(entity),
+            write: (changes) => {
+                writes += 1;
+                store.write(changes);
+            },
+        });
+        const queue = open({}, counting);
+        queue.sendBatch([{ body: 'a' }, { body: 'b' }, { body: 'c' }]);
+        expect(writes).toBe(1);
+        const tokens = queue.receive(3).map((message) => message.lockToken);
+        writes = 0;
+        queue.inOneCommit(() => tokens.forEach((token) => queue.complete(token)));
+        expect(writes).toBe(1);
+        expect(reopen().peek(1, 10)).toEqual([]);
     });
 
     it('refuses a row it cannot read, naming the file and the message', () => {

@@ -136,6 +136,8 @@ const VALID_QUERIES = [
         'docs-cross-outer-apply',
         'docs-windows-function',
         'docs-session-window',
+        'docs-join-three-streams',
+        'docs-lag-with-join',
     ].map((name) => readFileSync(`${__dirname}/fixtures/${name}/query.asaql`, 'utf8')),
 ];
 
@@ -227,7 +229,7 @@ interface TimedEvent {
     time: number;
     k: string;
     v: number;
-    side: 'left' | 'right';
+    side: 'left' | 'right' | 'third';
 }
 
 /** Events in time order (arrival = event time), on two inputs; whole seconds often land on window edges. */
@@ -252,12 +254,41 @@ const timedEvents = fc
         });
     });
 
+/**
+ * The same on three inputs, for joins of three streams, closer together so that pairs often arrive while a third
+ * event matching them is near being forgotten.
+ */
+const threeStreamEvents = fc
+    .array(
+        fc.record({
+            gapMs: fc.oneof(
+                fc.integer({ min: 0, max: 3 }).map((seconds) => seconds * 1000),
+                fc.integer({ min: 0, max: 3000 }),
+            ),
+            k: fc.constantFrom('a', 'b'),
+            v: fc.integer({ min: -5, max: 20 }),
+            side: fc.constantFrom<'left' | 'right' | 'third'>('left', 'right', 'third'),
+        }),
+        { maxLength: 45 },
+    )
+    .map((items) => {
+        let time = START;
+        return items.map<TimedEvent>((item, id) => {
+            time += item.gapMs;
+            return { id, time, k: item.k, v: item.v, side: item.side };
+        });
+    });
+
 const iso = (ms: number): string => new Date(ms).toISOString().replace('Z', '0000Z');
 
-/** Runs a query over both inputs (events pushed at their own time, then the inputs end); rows sorted as JSON. */
+/** Runs a query over the inputs (events pushed at their own time, then the inputs end); rows sorted as JSON. */
 async function runTimed(query: string, events: readonly TimedEvent[]): Promise<unknown[]> {
     const plan = compileQuery(query, {
-        inputs: { leftInput: { partitionIds: ['0'] }, rightInput: { partitionIds: ['0'] } },
+        inputs: {
+            leftInput: { partitionIds: ['0'] },
+            rightInput: { partitionIds: ['0'] },
+            thirdInput: { partitionIds: ['0'] },
+        },
         outputs: ['out'],
         jobSettings: { ...letterCountsJobSettings, eventsOutOfOrderMaxDelayInSeconds: 0 },
     });
@@ -286,6 +317,10 @@ function sortRows(rows: readonly unknown[]): unknown[] {
 }
 
 const leftOnly = (events: readonly TimedEvent[]): TimedEvent[] => events.filter((event) => event.side === 'left');
+
+/** DATEDIFF(second, from, to) as the JOIN reads it: second boundaries crossed from one event time to the other. */
+const secondsCrossed = (from: TimedEvent, to: TimedEvent): number =>
+    Math.floor(to.time / 1000) - Math.floor(from.time / 1000);
 
 describe('windows, joins and LAG match brute-force references', () => {
     it('SlidingWindow: a row wherever an event enters or leaves, over (t - size, t]', async () => {
@@ -389,6 +424,128 @@ describe('windows, joins and LAG match brute-force references', () => {
                             expected.push({ leftId: left.id, rightId: null });
                         }
                     }
+                    expect(await runTimed(query, events)).toEqual(sortRows(expected));
+                }),
+                { numRuns: 100 },
+            );
+        });
+    }
+});
+
+describe('joins of three streams and analytic functions with JOIN match brute-force references', () => {
+    const kinds = [
+        ['JOIN', 'JOIN'],
+        ['JOIN', 'LEFT OUTER JOIN'],
+        ['LEFT OUTER JOIN', 'LEFT OUTER JOIN'],
+    ] as const;
+    for (const [first, second] of kinds) {
+        it(`l ${first} r ${second} t, t bounded against l on both sides and against r above`, async () => {
+            await fc.assert(
+                fc.asyncProperty(threeStreamEvents, async (events) => {
+                    const query = `SELECT l.id AS leftId, r.id AS rightId, t.id AS thirdId, System.Timestamp() AS ts,
+                            LAG(t.v, 1, -1) OVER (LIMIT DURATION(second, 20)) AS previousThird
+                        INTO out
+                        FROM leftInput l TIMESTAMP BY time
+                        ${first} rightInput r TIMESTAMP BY time ON l.k = r.k AND DATEDIFF(second, l, r) BETWEEN 0 AND 10
+                        ${second} thirdInput t TIMESTAMP BY time
+                        ON t.k = r.k AND DATEDIFF(second, l, t) BETWEEN 0 AND 12 AND DATEDIFF(second, r, t) <= 5`;
+                    const bySide = (side: TimedEvent['side']): TimedEvent[] =>
+                        events.filter((event) => event.side === side);
+                    const thirds = bySide('third');
+                    // LAG over every third event (arrival order is time order here), before the join.
+                    const previousThird = new Map(
+                        thirds.map((event, index) => {
+                            const before = thirds.slice(0, index).filter((other) => other.time >= event.time - 20_000);
+                            return [event.id, before.at(-1)?.v ?? -1];
+                        }),
+                    );
+                    // (l JOIN r): a match is stamped with the later event, an unmatched l 10 s after it.
+                    const pairs: { l: TimedEvent; r: TimedEvent | null; ts: number }[] = [];
+                    for (const l of bySide('left')) {
+                        const matches = bySide('right').filter((r) => {
+                            const crossed = secondsCrossed(l, r);
+                            return r.k === l.k && crossed >= 0 && crossed <= 10;
+                        });
+                        pairs.push(...matches.map((r) => ({ l, r, ts: Math.max(l.time, r.time) })));
+                        if (matches.length === 0 && first !== 'JOIN') {
+                            pairs.push({ l, r: null, ts: l.time + 10_000 });
+                        }
+                    }
+                    const expected: unknown[] = [];
+                    for (const { l, r, ts } of pairs) {
+                        const matches = thirds.filter((t) => {
+                            const fromLeft = secondsCrossed(l, t);
+                            return t.k === r?.k && fromLeft >= 0 && fromLeft <= 12 && secondsCrossed(r, t) <= 5;
+                        });
+                        for (const t of matches) {
+                            const row = { leftId: l.id, rightId: r?.id ?? null, thirdId: t.id };
+                            expected.push({
+                                ...row,
+                                ts: iso(Math.max(ts, t.time)),
+                                previousThird: previousThird.get(t.id),
+                            });
+                        }
+                        if (matches.length === 0 && second !== 'JOIN') {
+                            // The latest instant a t could still have come: 12 s after l, 5 s after r, never before
+                            // the pair's own time; a pair without r can match nothing, so it keeps its time.
+                            const latest = r === null ? ts : Math.max(ts, Math.min(l.time + 12_000, r.time + 5000));
+                            const row = { leftId: l.id, rightId: r?.id ?? null, thirdId: null };
+                            expected.push({ ...row, ts: iso(latest), previousThird: null });
+                        }
+                    }
+                    expect(await runTimed(query, events)).toEqual(sortRows(expected));
+                }),
+                { numRuns: 80 },
+            );
+        });
+    }
+
+    for (const kind of ['JOIN', 'LEFT OUTER JOIN']) {
+        it(`LAG and LAST with WHEN on both sides of a ${kind}: computed over every event of their source`, async () => {
+            await fc.assert(
+                fc.asyncProperty(timedEvents, async (events) => {
+                    const query = `SELECT l.id AS leftId, r.id AS rightId,
+                            LAG(l.v) OVER (PARTITION BY l.k LIMIT DURATION(second, 15)) AS previousLeft,
+                            LAST(r.v) OVER (LIMIT DURATION(second, 15) WHEN r.v > 5) AS lastBigRight
+                        INTO out
+                        FROM leftInput l TIMESTAMP BY time ${kind} rightInput r TIMESTAMP BY time
+                        ON l.k = r.k AND DATEDIFF(second, l, r) BETWEEN 0 AND 10`;
+                    const lefts = leftOnly(events);
+                    const rights = events.filter((event) => event.side === 'right');
+                    const previousLeft = (index: number): number | null => {
+                        const event = lefts[index]!;
+                        const before = lefts
+                            .slice(0, index)
+                            .filter((other) => other.k === event.k && other.time >= event.time - 15_000);
+                        return before.at(-1)?.v ?? null;
+                    };
+                    const lastBigRight = (index: number): number | null => {
+                        const event = rights[index]!;
+                        const upTo = rights
+                            .slice(0, index + 1)
+                            .filter((other) => other.v > 5 && other.time >= event.time - 15_000);
+                        return upTo.at(-1)?.v ?? null;
+                    };
+                    const expected: unknown[] = [];
+                    lefts.forEach((left, leftIndex) => {
+                        let matched = false;
+                        rights.forEach((right, rightIndex) => {
+                            const crossed = secondsCrossed(left, right);
+                            if (right.k === left.k && crossed >= 0 && crossed <= 10) {
+                                matched = true;
+                                expected.push({
+                                    leftId: left.id,
+                                    rightId: right.id,
+                                    previousLeft: previousLeft(leftIndex),
+                                    lastBigRight: lastBigRight(rightIndex),
+                                });
+                            }
+                        });
+                        if (!matched && kind !== 'JOIN') {
+                            const row = { leftId: left.id, rightId: null, previousLeft: previousLeft(leftIndex) };
+                            expected.push({ ...row, lastBigRight: null });
+                        }
+                    });
                     expect(await runTimed(query, events)).toEqual(sortRows(expected));
                 }),
                 { numRuns: 100 },
