@@ -119,9 +119,9 @@ param maxDeliveryCount int = 10
 @description('Optional. Grant the app Azure Service Bus Data Owner on the queue instead of Data Sender + Data Receiver, so the Functions scale controller can read the queue\'s message count and scale on it (target-based scaling). Off by default: least privilege; see docs/deploy.md.')
 param serviceBusTargetBasedScaling bool = false
 
-@description('Optional. Days a raw-names blob is kept.')
+@description('Optional. Days a raw-names blob is kept after its last modification before the lifecycle rule deletes it; the default is raw-names-retention.json, which the local runtime\'s lifecycle sweeper reads too.')
 @minValue(1)
-param rawNamesRetentionDays int = 7
+param rawNamesRetentionDays int = loadJsonContent('./raw-names-retention.json').rawNamesRetentionDays
 
 @description('Optional. SignalR Service tier.')
 @allowed([

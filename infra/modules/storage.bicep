@@ -19,9 +19,9 @@ param rawNamesContainerName string
 @description('Required. Container Flex Consumption deploys the app package from.')
 param deploymentContainerName string
 
-@description('Optional. Days a raw-names blob is kept before the lifecycle rule deletes it.')
+@description('Required. Days a raw-names blob is kept after its last modification before the lifecycle rule deletes it.')
 @minValue(1)
-param rawNamesRetentionDays int = 7
+param rawNamesRetentionDays int
 
 @description('Optional. Roles to grant on the account. The Functions host needs Storage Blob Data Owner on the account: it creates its own containers and takes blob leases.')
 param roleAssignments roleAssignmentType[] = []

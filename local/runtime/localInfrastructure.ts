@@ -1,4 +1,16 @@
 import { LETTER_COUNTS_PARTITION_KEY } from '../../domain/letterCounts/letterCountDocument';
+import rawNamesRetention from '../../infra/raw-names-retention.json';
+
+/** A lifecycle management rule's delete-by-age part, named as in the ARM resource (Microsoft.Storage managementPolicies). */
+export interface BlobLifecycleRule {
+    name: string;
+    /** Only these blob types are acted on; the rule here names block blobs only. */
+    blobTypes: Array<'blockBlob' | 'appendBlob'>;
+    /** `container/` or `container/blobNamePrefix`: a prefix always starts with a container name. */
+    prefixMatch: string[];
+    /** Whole days; a base blob is deleted when its last-modified time is more than this long ago. */
+    daysAfterModificationGreaterThan: number;
+}
 
 /**
  * What infra/ provisions in Azure, for the stand-ins: the local runtime creates these at start, as `azd provision`
@@ -41,5 +53,17 @@ export function localInfrastructure(settings: Record<string, string>) {
             ],
         },
         blobContainers: ['raw-names'],
+        /**
+         * The storage account's lifecycle rule `expire-raw-names` (infra/modules/storage.bicep): delete a block blob
+         * under `raw-names/` once its last modification is more than this many days ago. The number is the Bicep
+         * parameter's default, read from the same file (infra/raw-names-retention.json); test/infra checks the
+         * compiled rule against this one.
+         */
+        rawNamesLifecycleRule: {
+            name: 'expire-raw-names',
+            blobTypes: ['blockBlob'],
+            prefixMatch: ['raw-names/'],
+            daysAfterModificationGreaterThan: rawNamesRetention.rawNamesRetentionDays,
+        } satisfies BlobLifecycleRule,
     };
 }

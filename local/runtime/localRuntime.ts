@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
+import { BlobServiceClient } from '@azure/storage-blob';
 import { z } from 'zod';
 
 import { type Clock, systemClock } from '../../domain/clock';
@@ -32,6 +33,7 @@ import { type LocalSignalR, startLocalSignalR } from '../signalR';
 import { stateLayout, StateStore } from '../state';
 import { letterCountsJobSettings, letterCountsQueryPath } from '../streamAnalytics';
 import { type RunningAzurite, startAzurite } from './azurite';
+import { startBlobLifecycleSweeper } from './blobLifecycleSweeper';
 import { waitForLeftoverProcess } from './leftoverProcess';
 import { localInfrastructure } from './localInfrastructure';
 import { LocalServices, type ServiceBusPath } from './localServices';
@@ -281,6 +283,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             onError: (error) => log(`ttl sweeper: ${String(error)}`),
         });
         stoppers.push(() => ttl.stop());
+        // Azure's lifecycle rule for raw-names blobs, on Azurite (docs/local-runtime.md, "State on disk").
+        const blobLifecycle = startBlobLifecycleSweeper({
+            service: BlobServiceClient.fromConnectionString(azurite.connectionString),
+            rule: infrastructure.rawNamesLifecycleRule,
+            clock,
+            log,
+        });
+        stoppers.push(() => blobLifecycle.stop());
 
         const metrics = new RuntimeMetrics({ queues, eventHubs, clock });
         const streamAnalytics = startStreamAnalyticsRunner({

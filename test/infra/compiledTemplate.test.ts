@@ -564,6 +564,31 @@ describe('Settings the compiled template shares with the local runtime', () => {
         expect(local.blobContainers).toContain(String(blobOutput?.path).split('/')[0]);
     });
 
+    it("the raw-names lifecycle rule: the local sweeper's filters and retention are the deployed rule's", () => {
+        const policy = onlyResource(deployment, 'Microsoft.Storage/storageAccounts/managementPolicies');
+        const rules = (policy.properties as { policy: { rules: Array<Record<string, unknown>> } }).policy.rules;
+        expect(
+            rules.map((rule) => {
+                const definition = rule.definition as {
+                    filters: { blobTypes: string[]; prefixMatch: string[] };
+                    actions: { baseBlob: { delete: { daysAfterModificationGreaterThan: number } } };
+                };
+                expect([rule.enabled, rule.type]).toEqual([true, 'Lifecycle']);
+                return {
+                    name: rule.name,
+                    blobTypes: definition.filters.blobTypes,
+                    prefixMatch: definition.filters.prefixMatch,
+                    daysAfterModificationGreaterThan:
+                        definition.actions.baseBlob.delete.daysAfterModificationGreaterThan,
+                };
+            }),
+        ).toEqual([local.rawNamesLifecycleRule]);
+        // The number itself is the shared file's, not a copy in either place.
+        expect(local.rawNamesLifecycleRule.daysAfterModificationGreaterThan).toBe(
+            (readJson('infra/raw-names-retention.json') as { rawNamesRetentionDays: number }).rawNamesRetentionDays,
+        );
+    });
+
     it('the window size: the query, the deployed setting and the sample agree', () => {
         const size = /TumblingWindow\(\s*(second|ss|s)\s*,\s*(\d+)\s*\)/i.exec(
             (job.properties as { transformation: { properties: { query: string } } }).transformation.properties.query,

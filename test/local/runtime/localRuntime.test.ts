@@ -1,8 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { ChangeFeedStartFrom } from '@azure/cosmos';
 import { EventHubProducerClient } from '@azure/event-hubs';
+import { BlobServiceClient } from '@azure/storage-blob';
 import { describe, expect, it } from 'vitest';
 
 import { createLocalCosmosClient } from '../../../local/cosmos';
@@ -96,6 +99,55 @@ describe('startLocalRuntime({ servicesOnly: true }), as npm start -- --services-
             await producer.close();
             cosmos.dispose();
             await runtime.stop();
+        }
+    }, 60_000);
+});
+
+describe('startLocalRuntime with a state folder', () => {
+    it('deletes raw-names blobs older than the retention at start, as the storage lifecycle rule does', async () => {
+        const directory = mkdtempSync(path.join(tmpdir(), 'runtime-blob-retention-'));
+        try {
+            // A blob left by an earlier run (which also makes the state folder's Cosmos DB certificate, valid from
+            // now); the next run's clock then stands eight days later.
+            const earlier = await startLocalRuntime({
+                appRoot: path.resolve(__dirname, '..', '..', '..'),
+                ephemeralPorts: true,
+                servicesOnly: true,
+                stateDirectory: directory,
+                log: () => undefined,
+            });
+            try {
+                const earlierRaw = BlobServiceClient.fromConnectionString(
+                    earlier.settings.AzureWebJobsStorage!,
+                ).getContainerClient('raw-names');
+                await earlierRaw.createIfNotExists();
+                await earlierRaw.getBlockBlobClient('old.json').upload('{}', 2);
+            } finally {
+                await earlier.stop();
+            }
+            const lines: string[] = [];
+            const runtime = await startLocalRuntime({
+                appRoot: path.resolve(__dirname, '..', '..', '..'),
+                ephemeralPorts: true,
+                servicesOnly: true,
+                stateDirectory: directory,
+                clock: { now: () => new Date(Date.now() + 8 * 24 * 60 * 60_000) },
+                log: (line) => lines.push(line),
+            });
+            try {
+                for (let tries = 0; tries < 100 && !lines.some((l) => l.startsWith('[blob lifecycle]')); tries++) {
+                    await sleep(50);
+                }
+                expect(lines.filter((l) => l.startsWith('[blob lifecycle]'))).toEqual([
+                    '[blob lifecycle] expire-raw-names: deleted 1 blob last modified more than 7 days ago (raw-names/old.json)',
+                ]);
+                const raw = BlobServiceClient.fromConnectionString(runtime.settings.AzureWebJobsStorage!);
+                expect(await raw.getContainerClient('raw-names').getBlockBlobClient('old.json').exists()).toBe(false);
+            } finally {
+                await runtime.stop();
+            }
+        } finally {
+            rmSync(directory, { recursive: true, force: true });
         }
     }, 60_000);
 });

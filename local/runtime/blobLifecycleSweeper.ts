@@ -1,0 +1,154 @@
+import { type BlobServiceClient, RestError } from '@azure/storage-blob';
+
+import type { Clock } from '../../domain/clock';
+import type { BlobLifecycleRule } from './localInfrastructure';
+
+const DAY_MS = 24 * 60 * 60_000;
+
+/** Azure runs lifecycle policies about once a day; locally the sweep runs at start and then hourly. */
+export const DEFAULT_SWEEP_INTERVAL_MS = 60 * 60_000;
+
+/** Blobs listed (and then deleted) per page: the service's maximum, so a sweep costs few list calls. */
+export const DEFAULT_SWEEP_PAGE_SIZE = 5000;
+
+export interface BlobLifecycleSweepReport {
+    /** `container/blobName` of every blob deleted, in listing order. */
+    deleted: string[];
+    /** Blobs the rule's filters matched and that were still young enough to keep. */
+    kept: number;
+    /** Deletes that failed (each also logged); the next sweep tries them again. */
+    failed: number;
+}
+
+export interface BlobLifecycleSweeperOptions {
+    service: BlobServiceClient;
+    rule: BlobLifecycleRule;
+    clock: Clock;
+    intervalMs?: number;
+    pageSize?: number;
+    log: (line: string) => void;
+}
+
+export interface BlobLifecycleSweeper {
+    /** One sweep now (the timer's sweeps are skipped while one runs); resolves with what it did, never rejects. */
+    sweepOnce(): Promise<BlobLifecycleSweepReport>;
+    /** Stops the timer and waits for a running sweep to finish. */
+    stop(): Promise<void>;
+}
+
+/**
+ * The storage account's lifecycle management on Azurite, which has none: applies a rule's base-blob delete action
+ * the way Azure does, deleting every blob of the rule's types under one of its prefixes (`container/namePrefix`)
+ * whose last-modified time is more than `daysAfterModificationGreaterThan` days before the clock's now.
+ * Source: https://learn.microsoft.com/azure/storage/blobs/lifecycle-management-overview (a prefix starts with a
+ * container name; the age of a base blob is counted from its last modification; the platform runs the policy about
+ * once a day). Differs from Azure in the schedule only: the first sweep starts at once, then one every `intervalMs`
+ * (default an hour), so a runtime restarted after days trims its disk right away.
+ *
+ * Each page of the listing (`pageSize` blobs) is deleted before the next is listed, so memory stays bounded by a
+ * page. A sweep never throws: a failed delete or listing is logged, and the next sweep tries again.
+ * @throws RangeError quoting the value when intervalMs or pageSize is not a positive integer (at start, not later)
+ */
+export function startBlobLifecycleSweeper(options: BlobLifecycleSweeperOptions): BlobLifecycleSweeper {
+    const intervalMs = options.intervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
+    const pageSize = options.pageSize ?? DEFAULT_SWEEP_PAGE_SIZE;
+    for (const [name, value] of [
+        ['intervalMs', intervalMs],
+        ['pageSize', pageSize],
+    ] as const) {
+        if (!Number.isSafeInteger(value) || value <= 0) {
+            throw new RangeError(`blob lifecycle sweeper: ${name} must be a positive integer (got ${String(value)})`);
+        }
+    }
+    let sweeping: Promise<BlobLifecycleSweepReport> | undefined;
+    const sweepOnce = (): Promise<BlobLifecycleSweepReport> => {
+        sweeping ??= sweepRule(options.service, options.rule, options.clock, pageSize, options.log)
+            .catch((error: unknown) => {
+                options.log(`[blob lifecycle] ${options.rule.name}: sweep failed: ${String(error)}`);
+                return { deleted: [], kept: 0, failed: 1 };
+            })
+            .finally(() => {
+                sweeping = undefined;
+            });
+        return sweeping;
+    };
+    void sweepOnce();
+    const timer = setInterval(() => void sweepOnce(), intervalMs);
+    // The sweeper alone must not keep a process alive.
+    timer.unref();
+    return {
+        sweepOnce,
+        stop: async () => {
+            clearInterval(timer);
+            await sweeping;
+        },
+    };
+}
+
+const listedBlobType: Record<BlobLifecycleRule['blobTypes'][number], string> = {
+    blockBlob: 'BlockBlob',
+    appendBlob: 'AppendBlob',
+};
+
+async function sweepRule(
+    service: BlobServiceClient,
+    rule: BlobLifecycleRule,
+    clock: Clock,
+    pageSize: number,
+    log: (line: string) => void,
+): Promise<BlobLifecycleSweepReport> {
+    const report: BlobLifecycleSweepReport = { deleted: [], kept: 0, failed: 0 };
+    // Fixed for the whole sweep, as one lifecycle run evaluates every blob against the same day.
+    const cutoff = clock.now().getTime() - rule.daysAfterModificationGreaterThan * DAY_MS;
+    const types = new Set(rule.blobTypes.map((type) => listedBlobType[type]));
+    for (const prefix of rule.prefixMatch) {
+        const slash = prefix.indexOf('/');
+        const containerName = slash < 0 ? prefix : prefix.slice(0, slash);
+        const namePrefix = slash < 0 ? '' : prefix.slice(slash + 1);
+        const container = service.getContainerClient(containerName);
+        try {
+            if (!(await container.exists())) {
+                continue;
+            }
+            // Deleting listed blobs does not disturb the continuation marker: it names the next blob, not an offset.
+            for await (const page of container
+                .listBlobsFlat({ prefix: namePrefix })
+                .byPage({ maxPageSize: pageSize })) {
+                for (const blob of page.segment.blobItems) {
+                    if (!types.has(blob.properties.blobType ?? '')) {
+                        continue;
+                    }
+                    if (blob.properties.lastModified.getTime() >= cutoff) {
+                        report.kept += 1;
+                        continue;
+                    }
+                    try {
+                        await container.deleteBlob(blob.name);
+                        report.deleted.push(`${containerName}/${blob.name}`);
+                    } catch (error) {
+                        // 404: deleted by someone else since the listing, which is the outcome wanted.
+                        if (error instanceof RestError && error.statusCode === 404) {
+                            continue;
+                        }
+                        report.failed += 1;
+                        log(
+                            `[blob lifecycle] ${rule.name}: deleting ${containerName}/${blob.name} failed: ${String(error)}`,
+                        );
+                    }
+                }
+            }
+        } catch (error) {
+            report.failed += 1;
+            log(`[blob lifecycle] ${rule.name}: listing ${prefix} failed: ${String(error)}`);
+        }
+    }
+    if (report.deleted.length > 0) {
+        const first = report.deleted[0]!;
+        const more = report.deleted.length > 1 ? ` (${first} and ${report.deleted.length - 1} more)` : ` (${first})`;
+        log(
+            `[blob lifecycle] ${rule.name}: deleted ${report.deleted.length} blob${report.deleted.length === 1 ? '' : 's'} last modified more than ` +
+                `${rule.daysAfterModificationGreaterThan} days ago${more}`,
+        );
+    }
+    return report;
+}

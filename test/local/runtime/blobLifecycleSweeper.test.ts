@@ -1,0 +1,112 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { fixedClock } from '../../../domain/clock';
+import { type RunningAzurite, startAzurite } from '../../../local/runtime/azurite';
+import { startBlobLifecycleSweeper } from '../../../local/runtime/blobLifecycleSweeper';
+import { localInfrastructure } from '../../../local/runtime/localInfrastructure';
+
+const DAY_MS = 24 * 60 * 60_000;
+
+describe('startBlobLifecycleSweeper against Azurite', () => {
+    let azurite: RunningAzurite;
+    let service: BlobServiceClient;
+    const rule = localInfrastructure({}).rawNamesLifecycleRule;
+
+    beforeAll(async () => {
+        azurite = await startAzurite({ port: 0 });
+        service = BlobServiceClient.fromConnectionString(azurite.connectionString);
+    });
+    afterAll(() => azurite?.close());
+
+    async function put(container: ContainerClient, name: string): Promise<Date> {
+        await container.createIfNotExists();
+        const response = await container.getBlockBlobClient(name).upload('{}', 2);
+        return response.lastModified!;
+    }
+
+    async function names(container: ContainerClient): Promise<string[]> {
+        const found: string[] = [];
+        for await (const blob of container.listBlobsFlat()) found.push(blob.name);
+        return found;
+    }
+
+    it("deletes the rule's blobs last modified more than the retention ago, page by page, and keeps the rest", async () => {
+        const rawNames = service.getContainerClient('raw-names');
+        const hosts = service.getContainerClient('azure-webjobs-hosts');
+        // Same name start, other container: `raw-names/` selects the container raw-names only.
+        const lookalike = service.getContainerClient('raw-names-archive');
+        let oldest = new Date(0);
+        for (const name of ['a.json', 'b.json', 'c.json', 'd.json', 'e.json']) {
+            oldest = await put(rawNames, name);
+        }
+        await put(hosts, 'timers/host/status');
+        await put(lookalike, 'a.json');
+        const append = rawNames.getAppendBlobClient('log.txt');
+        await append.create();
+        // Last-Modified has whole seconds: the blob written next is at least a second younger.
+        await sleep(1100);
+        const young = await put(rawNames, 'young.json');
+        expect(young.getTime()).toBeGreaterThan(oldest.getTime());
+
+        const lines: string[] = [];
+        const days = rule.daysAfterModificationGreaterThan;
+        // Exactly the retention: "greater than" keeps them.
+        const atRetention = startBlobLifecycleSweeper({
+            service,
+            rule,
+            clock: fixedClock(new Date(oldest.getTime() + days * DAY_MS)),
+            log: (line) => lines.push(line),
+        });
+        const first = await atRetention.sweepOnce();
+        await atRetention.stop();
+        expect(first).toEqual({ deleted: [], kept: 6, failed: 0 });
+
+        // Half a second past it for the old ones, still inside it for young.json; two blobs a page.
+        const sweeper = startBlobLifecycleSweeper({
+            service,
+            rule,
+            clock: fixedClock(new Date(oldest.getTime() + days * DAY_MS + 500)),
+            pageSize: 2,
+            log: (line) => lines.push(line),
+        });
+        const report = await sweeper.sweepOnce();
+        await sweeper.stop();
+        expect(report).toEqual({
+            deleted: [
+                'raw-names/a.json',
+                'raw-names/b.json',
+                'raw-names/c.json',
+                'raw-names/d.json',
+                'raw-names/e.json',
+            ],
+            kept: 1,
+            failed: 0,
+        });
+        expect(await names(rawNames)).toEqual(['log.txt', 'young.json']);
+        expect(await names(hosts)).toEqual(['timers/host/status']);
+        expect(await names(lookalike)).toEqual(['a.json']);
+        expect(lines).toEqual([
+            `[blob lifecycle] expire-raw-names: deleted 5 blobs last modified more than ${days} days ago (raw-names/a.json and 4 more)`,
+        ]);
+    });
+
+    it('logs a failing sweep instead of throwing, and stops', async () => {
+        const lines: string[] = [];
+        const unreachable = BlobServiceClient.fromConnectionString(azurite.connectionString.replace(/:\d+\//, ':1/'), {
+            retryOptions: { maxTries: 1 },
+        });
+        const sweeper = startBlobLifecycleSweeper({
+            service: unreachable,
+            rule,
+            clock: fixedClock('2026-01-01T00:00:00Z'),
+            log: (line) => lines.push(line),
+        });
+        expect(await sweeper.sweepOnce()).toEqual({ deleted: [], kept: 0, failed: 1 });
+        await sweeper.stop();
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toMatch(/^\[blob lifecycle\] expire-raw-names: listing raw-names\/ failed: .*ECONNREFUSED/);
+    });
+});
