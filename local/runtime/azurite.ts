@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
+import { StateCorruptError } from '../state/errors';
 import { findFreePort } from './freePort';
 
 /** Azurite's well-known development account; public by design (https://learn.microsoft.com/azure/storage/common/storage-use-azurite). */
@@ -69,7 +70,10 @@ export async function startAzurite(
         child.stdout?.on('data', onData);
         child.stderr?.on('data', onData);
         child.once('exit', (code) =>
-            reject(new Error(`Azurite exited with code ${String(code)} before listening:\n${output}`)),
+            reject(
+                damagedMetadata(options.location) ??
+                    new Error(`Azurite exited with code ${String(code)} before listening:\n${output}`),
+            ),
         );
         child.once('error', reject);
     });
@@ -91,6 +95,31 @@ export async function startAzurite(
                 child.kill('SIGTERM');
             }),
     };
+}
+
+/**
+ * Azurite keeps its metadata in LokiJS JSON files at the top of its location and exits at start on one it cannot
+ * parse ("Exit due to unhandled error: Unterminated string in JSON..."), the same way at every start. LokiJS writes
+ * them to a temporary file and renames it, so a kill leaves the previous whole file; a power loss before the data
+ * reached the disk can still leave one cut short. Named here as the state folder's other damaged files are, with the
+ * way out, instead of Azurite's bare parse error.
+ */
+function damagedMetadata(location: string | undefined): StateCorruptError | undefined {
+    if (location === undefined || !existsSync(location)) {
+        return undefined;
+    }
+    for (const entry of readdirSync(location).sort()) {
+        if (!/^__azurite_db_.*\.json$/.test(entry)) {
+            continue;
+        }
+        const file = path.join(location, entry);
+        try {
+            JSON.parse(readFileSync(file, 'utf8'));
+        } catch (error) {
+            return new StateCorruptError(file, `Azurite cannot read its metadata (${(error as Error).message})`);
+        }
+    }
+    return undefined;
 }
 
 /**

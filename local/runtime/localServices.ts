@@ -107,7 +107,11 @@ export class LocalServices implements BindingServices {
         return queue.startProcessor({
             maxConcurrentCalls: options.maxConcurrentCalls,
             maxAutoLockRenewalDurationMs: options.maxAutoLockRenewalDurationMs,
-            handler: (message) => options.handler({ body: message.body, metadata: triggerMetadata(message) }),
+            handler: (message) =>
+                options.handler({
+                    body: triggerBody(message.body, message.contentType),
+                    metadata: triggerMetadata(message),
+                }),
             onError: (error) => options.onError(error),
         });
     }
@@ -501,7 +505,17 @@ function triggerMetadata(message: ReceivedServiceBusMessage): Record<string, unk
 function sdkBody(message: ServiceBusReceivedMessage): string | Buffer {
     const body = message.body as unknown;
     const bytes = Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body) ?? '');
-    return message.contentType === 'application/octet-stream' ? bytes : bytes.toString('utf8');
+    return triggerBody(bytes, message.contentType);
+}
+
+/**
+ * The same rule for the in-process path: a message that came in over AMQP keeps its data section as bytes (an
+ * official SDK sender encodes an object body as its JSON text there), and only octet-stream stays binary. Handing
+ * the bytes on as they are made every such message fail dequeueNames ("field id is missing") ten times and land in
+ * the dead-letter queue, while the same message over the SDK trigger went through.
+ */
+function triggerBody(body: string | Buffer, contentType: string | undefined): string | Buffer {
+    return Buffer.isBuffer(body) && contentType !== 'application/octet-stream' ? body.toString('utf8') : body;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 
 import { AZURITE_ACCOUNT, startAzurite } from '../../../local/runtime/azurite';
 import { waitForLeftoverProcess } from '../../../local/runtime/leftoverProcess';
+import { StateCorruptError } from '../../../local/state';
 
 describe('startAzurite', () => {
     it.each([
@@ -58,6 +59,35 @@ describe('startAzurite', () => {
             rmSync(location, { recursive: true, force: true });
         }
     });
+
+    it('refuses metadata cut short (a power loss) with a StateCorruptError naming the file, at every start', async () => {
+        const location = mkdtempSync(path.join(tmpdir(), 'azurite-torn-'));
+        try {
+            const first = await startAzurite({ port: 0, location });
+            const container = BlobServiceClient.fromConnectionString(first.connectionString).getContainerClient('torn');
+            await container.create();
+            await container.getBlockBlobClient('a.json').upload('{}', 2);
+            await first.close();
+            const metadata = path.join(location, '__azurite_db_blob__.json');
+            truncateSync(metadata, Math.floor(statSync(metadata).size / 2));
+            for (let attempt = 0; attempt < 2; attempt += 1) {
+                const refused = await startAzurite({ port: 0, location }).then(
+                    async (azurite) => {
+                        await azurite.close();
+                        return undefined;
+                    },
+                    (error: unknown) => error,
+                );
+                expect(refused).toBeInstanceOf(StateCorruptError);
+                expect((refused as StateCorruptError).file).toBe(metadata);
+                expect((refused as Error).message).toMatch(
+                    /is damaged and was not used: Azurite cannot read its metadata \(.*JSON.*\)\. Move it aside/,
+                );
+            }
+        } finally {
+            rmSync(location, { recursive: true, force: true });
+        }
+    }, 60_000);
 
     it('runs the real Blob service on a free loopback port, in memory, until closed', async () => {
         const azurite = await startAzurite({ port: 0 });

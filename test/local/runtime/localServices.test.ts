@@ -1,3 +1,4 @@
+import { ServiceBusClient } from '@azure/service-bus';
 import { describe, expect, it } from 'vitest';
 
 import { fixedClock, systemClock } from '../../../domain/clock';
@@ -207,8 +208,9 @@ describe('LocalServices Service Bus bindings over AMQP (the official SDK client,
         const server = await startAmqpServer({ port: 0, sharedAccessKeys: { RootManageSharedAccessKey: 'x' } });
         const queue = new LocalServiceBusQueue({ name: 'names', clock: systemClock });
         serveQueueOverAmqp(server, queue);
+        const connection = EMULATOR_SB.replace('sb://localhost', `sb://127.0.0.1:${server.port}`);
         const services = new LocalServices({
-            settings: { SB: EMULATOR_SB.replace('sb://localhost', `sb://127.0.0.1:${server.port}`) },
+            settings: { SB: connection },
             queues: new Map([['names', queue]]),
             eventHubs: new Map(),
             cosmosCa: '',
@@ -217,6 +219,7 @@ describe('LocalServices Service Bus bindings over AMQP (the official SDK client,
         return {
             queue,
             services,
+            connection,
             close: async () => {
                 await services.close();
                 queue.close();
@@ -235,6 +238,47 @@ describe('LocalServices Service Bus bindings over AMQP (the official SDK client,
                 { body: Buffer.from([1]), contentType: 'application/octet-stream' },
             ]);
         } finally {
+            await close();
+        }
+    });
+
+    it("in process too, hands an official sender's JSON body to the function as the text it sent", async () => {
+        const { queue, connection, close } = await overAmqp();
+        const services = new LocalServices({
+            settings: { SB: connection },
+            queues: new Map([['names', queue]]),
+            eventHubs: new Map(),
+            cosmosCa: '',
+            clock: systemClock,
+            serviceBusPath: 'in-process',
+        });
+        try {
+            const client = new ServiceBusClient(connection);
+            await client.createSender('names').sendMessages([
+                { body: { id: 'a', names: ['Ada'] }, contentType: 'application/json' },
+                { body: Buffer.from([1, 2]), contentType: 'application/octet-stream' },
+            ]);
+            await client.close();
+            const bodies: unknown[] = [];
+            await new Promise<void>((resolve) => {
+                const handle = services.startServiceBusQueueTrigger({
+                    connection: 'SB',
+                    queueName: 'names',
+                    maxConcurrentCalls: 1,
+                    maxAutoLockRenewalDurationMs: 60_000,
+                    handler: (delivery) => {
+                        bodies.push(delivery.body);
+                        if (bodies.length === 2) {
+                            void handle.stop().then(() => resolve());
+                        }
+                        return Promise.resolve();
+                    },
+                    onError: () => undefined,
+                });
+            });
+            expect(bodies).toEqual(['{"id":"a","names":["Ada"]}', Buffer.from([1, 2])]);
+        } finally {
+            await services.close();
             await close();
         }
     });
