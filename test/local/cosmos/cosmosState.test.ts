@@ -284,6 +284,32 @@ describe('the local Cosmos DB on a state store', () => {
         }
     });
 
+    it('keeps no CA private key in the state, and removes one an older version kept', async () => {
+        const folder = newFolder();
+        const kept = (store: StateStore) =>
+            JSON.parse(
+                store.database
+                    .prepare<[], { value: string }>("SELECT value FROM records WHERE scope = 'cosmos' AND key = 'tls'")
+                    .get()!.value,
+            ) as Record<string, string>;
+        const first = await start(folder);
+        const record = kept(first.store);
+        expect(Object.keys(record).sort()).toEqual(['caPem', 'serverCertPem', 'serverKeyPem']);
+        // An older version's record, with the CA's key beside it.
+        first.store.database
+            .prepare("UPDATE records SET value = ? WHERE scope = 'cosmos' AND key = 'tls'")
+            .run(
+                JSON.stringify({
+                    ...record,
+                    caKeyPem: '-----BEGIN PRIVATE KEY-----\nold\n-----END PRIVATE KEY-----\n',
+                }),
+            );
+        await stop(first);
+
+        const second = await start(folder);
+        expect([second.cosmos.caGenerated, kept(second.store)]).toEqual([false, record]);
+    });
+
     it('keeps the CA while it is valid and replaces it when it is about to expire', async () => {
         const folder = newFolder();
         // Real time: the second start's certificate is checked by a real TLS client against the real clock.
