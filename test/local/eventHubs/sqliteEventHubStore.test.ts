@@ -291,6 +291,26 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
         );
     });
 
+    it.each([
+        [1, "x'ff'", /\(format 1\) cannot be read \(.+\)/],
+        [2, "'[not json'", /\(format 2\) cannot be read \(.*JSON.*\)/],
+        [3, "x'ff00'", /\(format 3\) cannot be read \(.+\)/],
+    ])(
+        'refuses an event whose stored format %i cannot be decoded, naming the file and the row',
+        (format, data, reason) => {
+            const folder = durableFolder();
+            folder.open({ partitionCount: 2 }).send([{ body: 'a' }, { body: 'b' }], { partitionId: '1' });
+            folder.state.database
+                .prepare(`UPDATE eventhub_events SET format = ?, data = ${data} WHERE sequence_number = 1`)
+                .run(format);
+            const opening = () => folder.open({ partitionCount: 2 });
+            expect(opening).toThrow(StateCorruptError);
+            expect(opening).toThrow(folder.state.databaseFile);
+            expect(opening).toThrow('event 1 of event hub "names" partition 1');
+            expect(opening).toThrow(reason);
+        },
+    );
+
     it('writes checkpoints within 100 ms, in one transaction', async () => {
         const folder = durableFolder();
         const hub = folder.open();
