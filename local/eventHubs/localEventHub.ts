@@ -424,13 +424,24 @@ export class LocalEventHub {
             sends.forEach((send) => send.reject(error));
             return;
         }
+        // Committed: settle the sends before anything else can throw. What follows runs inside setImmediate, where
+        // a throw would be an uncaught exception that stops the runtime, so its failures are logged instead (a failed
+        // trim is retried by the next one; a throwing listener does not stop the others).
+        sends.forEach((send, index) => send.resolve(stored[index]!));
         for (const partition of new Set(sends.map((send) => send.partition))) {
-            this.trim(partition, nowMs);
+            try {
+                this.trim(partition, nowMs);
+            } catch (error) {
+                logAfterCommitError(this.name, partition.partitionId, 'trimming', error);
+            }
             for (const listener of this.appendListeners.get(partition.partitionId) ?? []) {
-                listener();
+                try {
+                    listener();
+                } catch (error) {
+                    logAfterCommitError(this.name, partition.partitionId, 'waking a reader', error);
+                }
             }
         }
-        sends.forEach((send, index) => send.resolve(stored[index]!));
     }
 
     private trim(partition: PartitionLog, nowMs: number): void {
@@ -547,6 +558,14 @@ function requirePositiveInteger(argument: string, value: number): void {
     if (!Number.isSafeInteger(value) || value < 1) {
         throw new InvalidEventHubArgumentError(argument, value, 'must be a positive integer');
     }
+}
+
+function logAfterCommitError(eventHubName: string, partitionId: string, step: string, error: unknown): void {
+    const reason = error instanceof Error ? error.message : String(error);
+    console.error(
+        `[eventHubs:${eventHubName}] partition ${partitionId}: ${step} after a committed send failed ` +
+            `(the send succeeded): ${reason}`,
+    );
 }
 
 function logPartitionError(eventHubName: string): (error: unknown, context: PartitionErrorContext) => void {

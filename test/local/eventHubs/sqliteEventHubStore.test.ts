@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { type Message, message as rheaMessage } from 'rhea';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import type { Clock } from '../../../domain/clock';
 import { eventFromMessage } from '../../../local/eventHubs/amqp/eventMessages';
@@ -275,6 +275,57 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
         void hub.sendAsync([{ body: 'at close' }], { partitionId: '3' });
         const reopened = folder.open();
         expect(reopened.read('3', 0, 10).map((event) => event.body)).toEqual(['queued', 'after', 'at close']);
+    });
+
+    it('resolves committed sendAsync calls when trimming or a reader throws after the commit, and logs it', async () => {
+        const folder = durableFolder();
+        let refuseTrims = false;
+        const hub = folder.open({}, (store) => ({
+            snapshot: (ids, createdAt) => store.snapshot(ids, createdAt),
+            append: (events) => store.append(events),
+            trim: (...args) => {
+                if (refuseTrims) {
+                    throw new Error('disk trim refused');
+                }
+                store.trim(...args);
+            },
+            createConsumerGroup: (name) => store.createConsumerGroup(name),
+            checkpoint: (...args) => store.checkpoint(...args),
+            close: () => store.close(),
+        }));
+        const woken: string[] = [];
+        hub.onEventsAppended('1', () => {
+            throw new Error('reader broke');
+        });
+        hub.onEventsAppended('1', () => woken.push('second reader'));
+        refuseTrims = true;
+        const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+        try {
+            const sent = await Promise.all([
+                hub.sendAsync([{ body: 'a' }], { partitionId: '1' }),
+                hub.sendAsync([{ body: 'b' }], { partitionId: '1' }),
+            ]);
+            expect(sent.flat().map((event) => event.sequenceNumber)).toEqual([0, 1]);
+            expect(woken).toEqual(['second reader']);
+            expect(logged.mock.calls).toEqual([
+                [
+                    '[eventHubs:names] partition 1: trimming after a committed send failed (the send succeeded): ' +
+                        'disk trim refused',
+                ],
+                [
+                    '[eventHubs:names] partition 1: waking a reader after a committed send failed (the send ' +
+                        'succeeded): reader broke',
+                ],
+            ]);
+        } finally {
+            logged.mockRestore();
+        }
+        expect(
+            folder
+                .open()
+                .read('1', 0, 10)
+                .map((event) => event.body),
+        ).toEqual(['a', 'b']);
     });
 
     it('refuses fewer partitions than stored, and a partition whose numbering has a gap', () => {
