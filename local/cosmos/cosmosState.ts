@@ -1,3 +1,6 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+
 import type Account from '@vercel/cosmosdb-server/lib/account';
 import type Collection from '@vercel/cosmosdb-server/lib/account/collection';
 import type Collections from '@vercel/cosmosdb-server/lib/account/collections';
@@ -7,6 +10,8 @@ import type Documents from '@vercel/cosmosdb-server/lib/account/documents';
 import type Item from '@vercel/cosmosdb-server/lib/account/item';
 import type ItemObject from '@vercel/cosmosdb-server/lib/account/item-object';
 import Items from '@vercel/cosmosdb-server/lib/account/items';
+import * as documentOperations from '@vercel/cosmosdb-server/lib/handler/_document-operations';
+import readJson from '@vercel/cosmosdb-server/lib/json';
 import type SqliteDatabase from 'better-sqlite3';
 
 import { type StateComponent, StateCorruptError, type StateStore } from '../state';
@@ -63,6 +68,14 @@ export interface CosmosStateLoad {
 }
 
 type AnyItems = Items<Item, Item>;
+
+/** The undo steps of the transactional batch being written (latest last), or undefined outside a batch. */
+interface BatchJournal {
+    undo: (() => void)[] | undefined;
+}
+
+/** Per account with a state: runs a transactional batch's operations in one transaction (see installBatchRoute). */
+const batchRunners = new WeakMap<Account, <T>(work: () => T) => T>();
 
 /** What one store of the server (databases, containers of a database, documents of a container) reports. */
 interface WriteThrough {
@@ -139,6 +152,23 @@ export function attachCosmosState(account: Account, store: StateStore): CosmosSt
              ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`,
         ),
     };
+    const journal: BatchJournal = { undo: undefined };
+    // A batch in one transaction: its writes' own transactions become savepoints inside it. If one of them throws
+    // (the disk refused it; that operation already undid itself in memory), SQLite rolls the whole batch back and the
+    // journal undoes the earlier operations in memory, latest first, so memory and disk stay equal.
+    const batchTransaction = db.transaction((work: () => unknown) => work());
+    batchRunners.set(account, <T>(work: () => T): T => {
+        journal.undo = [];
+        try {
+            return batchTransaction(work) as T;
+        } catch (error) {
+            for (const undo of journal.undo.reverse()) undo();
+            throw error;
+        } finally {
+            journal.undo = undefined;
+        }
+    });
+    installBatchRoute();
     const keepDeletedLsn = (lsn: number | null | undefined) => {
         if (typeof lsn === 'number') statements.raiseCounter.run('deleted_lsn', lsn);
     };
@@ -190,13 +220,13 @@ export function attachCosmosState(account: Account, store: StateStore): CosmosSt
         },
     };
 
-    const hookDocuments = (documents: Documents) => writeThrough(documents, documentsWriteThrough, db);
+    const hookDocuments = (documents: Documents) => writeThrough(documents, documentsWriteThrough, db, journal);
     const hookCollections = (collections: Collections) => {
-        writeThrough(collections, containersWriteThrough, db);
+        writeThrough(collections, containersWriteThrough, db, journal);
         hookNewItems(collections, (collection: Collection) => hookDocuments(collection.documents));
     };
     const databases: Databases = account.databases;
-    writeThrough(databases, databasesWriteThrough, db);
+    writeThrough(databases, databasesWriteThrough, db, journal);
     hookNewItems(databases, (database: Database) => hookCollections(database.collections));
 
     return store.transaction(() => load(account, store, statements.getCounter));
@@ -217,7 +247,12 @@ function parentRid(items: AnyItems): string {
 }
 
 /** Overrides `_set`, `delete` and `replace` on one store instance; the prototype's methods do the work. */
-function writeThrough(items: AnyItems, hooks: WriteThrough, database: SqliteDatabase.Database): void {
+function writeThrough(
+    items: AnyItems,
+    hooks: WriteThrough,
+    database: SqliteDatabase.Database,
+    journal: BatchJournal,
+): void {
     const prototype = Object.getPrototypeOf(items) as AnyItems;
     // One transaction per change: a row and the counter it moves commit together.
     const onSet = database.transaction((stored: ItemObject) => hooks.onSet(items, stored));
@@ -237,6 +272,10 @@ function writeThrough(items: AnyItems, hooks: WriteThrough, database: SqliteData
             if (previous) Items.prototype._set.call(this, previous);
             throw error;
         }
+        journal.undo?.push(() => {
+            Items.prototype.delete.call(this, stored._rid, this._getPartition(stored));
+            if (previous) Items.prototype._set.call(this, previous);
+        });
         return stored;
     };
     items.delete = function persistDelete(this: AnyItems, idOrRid: string, partition: unknown): void {
@@ -244,6 +283,7 @@ function writeThrough(items: AnyItems, hooks: WriteThrough, database: SqliteData
         // The disk first: if it fails, the server still holds the resource, as the client is told.
         if (existing && !replaced) onDelete(existing);
         prototype.delete.call(this, idOrRid, partition);
+        if (existing && !replaced) journal.undo?.push(() => Items.prototype._set.call(this, existing));
     };
     items.replace = function persistReplace(this: AnyItems, data: ItemObject, original: ItemObject): ItemObject {
         // Replace deletes the old version and sets the new one under the same `_rid`: one row, overwritten by onSet.
@@ -255,6 +295,102 @@ function writeThrough(items: AnyItems, hooks: WriteThrough, database: SqliteData
             replaced = undefined;
         }
     };
+}
+
+type RouteHandler = (
+    account: Account,
+    req: IncomingMessage,
+    res: ServerResponse,
+    params: Record<string, string>,
+) => unknown;
+type Router = (req: IncomingMessage) => [Record<string, string>, RouteHandler] | undefined;
+const batchRouteInstalled = Symbol.for('namestream.cosmos.batchRoute');
+
+function isTrueHeader(req: IncomingMessage, name: string): boolean {
+    const value = req.headers[name];
+    return (Array.isArray(value) ? value : [value]).some((one) => one?.toLowerCase() === 'true');
+}
+
+/**
+ * Serves a transactional batch (`POST .../docs` with `x-ms-cosmos-is-batch-request`) for an account with a state in
+ * one SQLite transaction. Why not a wrapper around the library's handler: it awaits the request body and then applies
+ * the operations, so no synchronous scope can enclose them from outside; this handler reads the body the same way and
+ * runs the same loop over the library's own operations (handler/_document-operations: status codes, 424 after a
+ * failure unless continue-on-error, as handler/batch-documents.js does) inside the account's batch transaction.
+ * Accounts without a state, and every other request, go to the library's router (the same seam as
+ * installChangeFeedRoute). Like the library, operations before a failed one stay applied (it has no atomic rollback).
+ */
+function installBatchRoute(): void {
+    const routes = createRequire(__filename)('@vercel/cosmosdb-server/lib/routes') as {
+        default: Router & { [batchRouteInstalled]?: true };
+    };
+    if (routes.default[batchRouteInstalled]) return;
+    const next = routes.default;
+    const router: Router & { [batchRouteInstalled]?: true } = (req) => {
+        const routed = next(req);
+        if (routed === undefined || req.method !== 'POST' || !isTrueHeader(req, 'x-ms-cosmos-is-batch-request')) {
+            return routed;
+        }
+        if (isTrueHeader(req, 'x-ms-documentdb-isquery') || isTrueHeader(req, 'x-ms-documentdb-is-upsert')) {
+            return routed;
+        }
+        return [routed[0], (account, request, res, params) => serveBatch(account, request, res, params, routed[1])];
+    };
+    router[batchRouteInstalled] = true;
+    routes.default = router;
+}
+
+async function serveBatch(
+    account: Account,
+    req: IncomingMessage,
+    res: ServerResponse,
+    params: Record<string, string>,
+    library: RouteHandler,
+): Promise<unknown> {
+    const runBatch = batchRunners.get(account);
+    if (runBatch === undefined) return library(account, req, res, params);
+    const body = (await readJson(req)) as unknown;
+    const continueOnError = isTrueHeader(req, 'x-ms-cosmos-batch-continue-on-error');
+    const collection = account.database(params.dbId ?? '').collection(params.collId ?? '');
+    if (!collection.read()) {
+        res.statusCode = 404;
+        return {};
+    }
+    if (!Array.isArray(body)) {
+        res.statusCode = 400;
+        return { message: 'Invalid request body' };
+    }
+    const operations: Record<string, (collection: Collection, input: never) => { statusCode: number; body?: unknown }> =
+        {
+            Create: documentOperations.createOperation,
+            Upsert: documentOperations.upsertOperation,
+            Read: documentOperations.readOperation,
+            Delete: documentOperations.deleteOperation,
+            Replace: documentOperations.replaceOperation,
+        };
+    const unsupported = (body as { operationType?: unknown }[]).find(
+        (input) => operations[String(input?.operationType)] === undefined,
+    );
+    if (unsupported !== undefined) {
+        res.statusCode = 400;
+        return { message: `Operation type '${String(unsupported?.operationType)}' is not supported in Batch.` };
+    }
+    return runBatch(() => {
+        let failed = false;
+        return (body as { operationType: string }[]).map((input) => {
+            if (failed && !continueOnError) return { statusCode: 424, requestCharge: 0 };
+            const result = operations[input.operationType]!(collection, input as never);
+            failed = result.statusCode >= 400;
+            return failed
+                ? { statusCode: result.statusCode, requestCharge: 0 }
+                : {
+                      statusCode: result.statusCode,
+                      requestCharge: 1,
+                      eTag: (result.body as { _etag?: string } | undefined)?._etag,
+                      resourceBody: result.body,
+                  };
+        });
+    });
 }
 
 /** Calls `hook` with every child resource the store creates from data (lookups of missing ids create empty ones). */

@@ -8,8 +8,6 @@ import type { RecordTable } from '../state';
 export interface LocalCertificates {
     /** PEM of the local certificate authority; clients trust exactly this. */
     caPem: string;
-    /** PEM of the CA's private key (PKCS#8), kept with the CA in a state folder. */
-    caKeyPem: string;
     /** PEM of the server certificate (localhost, 127.0.0.1, ::1) signed by the CA. */
     serverCertPem: string;
     serverKeyPem: string;
@@ -17,7 +15,6 @@ export interface LocalCertificates {
 
 export const localCertificatesSchema = z.object({
     caPem: z.string(),
-    caKeyPem: z.string(),
     serverCertPem: z.string(),
     serverKeyPem: z.string(),
 });
@@ -25,16 +22,18 @@ export const localCertificatesSchema = z.object({
 /** Without a state folder: a week, more than any run lasts; a new pair comes with the next start anyway. */
 export const IN_MEMORY_VALIDITY_MS = 7 * 24 * 3600 * 1000;
 /**
- * With a state folder: a year, so a CA trusted once (for `func start`) stays trusted for a year of restarts. Not
- * longer, because its private key sits in the state folder: anyone who can read that file can issue certificates
- * the machine trusts until the CA expires (the library used cannot add X.509 name constraints to limit it).
+ * With a state folder: a year, so a CA trusted once (for `func start`) stays trusted for a year of restarts. The
+ * CA's private key is discarded once the server certificate is signed (a renewal makes a new CA), so nobody can
+ * use a trusted CA to issue more certificates; a year bounds how long a leaked server key stays usable.
  */
 export const KEPT_VALIDITY_MS = 365 * 24 * 3600 * 1000;
 /** Kept certificates closer than this to expiry are replaced at start, so a running runtime never outlives them. */
 export const RENEW_BEFORE_MS = 7 * 24 * 3600 * 1000;
 
 /**
- * Generates a CA and a server certificate for loopback names, valid from a minute before `now` for `validityMs`, so
+ * Generates a CA and a server certificate for loopback names, then drops the CA's private key (it is never returned
+ * or kept: users add the CA to their system's trusted roots, and a kept key would let anyone who reads it issue
+ * certificates that machine trusts for any name), valid from a minute before `now` for `validityMs`, so
  * nothing secret is committed and nothing expires in the repository (cosmosdb-server's bundled certificate already
  * has). EC P-256 keeps generation fast.
  */
@@ -74,7 +73,7 @@ export async function generateLocalCertificates(
             },
         ],
     });
-    return { caPem: ca.cert, caKeyPem: ca.private, serverCertPem: server.cert, serverKeyPem: server.private };
+    return { caPem: ca.cert, serverCertPem: server.cert, serverKeyPem: server.private };
 }
 
 /** When the pair stops being valid: the earlier of the two certificates' notAfter. */
@@ -88,7 +87,8 @@ export function certificatesExpireAt(certificates: LocalCertificates): Date {
  * The certificates kept in a state folder's records under `key`, reused while they are valid for at least
  * RENEW_BEFORE_MS more, the server certificate is signed by the CA and each key matches its certificate; otherwise
  * (missing, expiring, expired, mismatched) a new pair valid for KEPT_VALIDITY_MS is generated and kept. A new pair
- * means a new CA, which clients outside this process must trust again.
+ * means a new CA, which clients outside this process must trust again. A record from an older version that still
+ * holds the CA's private key (`caKeyPem`) is rewritten without it (the schema drops unknown fields when read).
  */
 export async function keptLocalCertificates(
     records: RecordTable<LocalCertificates>,
@@ -97,6 +97,7 @@ export async function keptLocalCertificates(
 ): Promise<{ certificates: LocalCertificates; generated: boolean }> {
     const kept = records.get(key);
     if (kept && usable(kept, now)) {
+        records.put(key, kept);
         return { certificates: kept, generated: false };
     }
     const certificates = await generateLocalCertificates(now, KEPT_VALIDITY_MS);
@@ -116,7 +117,6 @@ function usable(certificates: LocalCertificates, now: Date): boolean {
             certificatesExpireAt(certificates).getTime() > until &&
             server.checkIssued(ca) &&
             server.verify(ca.publicKey) &&
-            ca.checkPrivateKey(createPrivateKey(certificates.caKeyPem)) &&
             server.checkPrivateKey(createPrivateKey(certificates.serverKeyPem))
         );
     } catch {

@@ -118,6 +118,12 @@ export class LocalEventHub {
     private readonly store: EventHubStore | undefined;
     private readonly partitions = new Map<string, PartitionLog>();
     private readonly appendListeners = new Map<string, Set<() => void>>();
+    /** Subscribed pumps, for counting the events the cap drops before they read them. */
+    private readonly pumps = new Set<PartitionPump>();
+    /** Per consumer group: events the cap dropped unread (unreadEventsTrimmed). */
+    private readonly unreadTrimmed = new Map<string, number>();
+    /** "group/partition" keys in a burst of such losses, already warned about. */
+    private readonly losing = new Set<string>();
     private readonly checkpoints = new Map<string, Map<string, number>>([[DEFAULT_CONSUMER_GROUP, new Map()]]);
     private nextRoundRobinIndex = 0;
     private readonly pendingSends: PendingSend[] = [];
@@ -333,7 +339,21 @@ export class LocalEventHub {
                     },
                 }),
         );
-        return { close: () => Promise.all(pumps.map((pump) => pump.close())).then(() => undefined) };
+        pumps.forEach((pump) => this.pumps.add(pump));
+        return {
+            close: () => {
+                pumps.forEach((pump) => this.pumps.delete(pump));
+                return Promise.all(pumps.map((pump) => pump.close())).then(() => undefined);
+            },
+        };
+    }
+
+    /**
+     * Events the count cap (maxRetainedEventsPerPartition) dropped before a subscribed consumer group had read them,
+     * by consumer group, since start. Such a loss is also logged once per burst (see trim).
+     */
+    unreadEventsTrimmed(): Record<string, number> {
+        return Object.fromEntries(this.unreadTrimmed);
     }
 
     /** Calls the listener after each send that appends to the partition; returns the unsubscribe function. */
@@ -424,18 +444,66 @@ export class LocalEventHub {
             sends.forEach((send) => send.reject(error));
             return;
         }
+        // Committed: settle the sends before anything else can throw. What follows runs inside setImmediate, where
+        // a throw would be an uncaught exception that stops the runtime, so its failures are logged instead (a failed
+        // trim is retried by the next one; a throwing listener does not stop the others).
+        sends.forEach((send, index) => send.resolve(stored[index]!));
         for (const partition of new Set(sends.map((send) => send.partition))) {
-            this.trim(partition, nowMs);
+            try {
+                this.trim(partition, nowMs);
+            } catch (error) {
+                logAfterCommitError(this.name, partition.partitionId, 'trimming', error);
+            }
             for (const listener of this.appendListeners.get(partition.partitionId) ?? []) {
-                listener();
+                try {
+                    listener();
+                } catch (error) {
+                    logAfterCommitError(this.name, partition.partitionId, 'waking a reader', error);
+                }
             }
         }
-        sends.forEach((send, index) => send.resolve(stored[index]!));
     }
 
     private trim(partition: PartitionLog, nowMs: number): void {
+        // Retention first, then the cap, so what only the cap dropped is known: retention drops events in Azure
+        // too, but the cap is this stand-in's own memory bound, and a consumer it overtakes loses events silently.
+        partition.trim(nowMs, this.retentionMs, Number.POSITIVE_INFINITY);
+        const retainedFrom = partition.beginningSequenceNumber;
         partition.trim(nowMs, this.retentionMs, this.maxRetainedEventsPerPartition);
+        this.countUnreadTrimmed(partition.partitionId, retainedFrom, partition.beginningSequenceNumber);
         this.store?.trim(partition.partitionId, partition.beginningSequenceNumber, partition, nowMs);
+    }
+
+    /**
+     * Counts, per subscribed consumer group on the partition, the events in [from, to) the cap dropped before the
+     * group's pump reached them, and logs a warning when such a burst begins (the pump behind the beginning of the
+     * partition); the burst ends once a trim finds the pump caught up, so a group kept behind (the Stream Analytics
+     * job while its output is blocked) is warned about once, not at every send.
+     */
+    private countUnreadTrimmed(partitionId: string, from: number, to: number): void {
+        for (const pump of this.pumps) {
+            if (pump.partitionId !== partitionId) {
+                continue;
+            }
+            const key = `${pump.consumerGroup}/${partitionId}`;
+            const lost = to - Math.max(from, pump.readPosition);
+            if (lost <= 0) {
+                if (pump.readPosition >= to) {
+                    this.losing.delete(key);
+                }
+                continue;
+            }
+            this.unreadTrimmed.set(pump.consumerGroup, (this.unreadTrimmed.get(pump.consumerGroup) ?? 0) + lost);
+            if (!this.losing.has(key)) {
+                this.losing.add(key);
+                console.warn(
+                    `[eventHubs:${this.name}] partition ${partitionId}: the retention cap of ` +
+                        `${this.maxRetainedEventsPerPartition} events dropped ${lost} events consumer group ` +
+                        `"${pump.consumerGroup}" had not read (from sequence number ${Math.max(from, pump.readPosition)}); ` +
+                        'further losses while it stays behind are counted, not logged',
+                );
+            }
+        }
     }
 
     private nowMs(): number {
@@ -547,6 +615,14 @@ function requirePositiveInteger(argument: string, value: number): void {
     if (!Number.isSafeInteger(value) || value < 1) {
         throw new InvalidEventHubArgumentError(argument, value, 'must be a positive integer');
     }
+}
+
+function logAfterCommitError(eventHubName: string, partitionId: string, step: string, error: unknown): void {
+    const reason = error instanceof Error ? error.message : String(error);
+    console.error(
+        `[eventHubs:${eventHubName}] partition ${partitionId}: ${step} after a committed send failed ` +
+            `(the send succeeded): ${reason}`,
+    );
 }
 
 function logPartitionError(eventHubName: string): (error: unknown, context: PartitionErrorContext) => void {

@@ -32,6 +32,7 @@ export interface PartitionErrorContext {
  */
 export class PartitionPump {
     private nextSequenceNumber: number;
+    private readUpTo: number;
     private closed = false;
     private wakeUp: (() => void) | undefined;
     private waitingForEvents = false;
@@ -43,6 +44,7 @@ export class PartitionPump {
         private readonly options: PartitionPumpOptions,
     ) {
         this.nextSequenceNumber = options.startSequenceNumber;
+        this.readUpTo = options.startSequenceNumber;
         this.unsubscribe = source.onEventsAppended(options.partitionId, () => {
             // A retry back-off is not cut short by new events; only an idle wait is.
             if (this.waitingForEvents) {
@@ -50,6 +52,22 @@ export class PartitionPump {
             }
         });
         this.finished = this.run();
+    }
+
+    get consumerGroup(): string {
+        return this.options.consumerGroup;
+    }
+
+    get partitionId(): string {
+        return this.options.partitionId;
+    }
+
+    /**
+     * The sequence number of the first event this pump has not yet taken from the partition (a batch being handed
+     * over, or retried, is already taken: it is held here, so trimming the partition cannot take it away).
+     */
+    get readPosition(): number {
+        return this.readUpTo;
     }
 
     close(): Promise<void> {
@@ -81,6 +99,7 @@ export class PartitionPump {
                 this.waitingForEvents = false;
                 continue;
             }
+            this.readUpTo = last.sequenceNumber + 1;
             if (await this.deliver(batch)) {
                 this.nextSequenceNumber = last.sequenceNumber + 1;
                 this.options.onBatchProcessed(last.sequenceNumber);

@@ -252,6 +252,20 @@ export class SqliteEventHubStore implements EventHubStore {
         this.#pendingGroups.clear();
     }
 
+    /** decode(), with a row that cannot be read reported as a StateCorruptError naming the file and the row. */
+    #decode(row: EventRow, partitionId: string): ReceivedEventData {
+        try {
+            return decode(row, partitionId);
+        } catch (error) {
+            throw new StateCorruptError(
+                this.#state.databaseFile,
+                `event ${row.sequence_number} of event hub ${JSON.stringify(this.#eventHubName)} partition ` +
+                    `${partitionId} (format ${row.format}) cannot be read ` +
+                    `(${error instanceof Error ? error.message : String(error)})`,
+            );
+        }
+    }
+
     #restorePartition(partitionId: string): RestoredPartitionLog {
         const rows = this.#select.all(this.#eventHubName, partitionId);
         const first = rows[0];
@@ -264,7 +278,7 @@ export class SqliteEventHubStore implements EventHubStore {
                         `${first.sequence_number} to ${last.sequence_number}: sequence numbers are not contiguous`,
                 );
             }
-            const events = rows.map((row) => decode(row, partitionId));
+            const events = rows.map((row) => this.#decode(row, partitionId));
             this.#trims.set(partitionId, { storedFrom: first.sequence_number, lastTrimMs: -Infinity });
             return {
                 events,

@@ -39,6 +39,11 @@ export interface RuntimeSnapshot {
     invocations: Record<string, { succeeded: number; failed: number }>;
     /** The job's late, early, out-of-order and dropped events since start; undefined before the job runs. */
     streamAnalytics: EventOrderingSnapshot | undefined;
+    /**
+     * Events the Event Hubs' count cap dropped before a subscribed consumer group read them (lost to that group),
+     * summed over hubs and groups since start; each burst is also logged with its hub, partition and group.
+     */
+    unreadEventsTrimmed: number;
     /** Warnings and errors functions logged: how many per function, and the newest few with their text. */
     problems: { byFunction: Record<string, number>; recent: LoggedProblem[] };
 }
@@ -155,6 +160,10 @@ export class RuntimeMetrics {
             changeFeedLagMs: this.#lag(),
             invocations: structuredClone(this.#invocations),
             streamAnalytics: eventOrdering(this.#jobMetrics()),
+            unreadEventsTrimmed: [...this.#eventHubs.values()].reduce(
+                (sum, hub) => Object.values(hub.unreadEventsTrimmed()).reduce((total, n) => total + n, sum),
+                0,
+            ),
             problems: { byFunction: { ...this.#problemCounts }, recent: structuredClone(this.#recentProblems) },
         };
     }

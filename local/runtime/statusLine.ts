@@ -3,7 +3,7 @@ import type { RuntimeSnapshot } from './runtimeMetrics';
 /**
  * One line for the terminal: throughput, backlog, failures, windows, change-feed lag, and every name the live counts
  * miss: events the Stream Analytics job dropped (late, early or out of order) and warnings functions logged (an
- * unusable name left out, say).
+ * unusable name left out, say), and events the Event Hub's count cap dropped before a consumer group read them.
  */
 export function formatStatusLine(snapshot: RuntimeSnapshot): string {
     const failed = Object.values(snapshot.invocations).reduce((sum, c) => sum + c.failed, 0);
@@ -23,5 +23,7 @@ export function formatStatusLine(snapshot: RuntimeSnapshot): string {
         `failed invocations ${failed}`,
         `dropped events ${dropped}`,
         `warnings ${warnings}`,
+        // Only when it happened: the Event Hub's count cap overtook a consumer group (see unreadEventsTrimmed).
+        ...(snapshot.unreadEventsTrimmed > 0 ? [`events trimmed unread ${snapshot.unreadEventsTrimmed}`] : []),
     ].join(' | ');
 }

@@ -248,8 +248,14 @@ export class LocalServiceBusQueue {
         const stored = messages.map((message, index) => this.toStored(message, timesToLive[index]!, nowMs));
         if (this.pendingWrites !== undefined) {
             stored.forEach((entry) => this.pendingWrites!.set(entry, 'insert'));
-            // Before the messages exist in memory: a failed commit leaves no trace but unused sequence numbers.
-            this.commit();
+            // Before the messages exist in memory: a failed commit leaves no trace but unused sequence numbers (the
+            // journal keeps a failed commit's writes for the next one, so take these back: the sender was refused).
+            try {
+                this.commit();
+            } catch (error) {
+                stored.forEach((entry) => this.pendingWrites!.delete(entry));
+                throw error;
+            }
         }
         return stored.map((entry) => {
             this.storedCount++;
@@ -911,7 +917,14 @@ class QueueJournal {
         return pending;
     }
 
-    /** One transaction for everything pending; the pending writes are dropped whether it commits or throws. */
+    /**
+     * One transaction for everything pending. A commit that throws (disk full, read-only) keeps the pending writes,
+     * so the next commit writes them: an operation that changed memory before committing (complete, abandon,
+     * defer, dead-letter, a receive's delivery count, a sweep) is reported failed but stays applied in memory, and
+     * the disk catches up at the next successful commit instead of differing until a restart. Until then a restart
+     * shows the state before it (a completed message comes back: at-least-once, as a complete the service did not
+     * confirm). A send takes its own inserts back when its commit throws, since it changes memory only after.
+     */
     commit(): void {
         if (this.holds > 0) {
             return;
@@ -950,11 +963,8 @@ class QueueJournal {
         if (writes === undefined) {
             return;
         }
-        try {
-            this.store.write(writes);
-        } finally {
-            this.entities.forEach(({ pending }) => pending.clear());
-        }
+        this.store.write(writes);
+        this.entities.forEach(({ pending }) => pending.clear());
     }
 }
 

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import Database from 'better-sqlite3';
@@ -118,8 +118,11 @@ export class StateStore {
      */
     static open(options: OpenStateStoreOptions): StateStore {
         const directory = path.resolve(options.directory);
-        mkdirSync(directory, { recursive: true });
+        // Owner-only: the database holds the Cosmos DB server's private key. A folder that already exists keeps its
+        // mode (it may be one the user chose and shares); the files in it are made 0600 below, which is what counts.
+        mkdirSync(directory, { recursive: true, mode: 0o700 });
         const file = path.join(directory, STATE_DATABASE_FILE);
+        restrictToOwner(file);
         const database = lockDatabase(file, directory);
         try {
             // Taken: from here on no other process can read or write the file until this one exits.
@@ -135,6 +138,7 @@ export class StateStore {
         writeFileSync(
             path.join(directory, OWNER_FILE),
             JSON.stringify({ pid: process.pid, startedAt: (options.clock ?? systemClock).now().toISOString() }),
+            { mode: 0o600 },
         );
         return new StateStore(directory, file, database, options.clock ?? systemClock);
     }
@@ -213,6 +217,21 @@ export class StateStore {
     #assertOpen(): void {
         if (this.#closed) {
             throw new Error(`The state store ${this.databaseFile} is closed`);
+        }
+    }
+}
+
+/**
+ * Creates `file` empty with mode 0600 when it is missing, and sets 0600 on it and on a WAL left beside it, so only
+ * the owner can read the state (an older folder's files were 0644). SQLite gives a WAL it creates the database
+ * file's mode (findCreateFileMode in SQLite's os_unix.c), so a new WAL is 0600 too. An empty file is a valid new
+ * SQLite database.
+ */
+function restrictToOwner(file: string): void {
+    closeSync(openSync(file, 'a', 0o600));
+    for (const owned of [file, `${file}-wal`, `${file}-journal`]) {
+        if (existsSync(owned)) {
+            chmodSync(owned, 0o600);
         }
     }
 }

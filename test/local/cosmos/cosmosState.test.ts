@@ -266,6 +266,55 @@ describe('the local Cosmos DB on a state store', () => {
         expect(await snapshot(second.client)).toEqual(before);
     });
 
+    it('writes a transactional batch in one transaction: a write the disk refuses undoes the batch in memory and on disk', async () => {
+        const folder = newFolder();
+        const first = await start(folder);
+        const { database } = await first.client.databases.create({ id: 'db' });
+        const { container } = await database.containers.create({ id: 'c', partitionKey: { paths: ['/pk'] } });
+        const { resource: kept } = await container.items.create({ id: 'kept', pk: 'p', v: 1 });
+        const done = await container.items.batch(
+            [
+                { operationType: 'Create', resourceBody: { id: 'a', pk: 'p' } },
+                { operationType: 'Upsert', partitionKey: 'p', resourceBody: { id: 'kept', pk: 'p', v: 2 } },
+            ],
+            'p',
+        );
+        expect(done.result?.map((result) => result.statusCode)).toEqual([201, 200]);
+        const afterBatch = await snapshot(first.client);
+
+        first.store.database.exec(`CREATE TRIGGER refuse BEFORE INSERT ON cosmos_documents
+            WHEN json_extract(NEW.body, '$.refuse') BEGIN SELECT RAISE(ABORT, 'disk refused'); END`);
+        const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+        await expect(
+            container.items.batch(
+                [
+                    { operationType: 'Create', resourceBody: { id: 'b', pk: 'p' } },
+                    { operationType: 'Delete', partitionKey: 'p', id: 'a' },
+                    {
+                        operationType: 'Replace',
+                        partitionKey: 'p',
+                        id: 'kept',
+                        resourceBody: { id: 'kept', pk: 'p', v: 3 },
+                    },
+                    { operationType: 'Create', resourceBody: { id: 'c', pk: 'p', refuse: true } },
+                ],
+                'p',
+            ),
+        ).rejects.toThrow('Batch request error: disk refused');
+        logged.mockRestore();
+        expect(await snapshot(first.client)).toEqual(afterBatch);
+        expect(afterBatch[0]!.containers[0]!.documents.map((document) => document.id).sort()).toEqual(['a', 'kept']);
+        expect(afterBatch[0]!.containers[0]!.documents.find((document) => document.id === 'kept')).toMatchObject({
+            v: 2,
+            _rid: kept!._rid,
+        });
+        first.store.database.exec('DROP TRIGGER refuse');
+        await stop(first);
+
+        const second = await start(folder);
+        expect(await snapshot(second.client)).toEqual(afterBatch);
+    });
+
     it('refuses a state whose document belongs to no stored container, naming the file', async () => {
         const folder = newFolder();
         const store = StateStore.open({ directory: folder, components: [COSMOS_STATE_COMPONENT] });
@@ -282,6 +331,30 @@ describe('the local Cosmos DB on a state store', () => {
         } finally {
             store.close();
         }
+    });
+
+    it('keeps no CA private key in the state, and removes one an older version kept', async () => {
+        const folder = newFolder();
+        const kept = (store: StateStore) =>
+            JSON.parse(
+                store.database
+                    .prepare<[], { value: string }>("SELECT value FROM records WHERE scope = 'cosmos' AND key = 'tls'")
+                    .get()!.value,
+            ) as Record<string, string>;
+        const first = await start(folder);
+        const record = kept(first.store);
+        expect(Object.keys(record).sort()).toEqual(['caPem', 'serverCertPem', 'serverKeyPem']);
+        // An older version's record, with the CA's key beside it.
+        first.store.database.prepare("UPDATE records SET value = ? WHERE scope = 'cosmos' AND key = 'tls'").run(
+            JSON.stringify({
+                ...record,
+                caKeyPem: '-----BEGIN PRIVATE KEY-----\nold\n-----END PRIVATE KEY-----\n',
+            }),
+        );
+        await stop(first);
+
+        const second = await start(folder);
+        expect([second.cosmos.caGenerated, kept(second.store)]).toEqual([false, record]);
     });
 
     it('keeps the CA while it is valid and replaces it when it is about to expire', async () => {

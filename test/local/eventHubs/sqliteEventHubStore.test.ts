@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { type Message, message as rheaMessage } from 'rhea';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import type { Clock } from '../../../domain/clock';
 import { eventFromMessage } from '../../../local/eventHubs/amqp/eventMessages';
@@ -277,6 +277,57 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
         expect(reopened.read('3', 0, 10).map((event) => event.body)).toEqual(['queued', 'after', 'at close']);
     });
 
+    it('resolves committed sendAsync calls when trimming or a reader throws after the commit, and logs it', async () => {
+        const folder = durableFolder();
+        let refuseTrims = false;
+        const hub = folder.open({}, (store) => ({
+            snapshot: (ids, createdAt) => store.snapshot(ids, createdAt),
+            append: (events) => store.append(events),
+            trim: (...args) => {
+                if (refuseTrims) {
+                    throw new Error('disk trim refused');
+                }
+                store.trim(...args);
+            },
+            createConsumerGroup: (name) => store.createConsumerGroup(name),
+            checkpoint: (...args) => store.checkpoint(...args),
+            close: () => store.close(),
+        }));
+        const woken: string[] = [];
+        hub.onEventsAppended('1', () => {
+            throw new Error('reader broke');
+        });
+        hub.onEventsAppended('1', () => woken.push('second reader'));
+        refuseTrims = true;
+        const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+        try {
+            const sent = await Promise.all([
+                hub.sendAsync([{ body: 'a' }], { partitionId: '1' }),
+                hub.sendAsync([{ body: 'b' }], { partitionId: '1' }),
+            ]);
+            expect(sent.flat().map((event) => event.sequenceNumber)).toEqual([0, 1]);
+            expect(woken).toEqual(['second reader']);
+            expect(logged.mock.calls).toEqual([
+                [
+                    '[eventHubs:names] partition 1: trimming after a committed send failed (the send succeeded): ' +
+                        'disk trim refused',
+                ],
+                [
+                    '[eventHubs:names] partition 1: waking a reader after a committed send failed (the send ' +
+                        'succeeded): reader broke',
+                ],
+            ]);
+        } finally {
+            logged.mockRestore();
+        }
+        expect(
+            folder
+                .open()
+                .read('1', 0, 10)
+                .map((event) => event.body),
+        ).toEqual(['a', 'b']);
+    });
+
     it('refuses fewer partitions than stored, and a partition whose numbering has a gap', () => {
         const folder = durableFolder();
         const hub = folder.open({ partitionCount: 4 });
@@ -290,6 +341,26 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
             /partition 0 holds 2 events numbered 0 to 2: sequence numbers are not contiguous/,
         );
     });
+
+    it.each([
+        [1, "x'ff'", /\(format 1\) cannot be read \(.+\)/],
+        [2, "'[not json'", /\(format 2\) cannot be read \(.*JSON.*\)/],
+        [3, "x'ff00'", /\(format 3\) cannot be read \(.+\)/],
+    ])(
+        'refuses an event whose stored format %i cannot be decoded, naming the file and the row',
+        (format, data, reason) => {
+            const folder = durableFolder();
+            folder.open({ partitionCount: 2 }).send([{ body: 'a' }, { body: 'b' }], { partitionId: '1' });
+            folder.state.database
+                .prepare(`UPDATE eventhub_events SET format = ?, data = ${data} WHERE sequence_number = 1`)
+                .run(format);
+            const opening = () => folder.open({ partitionCount: 2 });
+            expect(opening).toThrow(StateCorruptError);
+            expect(opening).toThrow(folder.state.databaseFile);
+            expect(opening).toThrow('event 1 of event hub "names" partition 1');
+            expect(opening).toThrow(reason);
+        },
+    );
 
     it('writes checkpoints within 100 ms, in one transaction', async () => {
         const folder = durableFolder();

@@ -101,6 +101,7 @@ describe('managementApi', () => {
                 deadLetters: 0,
                 windowsEmitted: 0,
                 invocations: {},
+                unreadEventsTrimmed: 0,
                 problems: {
                     byFunction: { dequeueNames: 1 },
                     recent: [

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { LocalEventHub } from '../../../local/eventHubs';
 import { RuntimeMetrics } from '../../../local/runtime/runtimeMetrics';
@@ -31,8 +31,35 @@ describe('RuntimeMetrics', () => {
             changeFeedLagMs: undefined,
             invocations: {},
             streamAnalytics: undefined,
+            unreadEventsTrimmed: 0,
             problems: { byFunction: {}, recent: [] },
         });
+    });
+
+    it('sums the events the Event Hub count cap dropped before a subscribed group read them', async () => {
+        const clock = { now: () => new Date('2025-01-01T00:00:00Z') };
+        const hub = new LocalEventHub({ name: 'names', partitionCount: 1, clock, maxRetainedEventsPerPartition: 2 });
+        const metrics = new RuntimeMetrics({ queues: new Map(), eventHubs: new Map([['names', hub]]), clock });
+        let release: () => void = () => undefined;
+        hub.createConsumerGroup('stream-analytics');
+        const subscription = hub.subscribe('stream-analytics', {
+            startPosition: 'earliest',
+            maxBatchSize: 1,
+            handler: () => new Promise<void>((resolve) => (release = resolve)),
+        });
+        const warned = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+        try {
+            hub.send([{ body: 0 }]);
+            await new Promise((resolve) => setImmediate(resolve)); // the group holds event 0 in its handler
+            hub.send([{ body: 1 }, { body: 2 }, { body: 3 }, { body: 4 }]); // drops 1 and 2, unread
+            expect(metrics.snapshot().unreadEventsTrimmed).toBe(2);
+            expect(formatStatusLine(metrics.snapshot())).toMatch(/ \| warnings 0 \| events trimmed unread 2$/);
+            expect(warned).toHaveBeenCalledTimes(1);
+        } finally {
+            warned.mockRestore();
+            release();
+            await subscription.close();
+        }
     });
 
     it('keeps the warnings and errors functions log, the newest twenty with their text', () => {
@@ -181,6 +208,7 @@ describe('formatStatusLine', () => {
                     deserializationErrors: 0,
                     invalidTimestampEvents: 0,
                 },
+                unreadEventsTrimmed: 0,
                 problems: { byFunction: { dequeueNames: 2, letterCounts: 1 }, recent: [] },
             }),
         ).toBe(
@@ -199,6 +227,7 @@ describe('formatStatusLine', () => {
                 changeFeedLagMs: undefined,
                 invocations: {},
                 streamAnalytics: undefined,
+                unreadEventsTrimmed: 0,
                 problems: { byFunction: {}, recent: [] },
             }),
         ).toBe(

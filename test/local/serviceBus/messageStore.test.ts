@@ -286,4 +286,51 @@ describe('LocalServiceBusQueue on the state database', () => {
         expect(() => queue.sendBatch([{ body: 'a' }, { body: 'b' }])).toThrow('disk I/O error');
         expect([queue.activeMessageCount, queue.receive(5).length]).toEqual([0, 0]);
     });
+
+    it('keeps a settlement whose commit failed for the next commit, so disk and memory agree again', () => {
+        let failNext = false;
+        const failingOnce = (store: ServiceBusMessageStore): ServiceBusMessageStore => ({
+            load: (entity) => store.load(entity),
+            write: (changes) => {
+                if (failNext) {
+                    failNext = false;
+                    throw new Error('disk I/O error');
+                }
+                store.write(changes);
+            },
+        });
+        const queue = open({}, failingOnce);
+        queue.sendBatch([{ body: 'a' }, { body: 'b' }, { body: 'c' }]);
+        const [a, b] = queue.receive(2).map((message) => message.lockToken);
+        failNext = true;
+        expect(() => queue.complete(a!)).toThrow('disk I/O error');
+        expect([queue.lockedMessageCount, queue.activeMessageCount]).toEqual([1, 1]);
+        failNext = true;
+        expect(() => queue.send({ body: 'refused' })).toThrow('disk I/O error');
+        // The next commit writes the failed complete too; the refused send leaves nothing.
+        queue.complete(b!);
+        expect(
+            reopen()
+                .peek(1, 10)
+                .map((message) => message.body),
+        ).toEqual(['c']);
+    });
+
+    it('brings a message back after a restart when its complete failed to commit and nothing committed since', () => {
+        let fail = false;
+        const queue = open({}, (store) => ({
+            load: (entity) => store.load(entity),
+            write: (changes) => {
+                if (fail) throw new Error('disk I/O error');
+                store.write(changes);
+            },
+        }));
+        queue.send({ body: 'a' });
+        const [message] = queue.receive(1);
+        fail = true;
+        expect(() => queue.complete(message!.lockToken)).toThrow('disk I/O error');
+        // A crash now: the runtime stops without another commit.
+        const restarted = reopen();
+        expect(restarted.receive(1).map((received) => [received.body, received.deliveryCount])).toEqual([['a', 2]]);
+    });
 });

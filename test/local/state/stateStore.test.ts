@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import {
+    chmodSync,
     closeSync,
     mkdtempSync,
     openSync,
@@ -107,6 +108,23 @@ describe('StateStore', () => {
             ['b', { n: 2 }],
         ]);
         expect(second.records('other', counter).get('a')).toBeUndefined();
+        second.close();
+    });
+
+    it('creates the folder 0700 and the database and its WAL 0600, and tightens an older 0644 database', () => {
+        const folder = path.join(newFolder(), 'state');
+        const modeOf = (file: string) => statSync(file).mode & 0o777;
+        const first = StateStore.open({ directory: folder });
+        first.records('timers', counter).put('a', { n: 1 });
+        expect([modeOf(folder), modeOf(fileIn(folder)), modeOf(`${fileIn(folder)}-wal`)]).toEqual([
+            0o700, 0o600, 0o600,
+        ]);
+        first.close();
+
+        chmodSync(fileIn(folder), 0o644);
+        const second = StateStore.open({ directory: folder });
+        expect(modeOf(fileIn(folder))).toBe(0o600);
+        expect(second.records('timers', counter).get('a')).toEqual({ n: 1 });
         second.close();
     });
 
