@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,6 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { ServiceBusClient, type ServiceBusReceivedMessage, type ServiceBusReceiver } from '@azure/service-bus';
 import { afterAll, describe, expect, it } from 'vitest';
+
+import { startReadyChild } from '../../support/readyChild';
 
 const QUEUE = 'orders';
 // Fail fast instead of the SDK's minutes of retries (wire-protocols.md §2.5).
@@ -28,24 +30,14 @@ describe('Service Bus queue state through SIGKILL, seen by the official @azure/s
     });
 
     async function startBroker(): Promise<{ client: ServiceBusClient; kill: () => Promise<void> }> {
-        const child = spawn(
-            process.execPath,
-            ['--import', 'tsx', path.join(__dirname, 'fixtures', 'durableQueueProcess.ts'), stateDirectory],
-            { stdio: ['ignore', 'pipe', 'pipe'] },
+        const started = await startReadyChild<{ port: number }>(
+            path.join(__dirname, 'fixtures', 'durableQueueProcess.ts'),
+            [stateDirectory],
+            'the broker',
         );
-        children.push(child);
-        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-        const line = await new Promise<string>((resolve, reject) => {
-            let output = '';
-            let errors = '';
-            child.stdout.on('data', (chunk: Buffer) => {
-                output += chunk.toString();
-                if (output.includes('\n')) resolve(output.trim());
-            });
-            child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-            void exited.then(() => reject(new Error(`the broker exited before it was up:\n${errors}`)));
-        });
-        const { port } = JSON.parse(line) as { port: number };
+        children.push(started.child);
+        const { child, exited } = started;
+        const { port } = started.ready;
         const client = new ServiceBusClient(
             `Endpoint=sb://127.0.0.1:${port};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;`,
             FAST,

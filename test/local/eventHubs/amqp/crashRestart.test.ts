@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,6 +11,8 @@ import {
     type ReceivedEventData,
 } from '@azure/event-hubs';
 import { afterAll, describe, expect, it } from 'vitest';
+
+import { startReadyChild } from '../../../support/readyChild';
 
 const HUB = 'names';
 // Fail fast: the SDK's defaults retry for minutes, and a send cut off by the kill must fail, not wait.
@@ -60,24 +62,14 @@ describe('Event Hubs partition logs through a SIGKILL, read back with the offici
     });
 
     async function startChild() {
-        const child = spawn(
-            process.execPath,
-            ['--import', 'tsx', path.join(__dirname, '..', 'fixtures', 'durableHubProcess.ts'), stateDirectory],
-            { stdio: ['ignore', 'pipe', 'pipe'] },
+        const started = await startReadyChild<{ port: number }>(
+            path.join(__dirname, '..', 'fixtures', 'durableHubProcess.ts'),
+            [stateDirectory],
+            'the Event Hubs process',
         );
-        children.push(child);
-        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-        const line = await new Promise<string>((resolve, reject) => {
-            let output = '';
-            let errors = '';
-            child.stdout.on('data', (chunk: Buffer) => {
-                output += chunk.toString();
-                if (output.includes('\n')) resolve(output.trim());
-            });
-            child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-            void exited.then(() => reject(new Error(`the Event Hubs process exited before it served:\n${errors}`)));
-        });
-        const { port } = JSON.parse(line) as { port: number };
+        children.push(started.child);
+        const { child, exited } = started;
+        const { port } = started.ready;
         return { child, exited, connection: connectionString(port) };
     }
 
