@@ -18,12 +18,31 @@ export interface RunningAzurite {
 }
 
 /**
+ * When Azurite gives the disk of deleted blobs back (see azuriteExtentGcPreload.js): a bench and test knob, so a run
+ * of minutes reaches the `azurite/` folder's steady state. Azurite's own values: 10 min, 10 min, 64 MB.
+ */
+export interface AzuriteExtentGc {
+    /** Between two mark-and-sweep collections of unreferenced extent files, ms. */
+    gcIntervalMs: number;
+    /** An extent written to more recently than this is never collected, ms (guards uploads still in flight). */
+    gcProtectMs: number;
+    /** An extent file is closed for appends, and so collectable, once it holds this many bytes. */
+    maxExtentBytes: number;
+}
+
+/**
  * Starts the real Azurite Blob service as a child process (in memory unless a location is given). The API version
  * check is skipped because the storage SDK pinned for Node 20 may be newer than this Azurite release.
+ * @throws RangeError quoting the value when a field of extentGc is not a positive integer
  */
 export async function startAzurite(
-    options: { port?: number; host?: string; location?: string } = {},
+    options: { port?: number; host?: string; location?: string; extentGc?: AzuriteExtentGc } = {},
 ): Promise<RunningAzurite> {
+    for (const [name, value] of Object.entries(options.extentGc ?? {})) {
+        if (!Number.isSafeInteger(value) || value <= 0) {
+            throw new RangeError(`Azurite extentGc.${name} must be a positive integer (got ${String(value)})`);
+        }
+    }
     const host = options.host ?? '127.0.0.1';
     const port = options.port || (await findFreePort(host));
     const executable = path.join(
@@ -38,6 +57,7 @@ export async function startAzurite(
         preloadPath('azuriteLookupPreload.js'),
         '--require',
         preloadPath('azuriteParentWatch.js'),
+        ...(options.extentGc ? ['--require', preloadPath('azuriteExtentGcPreload.js')] : []),
         executable,
         '--blobHost',
         host,
@@ -58,6 +78,9 @@ export async function startAzurite(
     const child: ChildProcess = spawn(process.execPath, args, {
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         detached: true,
+        ...(options.extentGc
+            ? { env: { ...process.env, NAMESTREAM_AZURITE_EXTENT_GC: JSON.stringify(options.extentGc) } }
+            : {}),
     });
     let output = '';
     await new Promise<void>((resolve, reject) => {

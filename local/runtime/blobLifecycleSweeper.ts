@@ -26,6 +26,12 @@ export interface BlobLifecycleSweeperOptions {
     clock: Clock;
     intervalMs?: number;
     pageSize?: number;
+    /**
+     * Bench and test knob, never set by `npm start`: the age in milliseconds beyond which a blob is deleted, instead
+     * of the rule's whole days, so a run of minutes reaches the steady state the rule reaches after days (the soak in
+     * bench/pipeline.bench.ts).
+     */
+    maxAgeMs?: number;
     log: (line: string) => void;
 }
 
@@ -47,14 +53,23 @@ export interface BlobLifecycleSweeper {
  *
  * Each page of the listing (`pageSize` blobs) is deleted before the next is listed, so memory stays bounded by a
  * page. A sweep never throws: a failed delete or listing is logged, and the next sweep tries again.
- * @throws RangeError quoting the value when intervalMs or pageSize is not a positive integer (at start, not later)
+ * @throws RangeError quoting the value when intervalMs, pageSize or maxAgeMs is not a positive integer (at start, not
+ *   later)
  */
 export function startBlobLifecycleSweeper(options: BlobLifecycleSweeperOptions): BlobLifecycleSweeper {
     const intervalMs = options.intervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
     const pageSize = options.pageSize ?? DEFAULT_SWEEP_PAGE_SIZE;
+    const age: SweepAge =
+        options.maxAgeMs === undefined
+            ? {
+                  ms: options.rule.daysAfterModificationGreaterThan * DAY_MS,
+                  text: `${options.rule.daysAfterModificationGreaterThan} days`,
+              }
+            : { ms: options.maxAgeMs, text: `${options.maxAgeMs} ms` };
     for (const [name, value] of [
         ['intervalMs', intervalMs],
         ['pageSize', pageSize],
+        ['maxAgeMs', age.ms],
     ] as const) {
         if (!Number.isSafeInteger(value) || value <= 0) {
             throw new RangeError(`blob lifecycle sweeper: ${name} must be a positive integer (got ${String(value)})`);
@@ -62,7 +77,7 @@ export function startBlobLifecycleSweeper(options: BlobLifecycleSweeperOptions):
     }
     let sweeping: Promise<BlobLifecycleSweepReport> | undefined;
     const sweepOnce = (): Promise<BlobLifecycleSweepReport> => {
-        sweeping ??= sweepRule(options.service, options.rule, options.clock, pageSize, options.log)
+        sweeping ??= sweepRule(options.service, options.rule, age, options.clock, pageSize, options.log)
             .catch((error: unknown) => {
                 options.log(`[blob lifecycle] ${options.rule.name}: sweep failed: ${String(error)}`);
                 return { deleted: [], kept: 0, failed: 1 };
@@ -90,16 +105,23 @@ const listedBlobType: Record<BlobLifecycleRule['blobTypes'][number], string> = {
     appendBlob: 'AppendBlob',
 };
 
+/** How old a blob must be to go, and the words for it in the log line. */
+interface SweepAge {
+    ms: number;
+    text: string;
+}
+
 async function sweepRule(
     service: BlobServiceClient,
     rule: BlobLifecycleRule,
+    age: SweepAge,
     clock: Clock,
     pageSize: number,
     log: (line: string) => void,
 ): Promise<BlobLifecycleSweepReport> {
     const report: BlobLifecycleSweepReport = { deleted: [], kept: 0, failed: 0 };
     // Fixed for the whole sweep, as one lifecycle run evaluates every blob against the same day.
-    const cutoff = clock.now().getTime() - rule.daysAfterModificationGreaterThan * DAY_MS;
+    const cutoff = clock.now().getTime() - age.ms;
     const types = new Set(rule.blobTypes.map((type) => listedBlobType[type]));
     for (const prefix of rule.prefixMatch) {
         const slash = prefix.indexOf('/');
@@ -147,7 +169,7 @@ async function sweepRule(
         const more = report.deleted.length > 1 ? ` (${first} and ${report.deleted.length - 1} more)` : ` (${first})`;
         log(
             `[blob lifecycle] ${rule.name}: deleted ${report.deleted.length} blob${report.deleted.length === 1 ? '' : 's'} last modified more than ` +
-                `${rule.daysAfterModificationGreaterThan} days ago${more}`,
+                `${age.text} ago${more}`,
         );
     }
     return report;

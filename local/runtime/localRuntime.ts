@@ -38,6 +38,7 @@ import { waitForLeftoverProcess } from './leftoverProcess';
 import { localInfrastructure } from './localInfrastructure';
 import { LocalServices, type ServiceBusPath } from './localServices';
 import { recountLocally, type RecountReport, type RecountRequest } from './recount';
+import { checkRetentionOverrides, type RetentionOverrides } from './retentionOverrides';
 import { RuntimeMetrics } from './runtimeMetrics';
 import {
     type EventOrderingReport,
@@ -102,6 +103,13 @@ export interface LocalRuntimeOptions {
     clock?: Clock;
     log?: (line: string) => void;
     extraHttpHandlers?: ExtraHandler[];
+    /**
+     * Bench and test knob, never set by `npm start`: shorter retention for the raw-names blobs, the Event Hubs, the
+     * letter-count documents and Azurite's extent files, so a run of minutes reaches the steady state production
+     * retention reaches after days (the soak in bench/pipeline.bench.ts). See RetentionOverrides.
+     * @throws RangeError (from startLocalRuntime) quoting a value that is not a positive integer
+     */
+    retention?: RetentionOverrides;
     /** Observes every change-feed batch as it reaches the Cosmos DB trigger (tests, benchmarks). */
     onChangeFeedBatch?: (documents: unknown[]) => void;
 }
@@ -141,6 +149,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const appRoot = path.resolve(options.appRoot);
     const clock = options.clock ?? systemClock;
     const log = options.log ?? ((line: string) => console.log(line));
+    const retention = checkRetentionOverrides(options.retention ?? {});
     const loaded = loadLocalSettings(appRoot);
     const settings: Record<string, string> = {
         ...loaded.values,
@@ -180,6 +189,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         const azurite = await startAzurite({
             port: ephemeral ? 0 : (options.ports?.blob ?? portOf(storage.get('blobendpoint'), 10000)),
             ...(layout ? { location: layout.azurite } : {}),
+            ...(retention.azuriteExtentGc ? { extentGc: retention.azuriteExtentGc } : {}),
         });
         if (azurite.pid !== undefined) {
             azuriteProcess?.put('azurite', { pid: azurite.pid });
@@ -219,7 +229,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         stoppers.push(() => eventGrid.close());
         settings.EventGridConnection__topicEndpointUri = eventGrid.topicEndpoint;
 
-        const infrastructure = localInfrastructure(settings);
+        const infrastructure = withRetention(localInfrastructure(settings), retention);
         const serviceBusStore = state ? new SqliteServiceBusMessageStore(state) : undefined;
         const queues = new Map(
             infrastructure.serviceBusQueues.map((queue) => [
@@ -278,7 +288,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             client: cosmosClient,
             databaseName: infrastructure.cosmos.databaseName,
             containerName: infrastructure.cosmos.containers[0]!.id,
-            intervalMs: 60_000,
+            intervalMs: retention.cosmosTtlSweepIntervalMs ?? 60_000,
             clock,
             onError: (error) => log(`ttl sweeper: ${String(error)}`),
         });
@@ -287,6 +297,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         const blobLifecycle = startBlobLifecycleSweeper({
             service: BlobServiceClient.fromConnectionString(azurite.connectionString),
             rule: infrastructure.rawNamesLifecycleRule,
+            ...(retention.rawNamesBlobMs !== undefined ? { maxAgeMs: retention.rawNamesBlobMs } : {}),
+            ...(retention.blobSweepIntervalMs !== undefined ? { intervalMs: retention.blobSweepIntervalMs } : {}),
             clock,
             log,
         });
@@ -447,6 +459,29 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         await stopAll();
         throw error;
     }
+}
+
+/** What infra/ provisions, with the Event Hubs' retention and the letter-counts container's TTL overridden. */
+function withRetention(
+    infrastructure: ReturnType<typeof localInfrastructure>,
+    retention: RetentionOverrides,
+): ReturnType<typeof localInfrastructure> {
+    const letterCounts = infrastructure.cosmos.containers[0]!.id;
+    return {
+        ...infrastructure,
+        eventHubs: infrastructure.eventHubs.map((hub) => ({
+            ...hub,
+            retentionMs: retention.eventHubMs ?? hub.retentionMs,
+        })),
+        cosmos: {
+            ...infrastructure.cosmos,
+            containers: infrastructure.cosmos.containers.map((container) =>
+                container.id === letterCounts && retention.letterCountsTtlSeconds !== undefined
+                    ? { ...container, defaultTtlSeconds: retention.letterCountsTtlSeconds }
+                    : container,
+            ),
+        },
+    };
 }
 
 /** LOCAL_SERVICEBUS_BINDINGS / LOCAL_EVENTHUB_BINDINGS: `amqp` or `in-process` (the default). */

@@ -93,6 +93,32 @@ describe('startBlobLifecycleSweeper against Azurite', () => {
         ]);
     });
 
+    it('with maxAgeMs (the soak knob), deletes by that age in milliseconds instead of whole days', async () => {
+        const container = service.getContainerClient('raw-names');
+        const written = await put(container, 'short-lived.json');
+        const lines: string[] = [];
+        const sweep = async (nowMs: number) => {
+            const sweeper = startBlobLifecycleSweeper({
+                service,
+                rule,
+                maxAgeMs: 1000,
+                clock: fixedClock(new Date(nowMs)),
+                log: (line) => lines.push(line),
+            });
+            const report = await sweeper.sweepOnce();
+            await sweeper.stop();
+            return report.deleted.filter((name) => name === 'raw-names/short-lived.json');
+        };
+        expect(await sweep(written.getTime() + 1000)).toEqual([]);
+        expect(await sweep(written.getTime() + 1001)).toEqual(['raw-names/short-lived.json']);
+        expect(lines.at(-1)).toMatch(
+            /^\[blob lifecycle\] expire-raw-names: deleted \d+ blobs? last modified more than 1000 ms ago \(/,
+        );
+        expect(() =>
+            startBlobLifecycleSweeper({ service, rule, maxAgeMs: 0, clock: fixedClock(new Date(0)), log: () => {} }),
+        ).toThrow(new RangeError('blob lifecycle sweeper: maxAgeMs must be a positive integer (got 0)'));
+    });
+
     it('logs a failing sweep instead of throwing, and stops', async () => {
         const lines: string[] = [];
         const unreachable = BlobServiceClient.fromConnectionString(azurite.connectionString.replace(/:\d+\//, ':1/'), {

@@ -152,6 +152,68 @@ describe('startLocalRuntime with a state folder', () => {
     }, 60_000);
 });
 
+describe("startLocalRuntime({ retention }), the soak's shortened retention", () => {
+    it('expires raw-names blobs, Event Hub events and letter-count documents after the shortened times', async () => {
+        const lines: string[] = [];
+        const runtime = await startLocalRuntime({
+            appRoot: path.resolve(__dirname, '..', '..', '..'),
+            ephemeralPorts: true,
+            servicesOnly: true,
+            retention: {
+                rawNamesBlobMs: 1000,
+                blobSweepIntervalMs: 250,
+                eventHubMs: 1000,
+                letterCountsTtlSeconds: 1,
+                cosmosTtlSweepIntervalMs: 250,
+            },
+            log: (line) => lines.push(line),
+        });
+        const cosmos = createLocalCosmosClient(runtime.settings.CosmosDBConnection!, { ca: runtime.cosmos.ca });
+        try {
+            const rawNames = BlobServiceClient.fromConnectionString(
+                runtime.settings.AzureWebJobsStorage!,
+            ).getContainerClient('raw-names');
+            await rawNames.createIfNotExists();
+            await rawNames.getBlockBlobClient('a.json').upload('{}', 2);
+            const hub = runtime.eventHubs.get('names')!;
+            hub.send([{ body: { name: 'Ada' } }], { partitionId: '0' });
+            const letterCounts = cosmos.database('namestream').container('letter-counts');
+            await letterCounts.items.upsert({ id: 'w-A', windowEnd: 'w', letter: 'A', count: 1 });
+            // The hub's retention only: the count cap of 50,000 events stays.
+            expect([hub.retentionMs, hub.maxRetainedEventsPerPartition]).toEqual([1000, 50_000]);
+            expect((await letterCounts.read()).resource?.defaultTtl).toBe(1);
+
+            const gone = async () =>
+                !(await rawNames.getBlockBlobClient('a.json').exists()) &&
+                hub.getPartitionProperties('0').isEmpty &&
+                (await letterCounts.items.readAll().fetchAll()).resources.length === 0;
+            let tries = 0;
+            while (!(await gone()) && tries++ < 40) {
+                await sleep(250);
+            }
+            expect(await gone()).toBe(true);
+            expect(lines.filter((line) => line.startsWith('[blob lifecycle]'))).toEqual([
+                '[blob lifecycle] expire-raw-names: deleted 1 blob last modified more than 1000 ms ago (raw-names/a.json)',
+            ]);
+        } finally {
+            cosmos.dispose();
+            await runtime.stop();
+        }
+    }, 60_000);
+
+    it('refuses a value that is not a positive integer before starting anything', async () => {
+        await expect(
+            startLocalRuntime({
+                appRoot: path.resolve(__dirname, '..', '..', '..'),
+                ephemeralPorts: true,
+                servicesOnly: true,
+                retention: { eventHubMs: 0 },
+                log: () => undefined,
+            }),
+        ).rejects.toThrow(new RangeError('retention.eventHubMs must be a positive integer (got 0)'));
+    });
+});
+
 describe('sharedAmqpPort', () => {
     const emulator = (endpoint: string, keyName = 'RootManageSharedAccessKey', key = 'SAS_KEY_VALUE') =>
         `Endpoint=${endpoint};SharedAccessKeyName=${keyName};SharedAccessKey=${key};UseDevelopmentEmulator=true;`;
