@@ -5,13 +5,17 @@
  *
  *   npx tsx bench/pipeline.bench.ts                 rising rates, 100 names per message and 4-10 per message
  *   npx tsx bench/pipeline.bench.ts --soak 300      5 minutes at --rate (default 20000) names/s, 100 per message, on
- *                                                   a state folder (--storage in-memory for none), sampling memory and
- *                                                   the folder's size every --sample-seconds (default 5), with a summary
+ *                                                   a state folder (--storage in-memory for none), sampling memory,
+ *                                                   the folder's files and the retained items every --sample-seconds
+ *                                                   (default 5), with a summary per component; every store kept by age
+ *                                                   keeps --retention-seconds (default 60; `production` for the real
+ *                                                   days), so that it reaches its steady state inside the run
  *   npx tsx bench/pipeline.bench.ts --capacity      the highest rate it keeps up with, 4-10 names per message, with
  *                                                   state on disk and in memory side by side
  *   with --soak: --batch N or N-M names per message (default 100); with --capacity (default 4-10)
- *   --capacity runs --rounds N (default 2) rounds of one step per storage (--storage durable|in-memory|both, default
- *   both), alternating which goes first so that the machine's slow spells hit both, and prints each rate and their
+ *   --capacity runs --rounds N (default 3) rounds of one step per storage (--storage durable|in-memory|both, default
+ *   both), each step in a fresh child process (so no step inherits another's garbage, heap growth or Azurite), alternating
+ *   which goes first so that the machine's slow spells hit both, and prints each rate, the medians and their
  *   ratio; --servicebus-path amqp|in-process|both (default in-process, npm start's default) picks how the Service Bus
  *   bindings and the Event Hub output binding reach the brokers: over AMQP with the official SDK clients, as in Azure,
  *   or in process
@@ -25,15 +29,20 @@
  * run to run. The capacity step instead keeps a fixed backlog on the queue (enough to keep every concurrent call
  * busy) and sends exactly as fast as the pipeline drains it: the rate it settles at is the highest it sustains.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { BlobServiceClient } from '@azure/storage-blob';
+
 import { systemClock } from '../domain/clock';
 import { createNewNamesMessage, type NamesPerMessage } from '../domain/messages/createNewNamesMessage';
 import { createRandomSource } from '../domain/random';
+import { createLocalCosmosClient } from '../local/cosmos';
 import { type LocalRuntime, startLocalRuntime } from '../local/runtime/localRuntime';
 import type { ServiceBusPath } from '../local/runtime/localServices';
+import type { RetentionOverrides } from '../local/runtime/retentionOverrides';
 import { letterCountsJobSettings } from '../local/streamAnalytics';
 
 /** Messages the capacity step keeps waiting on the queue: well above maxConcurrentCalls, under a second of work. */
@@ -67,110 +76,39 @@ const soakSeconds = option('soak', 0);
 const stepSeconds = option('step-seconds', 65);
 const windowSeconds = option('window-seconds', 30);
 
+/** One step, as the parent hands it to a child process (`--child-step <json>`). */
+interface StepSpec {
+    namesPerMessage: NamesPerMessage;
+    targetNamesPerSecond: number | 'capacity';
+    seconds: number;
+    serviceBusPath: ServiceBusPath;
+    storage: Storage;
+}
+
+/** The line a child process prints its result on, for the parent to pick out of the rest of its output. */
+const STEP_RESULT_PREFIX = 'step result: ';
+
 async function main(): Promise<void> {
+    const childStep = args.indexOf('--child-step');
+    if (childStep >= 0) {
+        const spec = JSON.parse(args[childStep + 1] ?? '') as StepSpec;
+        const result = await runStep(spec);
+        console.log(STEP_RESULT_PREFIX + JSON.stringify(result));
+        return;
+    }
     console.log(`machine: ${machine()}`);
     console.log(
         `job settings: late arrival ${letterCountsJobSettings.eventsLateArrivalMaxDelayInSeconds} s, out of order ${letterCountsJobSettings.eventsOutOfOrderMaxDelayInSeconds} s (${letterCountsJobSettings.eventsOutOfOrderPolicy}); window ${windowSeconds} s`,
     );
-    const startRuntime = (serviceBusPath: ServiceBusPath, stateDirectory: string | undefined) =>
-        startLocalRuntime({
-            appRoot: path.resolve(__dirname, '..'),
-            ephemeralPorts: true,
-            ...(stateDirectory ? { stateDirectory } : {}),
-            serviceBusPath,
-            // The Event Hub output binding takes the same path, so "in-process" is the whole pre-AMQP pipeline.
-            eventHubPath: serviceBusPath,
-            disabledFunctions: ['generateNames'],
-            ...(windowSeconds !== 30 ? { windowSeconds } : {}),
-            log: (line) => {
-                if (/error/.test(line)) {
-                    console.log(line);
-                }
-            },
-        });
-    const random = createRandomSource(20261122);
-
-    // Each step gets a fresh runtime: Azurite slows down as blobs accumulate (see docs/local-runtime.md), so a step
-    // that inherited the previous steps' blobs and backlog would measure them, not its own rate.
-    const runStep = async (
-        namesPerMessage: NamesPerMessage,
-        targetNamesPerSecond: number | 'capacity',
-        seconds: number,
-        report?: (elapsed: number, runtime: LocalRuntime, backlog: number) => void,
-        serviceBusPath: ServiceBusPath = 'in-process',
-        storage: Storage = 'in-memory',
-        reportEverySeconds = 30,
-    ): Promise<StepResult> => {
-        const stateDirectory =
-            storage === 'durable' ? mkdtempSync(path.join(os.tmpdir(), 'namestream-bench-state-')) : undefined;
-        const runtime = await startRuntime(serviceBusPath, stateDirectory);
-        const queue = runtime.queues.get('newnames-queue')!;
-        let peakRss = 0;
-        const sampleMemory = () => {
-            const rss = process.memoryUsage().rss + childRss(runtime.azurite.pid);
-            peakRss = Math.max(peakRss, rss);
-            return rss;
-        };
-        const memoryTimer = setInterval(sampleMemory, 500);
-        const averageNames = (namesPerMessage.min + namesPerMessage.max) / 2;
-        let sentNames = 0;
-        let sentMessages = 0;
-        const started = performance.now();
-        const due =
-            targetNamesPerSecond === 'capacity'
-                ? () => sentMessages + Math.max(0, CAPACITY_BACKLOG_MESSAGES - queue.activeMessageCount)
-                : () => Math.floor(((performance.now() - started) / 1000) * (targetNamesPerSecond / averageNames));
-        let lastReport = started;
-        while (performance.now() - started < seconds * 1000) {
-            for (const until = due(); sentMessages < until; sentMessages++) {
-                const message = createNewNamesMessage({ clock: systemClock, random, namesPerMessage });
-                sentNames += message.names.length;
-                queue.send({ body: JSON.stringify(message), contentType: 'application/json' });
-            }
-            if (report && performance.now() - lastReport > reportEverySeconds * 1000) {
-                lastReport = performance.now();
-                sampleMemory();
-                report((lastReport - started) / 1000, runtime, queue.activeMessageCount);
-            }
-            await new Promise((resolve) => setTimeout(resolve, 5));
-        }
-        const elapsed = (performance.now() - started) / 1000;
-        const snapshot = runtime.metrics.snapshot();
-        const reached = snapshot.totalNames;
-        const latencies = [...runtime.metrics.windowLatenciesMs].sort((a, b) => a - b);
-        clearInterval(memoryTimer);
-        const result = {
-            storage,
-            serviceBusPath,
-            namesPerMessage:
-                namesPerMessage.min === namesPerMessage.max
-                    ? String(namesPerMessage.min)
-                    : `${namesPerMessage.min}-${namesPerMessage.max}`,
-            targetNamesPerSecond,
-            sentNamesPerSecond: Math.round(sentNames / elapsed),
-            sustainedNamesPerSecond: Math.round(reached / elapsed),
-            backlogMessages: queue.activeMessageCount + queue.lockedMessageCount,
-            failedInvocations: snapshot.invocations.dequeueNames?.failed ?? 0,
-            documentsMeasured: latencies.length,
-            latencyP50Ms: percentile(latencies, 0.5),
-            latencyP99Ms: percentile(latencies, 0.99),
-            peakRssMb: Math.round(peakRss / 2 ** 20),
-        };
-        await runtime.stop();
-        if (stateDirectory) {
-            rmSync(stateDirectory, { recursive: true, force: true });
-        }
-        return result;
-    };
 
     const results: StepResult[] = [];
     if (args.includes('--capacity')) {
         const namesPerMessage = batchOption({ min: 4, max: 10 });
-        const rounds = option('rounds', 2);
+        const rounds = option('rounds', 3);
         const storages = storageOption(['durable', 'in-memory']);
         const paths = servicebusPathOption();
         console.log(
-            `capacity: ${rounds} round(s) of ${stepSeconds} s per storage (${storages.join(', ')}) and path (${paths.join(', ')}), keeping ${CAPACITY_BACKLOG_MESSAGES} messages queued, ${namesPerMessage.min}-${namesPerMessage.max} names per message`,
+            `capacity: ${rounds} round(s) of ${stepSeconds} s per storage (${storages.join(', ')}) and path (${paths.join(', ')}), each step in a fresh child process, keeping ${CAPACITY_BACKLOG_MESSAGES} messages queued, ${namesPerMessage.min}-${namesPerMessage.max} names per message`,
         );
         for (let round = 1; round <= rounds; round++) {
             // Alternate the order, so that a slow spell of this shared machine does not always hit the same storage.
@@ -178,7 +116,13 @@ async function main(): Promise<void> {
             for (const storage of order) {
                 for (const serviceBusPath of paths) {
                     results.push(
-                        await runStep(namesPerMessage, 'capacity', stepSeconds, undefined, serviceBusPath, storage),
+                        await runStepInChild({
+                            namesPerMessage,
+                            targetNamesPerSecond: 'capacity',
+                            seconds: stepSeconds,
+                            serviceBusPath,
+                            storage,
+                        }),
                     );
                     console.log(JSON.stringify({ round, ...results.at(-1), loadAverage: loadAverage() }));
                 }
@@ -211,30 +155,44 @@ async function main(): Promise<void> {
         }
         const storage = storages[0]!;
         const sampleSeconds = option('sample-seconds', 5);
+        const retention = retentionOption(60);
         console.log(
-            `soak: ${soakSeconds} s at ${rate} names/s, ${namesPerMessage.min}-${namesPerMessage.max} names per message, ${storage}; every ${sampleSeconds} s:`,
+            `soak: ${soakSeconds} s at ${rate} names/s, ${namesPerMessage.min}-${namesPerMessage.max} names per message, ${storage}; ` +
+                `retention ${retention ? JSON.stringify(retention) : 'production'}; every ${sampleSeconds} s:`,
         );
         const samples: SoakSample[] = [];
         let lastTables = -1;
+        let cosmos: ReturnType<typeof createLocalCosmosClient> | undefined;
         results.push(
             await runStep(
-                namesPerMessage,
-                rate,
-                soakSeconds,
-                (elapsed, runtime, backlog) => {
-                    const sample = soakSample(elapsed, runtime, backlog);
-                    samples.push(sample);
-                    console.log(
-                        `  t=${elapsed.toFixed(0)} s rss=${mb(sample.rssBytes)} MB (Azurite ${mb(sample.azuriteRssBytes)}) heap=${mb(sample.heapUsedBytes)} MB database=${mb(sample.databaseBytes)} MB wal=${mb(sample.walBytes)} MB azurite=${mb(sample.azuriteBytes)} MB backlog=${backlog} names=${sample.totalNames}`,
-                    );
-                    if (runtime.state && Math.floor(elapsed / 60) !== lastTables) {
-                        lastTables = Math.floor(elapsed / 60);
-                        console.log(`    tables: ${tableSizes(runtime)}`);
-                    }
+                {
+                    namesPerMessage,
+                    targetNamesPerSecond: rate,
+                    seconds: soakSeconds,
+                    serviceBusPath: 'in-process',
+                    storage,
                 },
-                'in-process',
-                storage,
-                sampleSeconds,
+                {
+                    ...(retention ? { retention } : {}),
+                    reportEverySeconds: sampleSeconds,
+                    report: async (elapsed, runtime, backlog) => {
+                        cosmos ??= createLocalCosmosClient(runtime.settings.CosmosDBConnection!, {
+                            ca: runtime.cosmos.ca,
+                        });
+                        const sample = await soakSample(elapsed, runtime, backlog, cosmos);
+                        samples.push(sample);
+                        console.log(
+                            `  t=${elapsed.toFixed(0)} s rss=${mb(sample.runtimeRssBytes)} MB (Azurite ${mb(sample.azuriteRssBytes)}) heap=${mb(sample.heapUsedBytes)} MB ` +
+                                `database=${mb(sample.databaseBytes)} MB wal=${mb(sample.walBytes)} MB azurite metadata=${mb(sample.azuriteMetadataBytes)} MB extents=${mb(sample.azuriteExtentBytes)} MB ` +
+                                `blobs=${sample.rawNamesBlobs} events=${sample.retainedEvents} documents=${sample.cosmosDocuments} backlog=${backlog} names=${sample.totalNames}`,
+                        );
+                        if (runtime.state && Math.floor(elapsed / 60) !== lastTables) {
+                            lastTables = Math.floor(elapsed / 60);
+                            console.log(`    tables: ${tableSizes(runtime)}`);
+                        }
+                    },
+                    beforeStop: () => cosmos?.dispose(),
+                },
             ),
         );
         console.table(results);
@@ -243,15 +201,188 @@ async function main(): Promise<void> {
         return;
     } else {
         for (const rate of [5_000, 10_000, 20_000]) {
-            results.push(await runStep({ min: 100, max: 100 }, rate, stepSeconds));
+            results.push(
+                await runStep({
+                    namesPerMessage: { min: 100, max: 100 },
+                    targetNamesPerSecond: rate,
+                    seconds: stepSeconds,
+                    serviceBusPath: 'in-process',
+                    storage: 'in-memory',
+                }),
+            );
             console.log(JSON.stringify(results.at(-1)));
         }
         for (const rate of [1_000, 2_500, 5_000, 'capacity'] as const) {
-            results.push(await runStep({ min: 4, max: 10 }, rate, stepSeconds));
+            results.push(
+                await runStep({
+                    namesPerMessage: { min: 4, max: 10 },
+                    targetNamesPerSecond: rate,
+                    seconds: stepSeconds,
+                    serviceBusPath: 'in-process',
+                    storage: 'in-memory',
+                }),
+            );
             console.log(JSON.stringify(results.at(-1)));
         }
     }
     console.table(results);
+}
+
+/**
+ * Runs one step in a child process running this file (same loader, same code path as runStep here), so that no
+ * step inherits an earlier step's garbage, grown heap, open handles or Azurite: in one process, peak RSS grew from
+ * step to step and the same storage varied by a third between rounds. Resolves with the child's result line.
+ * @throws Error with the child's exit code when it ends without a result
+ */
+function runStepInChild(spec: StepSpec): Promise<StepResult> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(
+            process.execPath,
+            [...process.execArgv, __filename, ...args, '--child-step', JSON.stringify(spec)],
+            { stdio: ['ignore', 'pipe', 'inherit'] },
+        );
+        let result: StepResult | undefined;
+        let pending = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+            pending += chunk.toString();
+            const lines = pending.split('\n');
+            pending = lines.pop()!;
+            for (const line of lines) {
+                if (line.startsWith(STEP_RESULT_PREFIX)) {
+                    result = JSON.parse(line.slice(STEP_RESULT_PREFIX.length)) as StepResult;
+                } else {
+                    console.log(line);
+                }
+            }
+        });
+        child.once('error', reject);
+        child.once('close', (code) =>
+            result
+                ? resolve(result)
+                : reject(new Error(`the step's child process exited with code ${String(code)} without a result`)),
+        );
+    });
+}
+
+interface StepHooks {
+    /** Runtime option: shorter retention for the stores kept by age (the soak). */
+    retention?: RetentionOverrides;
+    /** Called every reportEverySeconds while the step runs; the sender waits for it. */
+    report?: (elapsed: number, runtime: LocalRuntime, backlog: number) => Promise<void>;
+    reportEverySeconds?: number;
+    beforeStop?: () => void;
+}
+
+// Each step gets a fresh runtime: Azurite slows down as blobs accumulate (see docs/local-runtime.md), so a step
+// that inherited the previous steps' blobs and backlog would measure them, not its own rate.
+async function runStep(spec: StepSpec, hooks: StepHooks = {}): Promise<StepResult> {
+    const { namesPerMessage, targetNamesPerSecond, seconds, serviceBusPath, storage } = spec;
+    const reportEverySeconds = hooks.reportEverySeconds ?? 30;
+    const stateDirectory =
+        storage === 'durable' ? mkdtempSync(path.join(os.tmpdir(), 'namestream-bench-state-')) : undefined;
+    const runtime = await startLocalRuntime({
+        appRoot: path.resolve(__dirname, '..'),
+        ephemeralPorts: true,
+        ...(stateDirectory ? { stateDirectory } : {}),
+        serviceBusPath,
+        // The Event Hub output binding takes the same path, so "in-process" is the whole pre-AMQP pipeline.
+        eventHubPath: serviceBusPath,
+        disabledFunctions: ['generateNames'],
+        ...(windowSeconds !== 30 ? { windowSeconds } : {}),
+        ...(hooks.retention ? { retention: hooks.retention } : {}),
+        log: (line) => {
+            if (/error/.test(line)) {
+                console.log(line);
+            }
+        },
+    });
+    const random = createRandomSource(20261122);
+    const queue = runtime.queues.get('newnames-queue')!;
+    let peakRss = 0;
+    const sampleMemory = () => {
+        const rss = process.memoryUsage().rss + childRss(runtime.azurite.pid);
+        peakRss = Math.max(peakRss, rss);
+        return rss;
+    };
+    const memoryTimer = setInterval(sampleMemory, 500);
+    const averageNames = (namesPerMessage.min + namesPerMessage.max) / 2;
+    let sentNames = 0;
+    let sentMessages = 0;
+    const started = performance.now();
+    const due =
+        targetNamesPerSecond === 'capacity'
+            ? () => sentMessages + Math.max(0, CAPACITY_BACKLOG_MESSAGES - queue.activeMessageCount)
+            : () => Math.floor(((performance.now() - started) / 1000) * (targetNamesPerSecond / averageNames));
+    let lastReport = started;
+    while (performance.now() - started < seconds * 1000) {
+        for (const until = due(); sentMessages < until; sentMessages++) {
+            const message = createNewNamesMessage({ clock: systemClock, random, namesPerMessage });
+            sentNames += message.names.length;
+            queue.send({ body: JSON.stringify(message), contentType: 'application/json' });
+        }
+        if (hooks.report && performance.now() - lastReport > reportEverySeconds * 1000) {
+            lastReport = performance.now();
+            sampleMemory();
+            await hooks.report((lastReport - started) / 1000, runtime, queue.activeMessageCount);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const elapsed = (performance.now() - started) / 1000;
+    const snapshot = runtime.metrics.snapshot();
+    const reached = snapshot.totalNames;
+    const latencies = [...runtime.metrics.windowLatenciesMs].sort((a, b) => a - b);
+    clearInterval(memoryTimer);
+    const result = {
+        storage,
+        serviceBusPath,
+        namesPerMessage:
+            namesPerMessage.min === namesPerMessage.max
+                ? String(namesPerMessage.min)
+                : `${namesPerMessage.min}-${namesPerMessage.max}`,
+        targetNamesPerSecond,
+        sentNamesPerSecond: Math.round(sentNames / elapsed),
+        sustainedNamesPerSecond: Math.round(reached / elapsed),
+        backlogMessages: queue.activeMessageCount + queue.lockedMessageCount,
+        failedInvocations: snapshot.invocations.dequeueNames?.failed ?? 0,
+        documentsMeasured: latencies.length,
+        latencyP50Ms: percentile(latencies, 0.5),
+        latencyP99Ms: percentile(latencies, 0.99),
+        peakRssMb: Math.round(peakRss / 2 ** 20),
+    };
+    hooks.beforeStop?.();
+    await runtime.stop();
+    if (stateDirectory) {
+        rmSync(stateDirectory, { recursive: true, force: true });
+    }
+    return result;
+}
+
+/**
+ * --retention-seconds N: every store kept by age keeps N seconds (raw-names blobs, Event Hub events, letter-count
+ * documents), swept every N/4 s, and Azurite collects deleted blobs' extents (256 KiB each) every N/4 s; or
+ * `production` for the real retention (undefined).
+ */
+function retentionOption(fallbackSeconds: number): RetentionOverrides | undefined {
+    const index = args.indexOf('--retention-seconds');
+    const value = index >= 0 ? args[index + 1] : String(fallbackSeconds);
+    if (value === 'production') {
+        return undefined;
+    }
+    const seconds = Number(value);
+    if (!Number.isSafeInteger(seconds) || seconds < 4) {
+        throw new Error(
+            `--retention-seconds must be a whole number of seconds, at least 4, or production (got ${JSON.stringify(value)})`,
+        );
+    }
+    const sweepMs = (seconds * 1000) / 4;
+    return {
+        rawNamesBlobMs: seconds * 1000,
+        blobSweepIntervalMs: sweepMs,
+        eventHubMs: seconds * 1000,
+        letterCountsTtlSeconds: seconds,
+        cosmosTtlSweepIntervalMs: sweepMs,
+        azuriteExtentGc: { gcIntervalMs: sweepMs, gcProtectMs: sweepMs, maxExtentBytes: 256 * 1024 },
+    };
 }
 
 function servicebusPathOption(): ServiceBusPath[] {
@@ -314,20 +445,31 @@ function mb(bytes: number): number {
 
 interface SoakSample {
     elapsedSeconds: number;
-    /** This process plus Azurite. */
-    rssBytes: number;
+    /** This process: the runtime, its stand-ins and the functions host. */
+    runtimeRssBytes: number;
     azuriteRssBytes: number;
     heapUsedBytes: number;
     databaseBytes: number;
     walBytes: number;
-    /** Azurite's folder: its LokiJS metadata and blob extents. */
-    azuriteBytes: number;
+    /** Azurite's LokiJS metadata files (every blob's and extent's record, saved whole every 5 s). */
+    azuriteMetadataBytes: number;
+    /** Azurite's extent files (`__blobstorage__/`): the blobs' content. */
+    azuriteExtentBytes: number;
+    rawNamesBlobs: number;
+    /** Events retained by the names hub, all partitions. */
+    retainedEvents: number;
+    /** Documents in the letter-counts container. */
+    cosmosDocuments: number;
     backlog: number;
     totalNames: number;
 }
 
-function soakSample(elapsedSeconds: number, runtime: LocalRuntime, backlog: number): SoakSample {
-    const azuriteRssBytes = childRss(runtime.azurite.pid);
+async function soakSample(
+    elapsedSeconds: number,
+    runtime: LocalRuntime,
+    backlog: number,
+    cosmos: ReturnType<typeof createLocalCosmosClient>,
+): Promise<SoakSample> {
     const fileSize = (file: string) => {
         try {
             return statSync(file).size;
@@ -336,14 +478,47 @@ function soakSample(elapsedSeconds: number, runtime: LocalRuntime, backlog: numb
         }
     };
     const database = runtime.state?.databaseFile;
+    const azurite = runtime.state ? path.join(runtime.state.directory, 'azurite') : undefined;
+    const metadataFiles = azurite
+        ? readdirSync(azurite)
+              .filter((name) => name.endsWith('.json'))
+              .map((name) => path.join(azurite, name))
+        : [];
+    const hub = runtime.eventHubs.get('names')!;
+    const retainedEvents = hub.partitionIds
+        .map((id) => hub.getPartitionProperties(id))
+        .reduce(
+            (sum, partition) =>
+                sum +
+                (partition.isEmpty ? 0 : partition.lastEnqueuedSequenceNumber - partition.beginningSequenceNumber + 1),
+            0,
+        );
+    let rawNamesBlobs = 0;
+    const rawNames = BlobServiceClient.fromConnectionString(runtime.settings.AzureWebJobsStorage!).getContainerClient(
+        'raw-names',
+    );
+    if (await rawNames.exists()) {
+        for await (const page of rawNames.listBlobsFlat().byPage({ maxPageSize: 5000 })) {
+            rawNamesBlobs += page.segment.blobItems.length;
+        }
+    }
+    const { resources } = await cosmos
+        .database('namestream')
+        .container('letter-counts')
+        .items.query<number>('SELECT VALUE COUNT(1) FROM c')
+        .fetchAll();
     return {
         elapsedSeconds,
-        rssBytes: process.memoryUsage().rss + azuriteRssBytes,
-        azuriteRssBytes,
+        runtimeRssBytes: process.memoryUsage().rss,
+        azuriteRssBytes: childRss(runtime.azurite.pid),
         heapUsedBytes: process.memoryUsage().heapUsed,
         databaseBytes: database ? fileSize(database) : 0,
         walBytes: database ? fileSize(`${database}-wal`) : 0,
-        azuriteBytes: runtime.state ? directorySize(path.join(runtime.state.directory, 'azurite')) : 0,
+        azuriteMetadataBytes: metadataFiles.reduce((sum, file) => sum + fileSize(file), 0),
+        azuriteExtentBytes: azurite ? directorySize(path.join(azurite, '__blobstorage__')) : 0,
+        rawNamesBlobs,
+        retainedEvents,
+        cosmosDocuments: resources[0] ?? 0,
         backlog,
         totalNames: runtime.metrics.snapshot().totalNames,
     };
@@ -351,9 +526,19 @@ function soakSample(elapsedSeconds: number, runtime: LocalRuntime, backlog: numb
 
 function directorySize(directory: string): number {
     let total = 0;
-    for (const entry of readdirSync(directory, { withFileTypes: true })) {
+    let entries;
+    try {
+        entries = readdirSync(directory, { withFileTypes: true });
+    } catch {
+        return 0;
+    }
+    for (const entry of entries) {
         const entryPath = path.join(directory, entry.name);
-        total += entry.isDirectory() ? directorySize(entryPath) : statSync(entryPath).size;
+        try {
+            total += entry.isDirectory() ? directorySize(entryPath) : statSync(entryPath).size;
+        } catch {
+            // Deleted since the listing (Azurite's extent collection, LokiJS's save by rename): no longer there.
+        }
     }
     return total;
 }
@@ -381,34 +566,70 @@ function tableSizes(runtime: LocalRuntime): string {
         .join(', ');
 }
 
+/** Least-squares slope of value against minutes over the samples (units per minute); 0 for fewer than two. */
+function slopePerMinute(samples: SoakSample[], value: (sample: SoakSample) => number): number {
+    if (samples.length < 2) {
+        return 0;
+    }
+    const xs = samples.map((sample) => sample.elapsedSeconds / 60);
+    const ys = samples.map(value);
+    const meanX = xs.reduce((a, b) => a + b, 0) / xs.length;
+    const meanY = ys.reduce((a, b) => a + b, 0) / ys.length;
+    return (
+        xs.reduce((sum, x, i) => sum + (x - meanX) * (ys[i]! - meanY), 0) /
+        (xs.reduce((sum, x) => sum + (x - meanX) ** 2, 0) || 1)
+    );
+}
+
 /**
- * Whether memory and disk stay bounded: each measure's highest value in the first and in the last minute, and its
- * trend over the second half of the run (least-squares slope, MB per minute); a bounded measure levels off, so its
- * last-minute peak stays near the first's and its slope near zero.
+ * Whether memory and disk stay bounded, per component: its mean and highest value in each half of the run, its
+ * trend in each half (least-squares slope per minute) and a verdict. A component levels off when what its
+ * second-half trend adds over the second half is under 10 % of its second-half mean (and under the measure's noise
+ * floor counts as flat too); a store still filling up towards its retention, or leaking, grows more than that.
  */
 function soakSummary(samples: SoakSample[]): string {
-    if (samples.length < 2) {
+    if (samples.length < 4) {
         return 'soak summary: too few samples';
     }
     const end = samples.at(-1)!.elapsedSeconds;
-    const measures: Array<[string, (sample: SoakSample) => number]> = [
-        ['rss (runtime + Azurite)', (sample) => sample.rssBytes],
-        ['JavaScript heap', (sample) => sample.heapUsedBytes],
-        ['database + WAL', (sample) => sample.databaseBytes + sample.walBytes],
-        ['Azurite folder', (sample) => sample.azuriteBytes],
-    ];
+    const firstHalf = samples.filter((sample) => sample.elapsedSeconds < end / 2);
     const secondHalf = samples.filter((sample) => sample.elapsedSeconds >= end / 2);
-    const lines = measures.map(([name, value]) => {
-        const firstMinute = Math.max(...samples.filter((s) => s.elapsedSeconds <= 60).map(value));
-        const lastMinute = Math.max(...samples.filter((s) => s.elapsedSeconds >= end - 60).map(value));
-        const xs = secondHalf.map((sample) => sample.elapsedSeconds / 60);
-        const ys = secondHalf.map((sample) => value(sample) / 2 ** 20);
-        const meanX = xs.reduce((a, b) => a + b, 0) / xs.length;
-        const meanY = ys.reduce((a, b) => a + b, 0) / ys.length;
-        const slope =
-            xs.reduce((sum, x, i) => sum + (x - meanX) * (ys[i]! - meanY), 0) /
-            (xs.reduce((sum, x) => sum + (x - meanX) ** 2, 0) || 1);
-        return `  ${name}: first-minute max ${mb(firstMinute)} MB, last-minute max ${mb(lastMinute)} MB, slope over the second half ${slope.toFixed(1)} MB/min`;
+    const MB = 2 ** 20;
+    const measures: Array<{
+        name: string;
+        unit: string;
+        scale: number;
+        floor: number;
+        value: (s: SoakSample) => number;
+    }> = [
+        { name: 'runtime RSS', unit: 'MB', scale: MB, floor: 5, value: (s) => s.runtimeRssBytes },
+        { name: 'runtime JavaScript heap', unit: 'MB', scale: MB, floor: 5, value: (s) => s.heapUsedBytes },
+        { name: 'Azurite RSS', unit: 'MB', scale: MB, floor: 5, value: (s) => s.azuriteRssBytes },
+        { name: 'namestream.db', unit: 'MB', scale: MB, floor: 1, value: (s) => s.databaseBytes },
+        { name: 'namestream.db-wal', unit: 'MB', scale: MB, floor: 1, value: (s) => s.walBytes },
+        { name: 'Azurite metadata (LokiJS)', unit: 'MB', scale: MB, floor: 1, value: (s) => s.azuriteMetadataBytes },
+        { name: 'Azurite extents (blob content)', unit: 'MB', scale: MB, floor: 1, value: (s) => s.azuriteExtentBytes },
+        { name: 'raw-names blobs', unit: 'blobs', scale: 1, floor: 0, value: (s) => s.rawNamesBlobs },
+        { name: 'Event Hub events retained', unit: 'events', scale: 1, floor: 0, value: (s) => s.retainedEvents },
+        { name: 'Cosmos DB documents', unit: 'documents', scale: 1, floor: 0, value: (s) => s.cosmosDocuments },
+    ];
+    const format = (value: number, unit: string) =>
+        unit === 'MB' ? `${value.toFixed(1)} MB` : `${Math.round(value).toLocaleString('en-US')} ${unit}`;
+    const lines = measures.map(({ name, unit, scale, floor, value }) => {
+        const scaled = (sample: SoakSample) => value(sample) / scale;
+        const mean = (part: SoakSample[]) => part.map(scaled).reduce((a, b) => a + b, 0) / part.length;
+        const max = (part: SoakSample[]) => Math.max(...part.map(scaled));
+        const firstSlope = slopePerMinute(firstHalf, scaled);
+        const secondSlope = slopePerMinute(secondHalf, scaled);
+        const secondMinutes = (end - secondHalf[0]!.elapsedSeconds) / 60;
+        const added = secondSlope * secondMinutes;
+        const levelled = added <= Math.max(0.1 * mean(secondHalf), floor);
+        return (
+            `  ${name}: first half mean ${format(mean(firstHalf), unit)} (max ${format(max(firstHalf), unit)}), ` +
+            `second half mean ${format(mean(secondHalf), unit)} (max ${format(max(secondHalf), unit)}); ` +
+            `slope ${format(firstSlope, unit)}/min then ${format(secondSlope, unit)}/min: ` +
+            (levelled ? 'levelled off' : `still growing (+${format(added, unit)} over the second half)`)
+        );
     });
     const names = samples.at(-1)!.totalNames;
     return [
