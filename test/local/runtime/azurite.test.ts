@@ -306,6 +306,42 @@ describe('startAzurite', () => {
             blocks: ['accountName', 'name'],
         });
     });
+
+    it("removes one document as LokiJS's single removal does: same data, valid indices, no index rebuilt", () => {
+        // Azurite's deleteBlob: count, then findAndRemove of one blob, among blobs with shared and unique names.
+        const script = `
+            const Loki = require('lokijs');
+            const db = new Loki('memory');
+            const blobs = db.addCollection('$BLOBS_COLLECTION$', { indices: ['accountName', 'containerName', 'name', 'snapshot'] });
+            for (let i = 0; i < 50; i++) {
+                blobs.insert({ accountName: 'a', containerName: 'c' + (i % 3), name: 'b' + (i % 20), snapshot: i < 20 ? '' : 's' + i });
+            }
+            let sorts = 0;
+            const sort = Array.prototype.sort;
+            Array.prototype.sort = function (...args) { sorts++; return sort.apply(this, args); };
+            const counts = [];
+            for (const i of [0, 7, 19, 45, 33]) {
+                const query = { accountName: 'a', containerName: 'c' + (i % 3), name: 'b' + (i % 20), snapshot: i < 20 ? '' : 's' + i };
+                counts.push(blobs.count({ accountName: 'a', containerName: query.containerName, name: query.name }));
+                blobs.findAndRemove(query);
+            }
+            Array.prototype.sort = sort;
+            const names = (docs) => docs.map((d) => d.containerName + '/' + d.name + '@' + d.snapshot).sort();
+            console.log(JSON.stringify({
+                counts,
+                data: names(blobs.data),
+                byName: names(blobs.find({ name: 'b13', accountName: 'a' })),
+                invalidIndices: blobs.checkAllIndexes(),
+                sorts,
+            }));`;
+        const withPreload = JSON.parse(runWithPreload(script)) as Record<string, unknown>;
+        const without = JSON.parse(runWithPreload(script, false)) as Record<string, unknown>;
+        expect({ ...withPreload, sorts: undefined }).toEqual({ ...without, sorts: undefined });
+        expect(withPreload.invalidIndices).toEqual([]);
+        expect(withPreload.data).toHaveLength(45);
+        // Without the preload every removal sorts each index again; with it, none does.
+        expect([withPreload.sorts, (without.sorts as number) > 0]).toEqual([0, true]);
+    });
 });
 
 /**
