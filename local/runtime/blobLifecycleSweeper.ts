@@ -38,6 +38,8 @@ export interface BlobLifecycleSweeperOptions {
 export interface BlobLifecycleSweeper {
     /** One sweep now (the timer's sweeps are skipped while one runs); resolves with what it did, never rejects. */
     sweepOnce(): Promise<BlobLifecycleSweepReport>;
+    /** The last finished sweep's report (its `kept` is how many of the rule's blobs were retained), if any. */
+    readonly lastReport: BlobLifecycleSweepReport | undefined;
     /** Stops the timer and waits for a running sweep to finish. */
     stop(): Promise<void>;
 }
@@ -76,11 +78,16 @@ export function startBlobLifecycleSweeper(options: BlobLifecycleSweeperOptions):
         }
     }
     let sweeping: Promise<BlobLifecycleSweepReport> | undefined;
+    let lastReport: BlobLifecycleSweepReport | undefined;
     const sweepOnce = (): Promise<BlobLifecycleSweepReport> => {
         sweeping ??= sweepRule(options.service, options.rule, age, options.clock, pageSize, options.log)
             .catch((error: unknown) => {
                 options.log(`[blob lifecycle] ${options.rule.name}: sweep failed: ${String(error)}`);
                 return { deleted: [], kept: 0, failed: 1 };
+            })
+            .then((report) => {
+                lastReport = report;
+                return report;
             })
             .finally(() => {
                 sweeping = undefined;
@@ -93,6 +100,9 @@ export function startBlobLifecycleSweeper(options: BlobLifecycleSweeperOptions):
     timer.unref();
     return {
         sweepOnce,
+        get lastReport() {
+            return lastReport;
+        },
         stop: async () => {
             clearInterval(timer);
             await sweeping;

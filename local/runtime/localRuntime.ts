@@ -33,7 +33,7 @@ import { type LocalSignalR, startLocalSignalR } from '../signalR';
 import { stateLayout, StateStore } from '../state';
 import { letterCountsJobSettings, letterCountsQueryPath } from '../streamAnalytics';
 import { type RunningAzurite, startAzurite } from './azurite';
-import { startBlobLifecycleSweeper } from './blobLifecycleSweeper';
+import { type BlobLifecycleSweeper, startBlobLifecycleSweeper } from './blobLifecycleSweeper';
 import { waitForLeftoverProcess } from './leftoverProcess';
 import { localInfrastructure } from './localInfrastructure';
 import { LocalServices, type ServiceBusPath } from './localServices';
@@ -132,6 +132,8 @@ export interface LocalRuntime {
     signalR: LocalSignalR;
     eventGrid: LocalEventGridTopic;
     streamAnalytics: StreamAnalyticsRunner;
+    /** The raw-names lifecycle rule's sweeper (its last report counts the blobs retained). */
+    blobLifecycle: BlobLifecycleSweeper;
     metrics: RuntimeMetrics;
     /** Stops the functions host and starts a new one over the same services, as a host restart does. */
     restartHost(): Promise<void>;
@@ -438,6 +440,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             signalR,
             eventGrid,
             streamAnalytics,
+            blobLifecycle,
             metrics,
             recount: (request) =>
                 recountLocally(request, {

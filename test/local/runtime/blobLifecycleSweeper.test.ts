@@ -74,6 +74,7 @@ describe('startBlobLifecycleSweeper against Azurite', () => {
         });
         const report = await sweeper.sweepOnce();
         await sweeper.stop();
+        expect(sweeper.lastReport).toBe(report);
         expect(report).toEqual({
             deleted: [
                 'raw-names/a.json',
