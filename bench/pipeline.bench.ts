@@ -604,18 +604,23 @@ function slopePerMinute(samples: SoakSample[], value: (sample: SoakSample) => nu
 }
 
 /**
- * Whether memory and disk stay bounded, per component: its mean and highest value in each half of the run, its
- * trend in each half (least-squares slope per minute) and a verdict. A component levels off when what its
- * second-half trend adds over the second half is under 10 % of its second-half mean (and under the measure's noise
- * floor counts as flat too); a store still filling up towards its retention, or leaking, grows more than that.
+ * Whether memory and disk stay bounded, per component: its trend in each half of the run (least-squares slope per
+ * minute), its peak in each quarter, and a verdict. What bounds memory and disk is the peak, and the heap and RSS
+ * rise and fall with garbage collection (a slope over a minute or two of that sawtooth says little), so a component
+ * levels off when its peak in the last quarter is at most 10 % (or the measure's noise floor) above its peak in the
+ * third quarter; with retention shortened to a fifth of the run, both quarters are in the steady state.
  */
 function soakSummary(samples: SoakSample[]): string {
-    if (samples.length < 4) {
+    if (samples.length < 8) {
         return 'soak summary: too few samples';
     }
     const end = samples.at(-1)!.elapsedSeconds;
     const firstHalf = samples.filter((sample) => sample.elapsedSeconds < end / 2);
     const secondHalf = samples.filter((sample) => sample.elapsedSeconds >= end / 2);
+    const quarter = (n: number) =>
+        samples.filter(
+            (sample) => sample.elapsedSeconds > ((n - 1) * end) / 4 && sample.elapsedSeconds <= (n * end) / 4,
+        );
     const MB = 2 ** 20;
     const measures: Array<{
         name: string;
@@ -639,23 +644,22 @@ function soakSummary(samples: SoakSample[]): string {
         unit === 'MB' ? `${value.toFixed(1)} MB` : `${Math.round(value).toLocaleString('en-US')} ${unit}`;
     const lines = measures.map(({ name, unit, scale, floor, value }) => {
         const scaled = (sample: SoakSample) => value(sample) / scale;
-        const mean = (part: SoakSample[]) => part.map(scaled).reduce((a, b) => a + b, 0) / part.length;
-        const max = (part: SoakSample[]) => Math.max(...part.map(scaled));
-        const firstSlope = slopePerMinute(firstHalf, scaled);
-        const secondSlope = slopePerMinute(secondHalf, scaled);
-        const secondMinutes = (end - secondHalf[0]!.elapsedSeconds) / 60;
-        const added = secondSlope * secondMinutes;
-        const levelled = added <= Math.max(0.1 * mean(secondHalf), floor);
+        const peaks = [1, 2, 3, 4].map((n) => Math.max(...quarter(n).map(scaled)));
+        const levelled = peaks[3]! <= Math.max(1.1 * peaks[2]!, peaks[2]! + floor);
         return (
-            `  ${name}: first half mean ${format(mean(firstHalf), unit)} (max ${format(max(firstHalf), unit)}), ` +
-            `second half mean ${format(mean(secondHalf), unit)} (max ${format(max(secondHalf), unit)}); ` +
-            `slope ${format(firstSlope, unit)}/min then ${format(secondSlope, unit)}/min: ` +
-            (levelled ? 'levelled off' : `still growing (+${format(added, unit)} over the second half)`)
+            `  ${name}: slope ${format(slopePerMinute(firstHalf, scaled), unit)}/min in the first half, ` +
+            `${format(slopePerMinute(secondHalf, scaled), unit)}/min in the second; peak per quarter ` +
+            `${peaks.map((peak) => format(peak, unit)).join(', ')}: ` +
+            (levelled ? 'levelled off' : 'still growing')
         );
     });
+    const meanOf = (value: (sample: SoakSample) => number) =>
+        Math.round(samples.slice(1).reduce((sum, sample) => sum + value(sample), 0) / (samples.length - 1));
     const names = samples.at(-1)!.totalNames;
     return [
-        `soak summary (${samples.length} samples over ${end.toFixed(0)} s, ${names} names reached the hub, ${Math.round(names / end)} names/s):`,
+        `soak summary (${samples.length} samples over ${end.toFixed(0)} s, ${names} names reached the hub, ` +
+            `${Math.round(names / end)} names/s; CPU ${meanOf((s) => s.runtimeCpuPercent)} % of a core for this ` +
+            `process, ${meanOf((s) => s.azuriteCpuPercent)} % for Azurite; backlog peak ${Math.max(...samples.map((s) => s.backlog))} messages):`,
         ...lines,
     ].join('\n');
 }

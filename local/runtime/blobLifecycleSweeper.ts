@@ -1,4 +1,5 @@
 import { type BlobServiceClient, RestError } from '@azure/storage-blob';
+import pLimit from 'p-limit';
 
 import type { Clock } from '../../domain/clock';
 import type { BlobLifecycleRule } from './localInfrastructure';
@@ -10,6 +11,9 @@ export const DEFAULT_SWEEP_INTERVAL_MS = 60 * 60_000;
 
 /** Blobs listed (and then deleted) per page: the service's maximum, so a sweep costs few list calls. */
 export const DEFAULT_SWEEP_PAGE_SIZE = 5000;
+
+/** Deletes a sweep keeps in flight: enough to hide a round trip, few enough to leave Azurite to the pipeline. */
+const DELETES_IN_FLIGHT = 8;
 
 export interface BlobLifecycleSweepReport {
     /** `container/blobName` of every blob deleted, in listing order. */
@@ -53,8 +57,8 @@ export interface BlobLifecycleSweeper {
  * once a day). Differs from Azure in the schedule only: the first sweep starts at once, then one every `intervalMs`
  * (default an hour), so a runtime restarted after days trims its disk right away.
  *
- * Each page of the listing (`pageSize` blobs) is deleted before the next is listed, so memory stays bounded by a
- * page. A sweep never throws: a failed delete or listing is logged, and the next sweep tries again.
+ * Each page of the listing (`pageSize` blobs) is deleted, 8 deletes in flight, before the next is listed, so memory
+ * stays bounded by a page. A sweep never throws: a failed delete or listing is logged, and the next sweep tries again.
  * @throws RangeError quoting the value when intervalMs, pageSize or maxAgeMs is not a positive integer (at start, not
  *   later)
  */
@@ -130,6 +134,7 @@ async function sweepRule(
     log: (line: string) => void,
 ): Promise<BlobLifecycleSweepReport> {
     const report: BlobLifecycleSweepReport = { deleted: [], kept: 0, failed: 0 };
+    const limit = pLimit(DELETES_IN_FLIGHT);
     // Fixed for the whole sweep, as one lifecycle run evaluates every blob against the same day.
     const cutoff = clock.now().getTime() - age.ms;
     const types = new Set(rule.blobTypes.map((type) => listedBlobType[type]));
@@ -146,28 +151,45 @@ async function sweepRule(
             for await (const page of container
                 .listBlobsFlat({ prefix: namePrefix })
                 .byPage({ maxPageSize: pageSize })) {
+                const expired: string[] = [];
                 for (const blob of page.segment.blobItems) {
                     if (!types.has(blob.properties.blobType ?? '')) {
                         continue;
                     }
                     if (blob.properties.lastModified.getTime() >= cutoff) {
                         report.kept += 1;
-                        continue;
-                    }
-                    try {
-                        await container.deleteBlob(blob.name);
-                        report.deleted.push(`${containerName}/${blob.name}`);
-                    } catch (error) {
-                        // 404: deleted by someone else since the listing, which is the outcome wanted.
-                        if (error instanceof RestError && error.statusCode === 404) {
-                            continue;
-                        }
-                        report.failed += 1;
-                        log(
-                            `[blob lifecycle] ${rule.name}: deleting ${containerName}/${blob.name} failed: ${String(error)}`,
-                        );
+                    } else {
+                        expired.push(blob.name);
                     }
                 }
+                // A few deletes in flight, so a sweep that finds thousands of blobs is not one round trip per blob.
+                const outcomes = await Promise.all(
+                    expired.map((name) =>
+                        limit(async () => {
+                            try {
+                                await container.deleteBlob(name);
+                                return 'deleted';
+                            } catch (error) {
+                                // 404: deleted by someone else since the listing, which is the outcome wanted.
+                                if (error instanceof RestError && error.statusCode === 404) {
+                                    return 'gone';
+                                }
+                                log(
+                                    `[blob lifecycle] ${rule.name}: deleting ${containerName}/${name} failed: ${String(error)}`,
+                                );
+                                return 'failed';
+                            }
+                        }),
+                    ),
+                );
+                // In listing order, whatever order the deletes finished in.
+                outcomes.forEach((outcome, index) => {
+                    if (outcome === 'deleted') {
+                        report.deleted.push(`${containerName}/${expired[index]!}`);
+                    } else if (outcome === 'failed') {
+                        report.failed += 1;
+                    }
+                });
             }
         } catch (error) {
             report.failed += 1;
