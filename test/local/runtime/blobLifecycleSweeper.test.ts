@@ -38,10 +38,12 @@ describe('startBlobLifecycleSweeper against Azurite', () => {
         const hosts = service.getContainerClient('azure-webjobs-hosts');
         // Same name start, other container: `raw-names/` selects the container raw-names only.
         const lookalike = service.getContainerClient('raw-names-archive');
-        let oldest = new Date(0);
+        // On a busy machine the five may straddle a second (Last-Modified has whole seconds): first and last differ.
+        const written: Date[] = [];
         for (const name of ['a.json', 'b.json', 'c.json', 'd.json', 'e.json']) {
-            oldest = await put(rawNames, name);
+            written.push(await put(rawNames, name));
         }
+        const [oldest, newest] = [written[0]!, written.at(-1)!];
         await put(hosts, 'timers/host/status');
         await put(lookalike, 'a.json');
         const append = rawNames.getAppendBlobClient('log.txt');
@@ -49,11 +51,11 @@ describe('startBlobLifecycleSweeper against Azurite', () => {
         // Last-Modified has whole seconds: the blob written next is at least a second younger.
         await sleep(1100);
         const young = await put(rawNames, 'young.json');
-        expect(young.getTime()).toBeGreaterThan(oldest.getTime());
+        expect(young.getTime()).toBeGreaterThan(newest.getTime());
 
         const lines: string[] = [];
         const days = rule.daysAfterModificationGreaterThan;
-        // Exactly the retention: "greater than" keeps them.
+        // Exactly the retention for the oldest: "greater than" keeps them all.
         const atRetention = startBlobLifecycleSweeper({
             service,
             rule,
@@ -64,11 +66,11 @@ describe('startBlobLifecycleSweeper against Azurite', () => {
         await atRetention.stop();
         expect(first).toEqual({ deleted: [], kept: 6, failed: 0 });
 
-        // Half a second past it for the old ones, still inside it for young.json; two blobs a page.
+        // Half a second past it for the newest old one, still inside it for young.json; two blobs a page.
         const sweeper = startBlobLifecycleSweeper({
             service,
             rule,
-            clock: fixedClock(new Date(oldest.getTime() + days * DAY_MS + 500)),
+            clock: fixedClock(new Date(newest.getTime() + days * DAY_MS + 500)),
             pageSize: 2,
             log: (line) => lines.push(line),
         });
