@@ -54,7 +54,8 @@ export interface LocalServiceBusQueueOptions {
     maxMessageSizeBytes?: number;
     /**
      * Keeps the messages across restarts (the state folder's database, see messageStore.ts): the queue loads them
-     * when it is constructed, and every operation commits its changes before it returns. Absent: in memory only.
+     * when it is constructed, and every operation commits its changes before it returns (the synchronous API) or
+     * before its promise resolves (the *Async API, one group commit per turn). Absent: in memory only.
      */
     store?: ServiceBusMessageStore | undefined;
     clock?: Clock;
@@ -132,7 +133,10 @@ interface LockDeadline {
  *
  * With a `store` the state also survives restarts: the queue loads it when constructed, and each operation writes
  * what it changed (in this queue and its dead-letter sub-queue) in one transaction before it returns, so every
- * acknowledgement follows its commit. Without one, nothing is recorded.
+ * acknowledgement follows its commit. The asynchronous forms (sendBatchAsync, receiveAsync, completeAsync,
+ * abandonAsync, deferAsync, deadLetterAsync), which the in-process trigger, the output binding and the AMQP endpoint
+ * use, share one transaction per turn of the event loop and resolve after it (group commit, see QueueJournal).
+ * Without a store, nothing is recorded.
  */
 export class LocalServiceBusQueue {
     readonly name: string;
