@@ -6,7 +6,8 @@
  * per turn of the event loop). Run with `npx tsx bench/serviceBusState.bench.ts [messageCount]`; the folder is a
  * temporary one on os.tmpdir()'s disk. Besides the rate it prints the process's CPU time per message (user + system),
  * which a busy machine distorts far less than the rate, the store transactions per message, and the load average
- * when each row was measured (the machine may be shared).
+ * when each row was measured (the machine may be shared). Each figure is the median of 5 runs alternating in memory
+ * and on disk.
  *
  * - send+process: sends of one message in bursts of 100 between event-loop turns while a processor with
  *   maxConcurrentCalls 32 completes them, as `npm run bench` drives the queue. Per operation: `send`, and the
@@ -30,6 +31,7 @@ import { StateStore } from '../local/state';
 
 const messageCount = Number(process.argv[2] ?? 20_000);
 const MAX_CONCURRENT_CALLS = 32;
+const REPETITIONS = 5;
 const body = JSON.stringify({
     batchId: '7c1f8a52-3b7e-4d7c-9f0e-2a51c0f3b1aa',
     generatedAt: new Date().toISOString(),
@@ -42,6 +44,19 @@ interface Measurement {
     messagesPerSecond: number;
     cpuMicrosecondsPerMessage: number;
     transactionsPerMessage: number;
+}
+
+function median(values: number[]): number {
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function medianOf(runs: Measurement[]): Measurement {
+    return {
+        messagesPerSecond: median(runs.map((run) => run.messagesPerSecond)),
+        cpuMicrosecondsPerMessage: median(runs.map((run) => run.cpuMicrosecondsPerMessage)),
+        transactionsPerMessage: median(runs.map((run) => run.transactionsPerMessage)),
+    };
 }
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
@@ -187,8 +202,15 @@ async function main(): Promise<void> {
     const rows: Array<Record<string, string>> = [];
     const onDiskCpu = new Map<string, { total: number; added: number }>();
     for (const [name, work] of cases) {
-        const inMemory = await withQueue('in memory', work);
-        const onDisk = await withQueue('on disk', work);
+        // Alternating repetitions, medians of each figure: single runs swing by a factor of 2 on a shared machine.
+        const inMemoryRuns: Measurement[] = [];
+        const onDiskRuns: Measurement[] = [];
+        for (let repetition = 0; repetition < REPETITIONS; repetition++) {
+            inMemoryRuns.push(await withQueue('in memory', work));
+            onDiskRuns.push(await withQueue('on disk', work));
+        }
+        const inMemory = medianOf(inMemoryRuns);
+        const onDisk = medianOf(onDiskRuns);
         onDiskCpu.set(name, {
             total: onDisk.cpuMicrosecondsPerMessage,
             added: onDisk.cpuMicrosecondsPerMessage - inMemory.cpuMicrosecondsPerMessage,
@@ -206,7 +228,7 @@ async function main(): Promise<void> {
             load: os.loadavg()[0]!.toFixed(1),
         });
     }
-    console.log(`${messageCount} messages per case`);
+    console.log(`${messageCount} messages per case; medians of ${REPETITIONS} alternating runs`);
     console.table(rows);
     for (const kind of ['send+process', 'batch send (10)']) {
         const perOperation = onDiskCpu.get(`${kind}, per operation`)!;
