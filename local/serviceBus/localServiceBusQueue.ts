@@ -1123,9 +1123,10 @@ class QueueJournal {
     }
 
     /**
-     * The group commit: one transaction for everything pending (also what an inOneCommit holds back, since no
-     * synchronous work is open when a turn ends), then each member settled in the order it joined. Never throws:
-     * it runs in setImmediate, where a throw would stop the runtime; its failures go to the members' promises.
+     * The group commit: one transaction for everything pending, then each member settled in the order it joined. It
+     * ignores inOneCommit holds: none is open when a turn ends, and a synchronous send inside one that commits a
+     * group early only commits sooner. Never throws: it runs in setImmediate, where a throw would stop the runtime;
+     * its failures go to the members' promises.
      */
     commitGroup(): void {
         const group = this.group;
