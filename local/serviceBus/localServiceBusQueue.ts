@@ -1055,9 +1055,9 @@ interface GroupMember {
  * acknowledgement precedes the commit of what it reports, nor of anything it could have observed: every commit
  * writes all that is pending, across both entities. At thousands of messages a second this turns about two
  * transactions per message (its send, its complete, a share of a receive batch's) into a few per turn
- * (bench/serviceBusState.bench.ts: 2.04 against 0.063 per message). A failed group commit rejects every member with its
- * error: sends are taken back; other operations stay applied in memory with their writes kept for the next commit,
- * as a failed synchronous commit leaves them.
+ * (bench/serviceBusState.bench.ts: 2.04 against 0.063 per message). A failed group commit rejects every member
+ * with its error: sends are taken back; other operations stay applied in memory with their writes kept for the next
+ * commit, as a failed synchronous commit leaves them.
  */
 class QueueJournal {
     private readonly entities: Array<{
