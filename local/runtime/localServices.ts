@@ -176,14 +176,13 @@ export class LocalServices implements BindingServices {
             );
             return;
         }
-        // One batch: with a state folder, one commit for the invocation's messages.
-        queue.sendBatch(
+        // One batch, resolved once committed: with a state folder, in the queue's group commit of this turn.
+        await queue.sendBatchAsync(
             messages.map((body) => ({
                 body,
                 contentType: typeof body === 'string' ? 'application/json' : 'application/octet-stream',
             })),
         );
-        return Promise.resolve();
     }
 
     async sendToEventHub(connection: string, eventHubName: string, events: unknown[]): Promise<void> {

@@ -132,13 +132,16 @@ function subQueueOf(queue: LocalServiceBusQueue, context: Pick<AmqpLinkContext, 
 
 function acceptSend(queue: LocalServiceBusQueue, context: EventContext): void {
     const delivery = context.delivery!;
-    try {
-        // Stored whole or not at all, and committed (with a store) before the accepted disposition goes out.
-        queue.sendBatch(transferredMessages(context).map(toBrokerMessage));
-        delivery.accept();
-    } catch (error) {
+    const refuse = (error: unknown) => {
         const amqp = toAmqpError(error);
         delivery.reject({ condition: amqp.condition, description: amqp.message });
+    };
+    try {
+        // Stored whole or not at all, and committed (with a store, in the turn's group commit) before the accepted
+        // disposition goes out. A link closed meanwhile gets no disposition: rhea drops it with the session.
+        queue.sendBatchAsync(transferredMessages(context).map(toBrokerMessage)).then(() => delivery.accept(), refuse);
+    } catch (error) {
+        refuse(error);
     }
 }
 
@@ -151,8 +154,15 @@ function openReceiveLink(link: Sender, queue: LocalServiceBusQueue, context: Amq
     const mode: ReceiveMode = link.snd_settle_mode === 1 ? 'receiveAndDelete' : 'peekLock';
     const lockTokens = new WeakMap<Delivery, string>();
     let pumpScheduled = false;
+    /** A peek-lock receive waiting for its commit: its messages hold their credit; pumps meanwhile wait for it. */
+    let receiving = false;
+    let pumpAfterReceive = false;
     const pump = () => {
         pumpScheduled = false;
+        if (receiving) {
+            pumpAfterReceive = true;
+            return;
+        }
         if (!link.is_open()) {
             // Closed, or its session or connection went away (rhea emits nothing on the link for those): stop
             // listening here rather than adding a listener per link to the long-lived connection.
@@ -167,19 +177,56 @@ function openReceiveLink(link: Sender, queue: LocalServiceBusQueue, context: Amq
             link.close({ condition: 'amqp:internal-error', description: String(error) });
         }
     };
-    const serve = () => {
-        const credit = Math.min(availableCredit(link), MAX_PER_PUMP);
-        let served = 0;
-        if (credit > 0) {
-            for (const message of queue.receive(credit, mode)) {
-                const tag = mode === 'peekLock' ? lockTokenToDeliveryTag(message.lockToken) : undefined;
-                const delivery = link.send(toRheaMessage(message, mode), tag);
-                if (mode === 'peekLock') {
-                    lockTokens.set(delivery, message.lockToken);
-                }
-                served++;
+    const transfer = (messages: readonly ReceivedServiceBusMessage[]) => {
+        for (const message of messages) {
+            const tag = mode === 'peekLock' ? lockTokenToDeliveryTag(message.lockToken) : undefined;
+            const delivery = link.send(toRheaMessage(message, mode), tag);
+            if (mode === 'peekLock') {
+                lockTokens.set(delivery, message.lockToken);
             }
         }
+    };
+    const serve = () => {
+        const credit = Math.min(availableCredit(link), MAX_PER_PUMP);
+        if (credit <= 0) {
+            afterServing(0);
+        } else if (mode === 'peekLock') {
+            // The delivery counts commit with the turn's other operations before the transfers go out. A link that
+            // closes meanwhile sends nothing: its messages stay locked and come back when the locks expire.
+            const { messages, committed } = queue.receiveAsync(credit, mode);
+            if (messages.length === 0) {
+                afterServing(0);
+                return;
+            }
+            receiving = true;
+            const detach = (error: unknown) => {
+                unsubscribe();
+                link.close({ condition: 'amqp:internal-error', description: String(error) });
+            };
+            void committed
+                .then(() => {
+                    if (link.is_open()) {
+                        transfer(messages);
+                        afterServing(messages.length);
+                    }
+                })
+                .catch(detach)
+                .finally(() => {
+                    receiving = false;
+                    if (pumpAfterReceive) {
+                        pumpAfterReceive = false;
+                        pump();
+                    }
+                });
+        } else {
+            // Receive-and-delete stays synchronous: a message taken is gone, so it must not wait for a commit during
+            // which its link could close (it would be lost without having been sent).
+            const messages = queue.receive(credit, mode);
+            transfer(messages);
+            afterServing(messages.length);
+        }
+    };
+    const afterServing = (served: number) => {
         if (served === MAX_PER_PUMP && availableCredit(link) > 0) {
             // More credit and maybe more messages: continue on the next turn, after other I/O.
             schedulePump();
@@ -199,32 +246,37 @@ function openReceiveLink(link: Sender, queue: LocalServiceBusQueue, context: Amq
     link.on('sender_draining', () => pump());
     link.on('sender_close', unsubscribe);
 
-    const settle = (outcome: EventContext, apply: (lockToken: string) => void, reply: unknown) => {
+    /** Applies a settlement and answers with a settled disposition once it is committed (the turn's group commit). */
+    const settle = (outcome: EventContext, apply: (lockToken: string) => Promise<void>, reply: unknown) => {
         const delivery = outcome.delivery!;
         const lockToken = lockTokens.get(delivery);
         if (lockToken === undefined) {
             return;
         }
-        try {
-            apply(lockToken);
-            delivery.update(true, reply);
-        } catch (error) {
+        const answer = (state: unknown) => {
+            delivery.update(true, state);
+            // With rcv-settle-mode second the exchange ends with our settled disposition: the client settles
+            // silently and never tells us. rhea frees an outgoing delivery only once both ends settled, so without
+            // this every peek-lock delivery stays in the session's 2,048-slot buffer until it overflows.
+            (delivery as unknown as { remote_settled: boolean }).remote_settled = true;
+        };
+        const refuse = (error: unknown) => {
             const amqp = toAmqpError(error);
-            delivery.update(
-                true,
-                outcomes.rejected({ error: { condition: amqp.condition, description: amqp.message } }).described(),
-            );
+            answer(outcomes.rejected({ error: { condition: amqp.condition, description: amqp.message } }).described());
+        };
+        let settled: Promise<void>;
+        try {
+            settled = apply(lockToken);
+        } catch (error) {
+            settled = Promise.reject(error instanceof Error ? error : new Error(String(error)));
         }
-        // With rcv-settle-mode second the exchange ends with our settled disposition: the client settles silently
-        // and never tells us. rhea frees an outgoing delivery only once both ends settled, so without this every
-        // peek-lock delivery stays in the session's 2,048-slot buffer until it overflows.
-        (delivery as unknown as { remote_settled: boolean }).remote_settled = true;
+        void settled.then(() => answer(reply), refuse);
     };
     link.on('accepted', (outcome: EventContext) =>
-        settle(outcome, (token) => queue.complete(token), outcomes.accepted().described()),
+        settle(outcome, (token) => queue.completeAsync(token), outcomes.accepted().described()),
     );
     link.on('released', (outcome: EventContext) =>
-        settle(outcome, (token) => queue.abandon(token), outcomes.released().described()),
+        settle(outcome, (token) => queue.abandonAsync(token), outcomes.released().described()),
     );
     link.on('modified', (outcome: EventContext) => {
         const state = outcome.delivery!.remote_state as {
@@ -236,8 +288,8 @@ function openReceiveLink(link: Sender, queue: LocalServiceBusQueue, context: Amq
             outcome,
             (token) =>
                 state.undeliverable_here === true
-                    ? queue.defer(token, { propertiesToModify })
-                    : queue.abandon(token, { propertiesToModify }),
+                    ? queue.deferAsync(token, { propertiesToModify })
+                    : queue.abandonAsync(token, { propertiesToModify }),
             outcomes.modified({ undeliverable_here: state.undeliverable_here === true }).described(),
         );
     });
@@ -249,15 +301,14 @@ function openReceiveLink(link: Sender, queue: LocalServiceBusQueue, context: Amq
             (token) => {
                 if (error?.condition !== DEAD_LETTER_CONDITION) {
                     // Any other rejection: the service treats it as abandon.
-                    queue.abandon(token);
-                    return;
+                    return queue.abandonAsync(token);
                 }
                 const reason = typeof info.DeadLetterReason === 'string' ? info.DeadLetterReason : '';
                 const description =
                     typeof info.DeadLetterErrorDescription === 'string' ? info.DeadLetterErrorDescription : '';
                 delete info.DeadLetterReason;
                 delete info.DeadLetterErrorDescription;
-                queue.deadLetter(token, {
+                return queue.deadLetterAsync(token, {
                     reason,
                     description,
                     propertiesToModify: info as ApplicationProperties,

@@ -6,7 +6,7 @@ import type { ReceivedServiceBusMessage } from './messages';
 /** The .NET processor renews this long before a lock runs out (or halfway through a shorter remaining lock). */
 const RENEW_AHEAD_MS = 10_000;
 
-export type ProcessorPhase = 'handler' | 'complete' | 'abandon' | 'renewLock';
+export type ProcessorPhase = 'receive' | 'handler' | 'complete' | 'abandon' | 'renewLock';
 
 export interface ProcessorErrorContext {
     readonly phase: ProcessorPhase;
@@ -41,6 +41,12 @@ interface LockRenewal {
  * a call slot is free, renews the lock while the function runs, completes on success and abandons on failure (so the
  * queue redelivers at once and dead-letters after maxDeliveryCount). It sleeps until the queue reports a receivable
  * message or a slot frees up; it never polls.
+ *
+ * With a store-backed queue it receives and settles through the queue's group commit (receiveAsync, completeAsync,
+ * abandonAsync): a message's function runs only once its delivery count is committed, so a message that brings the
+ * runtime down still reaches maxDeliveryCount after enough restarts, and its call slot is freed once its settlement
+ * is committed, as the host's slot is held until its complete returns. A receive whose commit fails reports each
+ * of its messages (phase 'receive') without running the function; they come back when their locks expire.
  */
 export class QueueProcessor implements QueueProcessorHandle {
     private readonly inFlight = new Set<Promise<void>>();
@@ -103,11 +109,18 @@ export class QueueProcessor implements QueueProcessorHandle {
         if (this.stopping !== undefined || freeSlots <= 0) {
             return;
         }
-        for (const message of this.queue.receive(freeSlots)) {
-            const run = this.process(message).finally(() => {
-                this.inFlight.delete(run);
-                this.schedulePump();
-            });
+        // The messages take their slots at once; their functions wait for the delivery counts' commit.
+        const { messages, committed } = this.queue.receiveAsync(freeSlots);
+        for (const message of messages) {
+            const run = committed
+                .then(
+                    () => this.process(message),
+                    (error: unknown) => this.report(error, message, 'receive'),
+                )
+                .finally(() => {
+                    this.inFlight.delete(run);
+                    this.schedulePump();
+                });
             this.inFlight.add(run);
         }
     }
@@ -124,10 +137,10 @@ export class QueueProcessor implements QueueProcessorHandle {
             clearTimeout(renewal.timer);
         }
         if (failure === undefined) {
-            this.settle(message, 'complete', () => this.queue.complete(message.lockToken));
+            await this.settle(message, 'complete', () => this.queue.completeAsync(message.lockToken));
         } else {
             this.report(failure.error, message, 'handler');
-            this.settle(message, 'abandon', () => this.queue.abandon(message.lockToken));
+            await this.settle(message, 'abandon', () => this.queue.abandonAsync(message.lockToken));
         }
     }
 
@@ -154,9 +167,13 @@ export class QueueProcessor implements QueueProcessorHandle {
         }, delayMs);
     }
 
-    private settle(message: ReceivedServiceBusMessage, phase: ProcessorPhase, settlement: () => void): void {
+    private async settle(
+        message: ReceivedServiceBusMessage,
+        phase: ProcessorPhase,
+        settlement: () => Promise<void>,
+    ): Promise<void> {
         try {
-            settlement();
+            await settlement();
         } catch (error: unknown) {
             this.report(error, message, phase);
         }

@@ -155,14 +155,16 @@ describe('local pipeline, end to end', () => {
         };
         // 2. A delivery whose events were already sent is abandoned instead of completed (a lost lock): the same
         //    events go out twice, and COUNT(DISTINCT eventId) must count them once.
-        const complete = queue.complete.bind(queue);
+        //    (The trigger settles through the queue's grouped completeAsync.)
+        const complete = queue.completeAsync.bind(queue);
         let completions = 0;
-        queue.complete = (lockToken) => (completions++ === 0 ? queue.abandon(lockToken) : complete(lockToken));
+        queue.completeAsync = (lockToken) =>
+            completions++ === 0 ? queue.abandonAsync(lockToken) : complete(lockToken);
 
         const windowsBefore = runtime.metrics.snapshot().windowsEmitted;
         await waitFor(() => sendFailures > 1 && completions > 1, 10_000, 'both faults injected');
         hub.send = send;
-        queue.complete = complete;
+        queue.completeAsync = complete;
         await waitFor(
             () => logs.some((line) => line.includes('injected: Event Hubs unavailable')),
             5_000,

@@ -4,7 +4,11 @@ import { ServiceBusClient, type ServiceBusReceivedMessage } from '@azure/service
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { type AmqpServer, startAmqpServer } from '../../../local/amqp';
-import { LocalServiceBusQueue, type LocalServiceBusQueueOptions } from '../../../local/serviceBus';
+import {
+    LocalServiceBusQueue,
+    type LocalServiceBusQueueOptions,
+    type ServiceBusMessageStore,
+} from '../../../local/serviceBus';
 import { serveQueueOverAmqp } from '../../../local/serviceBus/amqpQueueEndpoint';
 
 const KEYS = { RootManageSharedAccessKey: 'SAS_KEY_VALUE' };
@@ -326,6 +330,69 @@ describe('Service Bus queue over AMQP, driven by the official @azure/service-bus
         await expect(client.createSender(`${QUEUE}/$DeadLetterQueue`).sendMessages({ body: 'x' })).rejects.toThrow(
             /cannot be sent to/,
         );
+    });
+
+    it('with a store, sends dispositions and transfers only after their group commit, and refuses them when it fails', async () => {
+        // A store that keeps the last committed state of each message, by id, to check each acknowledgement against.
+        const ids = new Map<number, string>();
+        const committed = new Map<string, string>();
+        let failWrites = false;
+        const store: ServiceBusMessageStore = {
+            load: () => ({ nextSequenceNumber: 1, messages: [] }),
+            write: (writes) => {
+                if (failWrites) {
+                    throw new Error('disk I/O error');
+                }
+                for (const { inserted, updated, deleted } of writes) {
+                    for (const message of inserted) {
+                        ids.set(message.sequenceNumber, message.messageId);
+                        committed.set(message.messageId, 'sent');
+                    }
+                    for (const message of updated) {
+                        committed.set(ids.get(message.sequenceNumber)!, `delivered ${message.deliveryCount}`);
+                    }
+                    deleted.forEach((sequenceNumber) => committed.set(ids.get(sequenceNumber)!, 'completed'));
+                }
+            },
+        };
+        start({ store });
+        const sender = client.createSender(QUEUE);
+        // Concurrent sends: each accepted disposition finds its message on disk.
+        const accepted: Array<string | undefined> = [];
+        await Promise.all(
+            Array.from({ length: 6 }, (_, index) =>
+                sender
+                    .sendMessages({ body: `m${index}`, messageId: `m${index}` })
+                    .then(() => accepted.push(committed.get(`m${index}`))),
+            ),
+        );
+        expect(accepted).toEqual(Array.from({ length: 6 }, () => 'sent'));
+        const receiver = client.createReceiver(QUEUE, NO_RENEWAL);
+        const received = await receiver.receiveMessages(6, { maxWaitTimeInMs: 2_000 });
+        // A transfer goes out only once its delivery count is committed (the header counts prior deliveries).
+        expect(received.map((message) => [message.messageId, committed.get(message.messageId as string)])).toEqual(
+            Array.from({ length: 6 }, (_, index) => [`m${index}`, 'delivered 1']),
+        );
+        const [first, second, ...rest] = received;
+        const completed = await Promise.all(
+            rest.map((message) =>
+                receiver.completeMessage(message).then(() => committed.get(message.messageId as string)),
+            ),
+        );
+        expect(completed).toEqual(['completed', 'completed', 'completed', 'completed']);
+
+        failWrites = true;
+        await expect(receiver.completeMessage(first!)).rejects.toThrow(/disk I\/O error/);
+        await expect(receiver.abandonMessage(second!)).rejects.toThrow(/disk I\/O error/);
+        await expect(sender.sendMessages({ body: 'refused', messageId: 'refused' })).rejects.toThrow(/disk I\/O error/);
+        failWrites = false;
+        // The refused send left nothing; the failed settlements stay applied and are written by the next commit.
+        expect(queue.peek(1, 10).map((message) => message.messageId)).toEqual(['m1']);
+        expect([committed.get('m0'), committed.get('m1'), committed.has('refused')]).toEqual([
+            'completed',
+            'delivered 1',
+            false,
+        ]);
     });
 
     it('shares one broker state with in-process callers', async () => {

@@ -266,6 +266,202 @@ describe('LocalServiceBusQueue on the state database', () => {
         expect(reopen().peek(1, 10)).toEqual([]);
     });
 
+    describe('group commit (the *Async API the trigger, the output binding and the AMQP endpoint use)', () => {
+        /** Every store write, and every acknowledgement, in the order they happened. */
+        let log: string[];
+        let failWrites: boolean;
+        const recording = (store: ServiceBusMessageStore): ServiceBusMessageStore => ({
+            load: (entity) => store.load(entity),
+            write: (changes) => {
+                if (failWrites) {
+                    log.push('write failed');
+                    throw new Error('disk I/O error');
+                }
+                store.write(changes);
+                const count = (key: 'inserted' | 'updated' | 'deleted') =>
+                    changes.reduce((sum, change) => sum + change[key].length, 0);
+                log.push(`write +${count('inserted')} ~${count('updated')} -${count('deleted')}`);
+            },
+        });
+        const acknowledge = <T>(name: string, operation: Promise<T>): Promise<T> =>
+            operation.then(
+                (value) => {
+                    log.push(`${name} ok`);
+                    return value;
+                },
+                (error: unknown) => {
+                    log.push(`${name} failed: ${(error as Error).message}`);
+                    throw error;
+                },
+            );
+        /** Lets the turn end, so its group commit (a real setImmediate) runs, and the promises settle. */
+        const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+        /** Enough turns for receive, commit, function and settlement to follow each other (nothing waits on I/O). */
+        const quiesce = async () => {
+            for (let turn = 0; turn < 5; turn++) {
+                await nextTurn();
+            }
+        };
+
+        beforeEach(() => {
+            log = [];
+            failWrites = false;
+            // The clock stays fake; the event loop's turns are real, as the group commit depends on them.
+            vi.useRealTimers();
+            vi.useFakeTimers({
+                now: START,
+                toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'],
+            });
+        });
+
+        it('commits the sends, receives and settlements of one turn in one transaction, acknowledging after it', async () => {
+            const queue = open({ maxDeliveryCount: 5 }, recording);
+            queue.sendBatch([{ body: 'a' }, { body: 'b' }, { body: 'c' }]);
+            const [a, b] = queue.receive(2).map((message) => message.lockToken);
+            log = [];
+
+            // One turn: two sends, a complete, an abandon, a receive (which gets c, then b given back).
+            const sent = [
+                acknowledge('send d', queue.sendBatchAsync([{ body: 'd' }])),
+                acknowledge('send e+f', queue.sendBatchAsync([{ body: 'e' }, { body: 'f' }])),
+            ];
+            const settled = [
+                acknowledge('complete a', queue.completeAsync(a!)),
+                acknowledge('abandon b', queue.abandonAsync(b!)),
+            ];
+            const { messages, committed } = queue.receiveAsync(5);
+            void acknowledge('receive', committed);
+            // The received messages are locked at once (they count against credit), but nothing is acknowledged yet.
+            expect(messages.map((message) => [message.body, message.deliveryCount])).toEqual([
+                ['b', 2],
+                ['c', 1],
+            ]);
+            expect(log).toEqual([]);
+
+            await nextTurn();
+            // a deleted; b and c updated (b once, though abandoned and received again); d, e, f inserted.
+            expect(log).toEqual([
+                'write +3 ~2 -1',
+                'send d ok',
+                'send e+f ok',
+                'complete a ok',
+                'abandon b ok',
+                'receive ok',
+            ]);
+            expect((await Promise.all(sent)).flat().map((message) => message.sequenceNumber)).toEqual([4, 5, 6]);
+            await Promise.all(settled);
+            // The sends became receivable only with the commit, numbered in the order they were made.
+            expect(queue.receive(5).map((message) => message.body)).toEqual(['d', 'e', 'f']);
+            expect(
+                reopen()
+                    .peek(1, 10)
+                    .map((message) => [message.body, message.deliveryCount]),
+            ).toEqual([
+                ['b', 2],
+                ['c', 1],
+                ['d', 1],
+                ['e', 1],
+                ['f', 1],
+            ]);
+        });
+
+        it('fails every operation of a group whose commit fails: none is acknowledged and its sends leave nothing', async () => {
+            const queue = open({}, recording);
+            queue.sendBatch([{ body: 'a' }, { body: 'b' }]);
+            const [a] = queue.receive(1).map((message) => message.lockToken);
+            log = [];
+            failWrites = true;
+            const outcomes = Promise.allSettled([
+                acknowledge('send c', queue.sendBatchAsync([{ body: 'c' }])),
+                acknowledge('complete a', queue.completeAsync(a!)),
+                acknowledge('receive', queue.receiveAsync(5).committed),
+            ]);
+            await nextTurn();
+            expect((await outcomes).map((outcome) => outcome.status)).toEqual(['rejected', 'rejected', 'rejected']);
+            expect(log).toEqual([
+                'write failed',
+                'send c failed: disk I/O error',
+                'complete a failed: disk I/O error',
+                'receive failed: disk I/O error',
+            ]);
+            // The refused send is nowhere; b stays locked by the failed receive until its lock expires. The next
+            // commit (here the counts' own) writes the failed complete and b's delivery, as after a failed
+            // synchronous commit.
+            failWrites = false;
+            expect([queue.activeMessageCount, queue.lockedMessageCount]).toEqual([0, 1]);
+            const next = acknowledge('send d', queue.sendBatchAsync([{ body: 'd' }]));
+            await nextTurn();
+            expect((await next).map((message) => message.sequenceNumber)).toEqual([4]);
+            expect(log.slice(-3)).toEqual(['write +0 ~1 -1', 'write +1 ~0 -0', 'send d ok']);
+            expect(
+                reopen()
+                    .peek(1, 10)
+                    .map((message) => [message.body, message.deliveryCount]),
+            ).toEqual([
+                ['b', 1],
+                ['d', 0],
+            ]);
+        });
+
+        it('rejects a bad send at once without joining the group, and numbers a synchronous send after pending ones', async () => {
+            const queue = open({ maxMessageSizeBytes: 4 }, recording);
+            await expect(queue.sendBatchAsync([{ body: 'too long' }])).rejects.toThrow(/8 bytes/);
+            const pending = queue.sendBatchAsync([{ body: 'a' }]);
+            // The synchronous send commits the pending group first, then itself.
+            expect(queue.send({ body: 'b' }).sequenceNumber).toBe(2);
+            expect(log).toEqual(['write +1 ~0 -0', 'write +1 ~0 -0']);
+            expect((await pending).map((message) => message.sequenceNumber)).toEqual([1]);
+        });
+
+        it('commits a group still waiting when the queue closes', async () => {
+            const queue = open({}, recording);
+            const pending = queue.sendBatchAsync([{ body: 'a' }]);
+            queue.close();
+            expect(log).toEqual(['write +1 ~0 -0']);
+            await pending;
+            expect(
+                reopen()
+                    .peek(1, 10)
+                    .map((message) => message.body),
+            ).toEqual(['a']);
+        });
+
+        it('runs the trigger function only after its delivery count is committed, and not at all if that fails', async () => {
+            const queue = open({}, recording);
+            queue.sendBatch([{ body: 'a' }, { body: 'b' }]);
+            log = [];
+            const errors: string[] = [];
+            const processor = queue.startProcessor({
+                maxConcurrentCalls: 4,
+                handler: (message) => {
+                    log.push(`handler ${String(message.body)} (delivery ${message.deliveryCount})`);
+                    return Promise.resolve();
+                },
+                onError: (error, context) =>
+                    errors.push(`${context.phase} ${context.sequenceNumber}: ${String(error)}`),
+            });
+            await quiesce();
+            expect(log).toEqual([
+                'write +0 ~2 -0',
+                'handler a (delivery 1)',
+                'handler b (delivery 1)',
+                'write +0 ~0 -2',
+            ]);
+            expect(errors).toEqual([]);
+
+            // c is received at once (the processor is idle); its delivery count's commit fails: no function runs.
+            queue.send({ body: 'c' });
+            failWrites = true;
+            log = [];
+            await quiesce();
+            expect(log).toEqual(['write failed']);
+            expect(errors).toEqual(['receive 3: Error: disk I/O error']);
+            failWrites = false;
+            await processor.stop();
+            expect(queue.lockedMessageCount).toBe(1);
+        });
+    });
+
     it('refuses a row it cannot read, naming the file and the message', () => {
         open().send({ body: 'x', applicationProperties: { a: 1 } });
         reopen();

@@ -183,6 +183,43 @@ describe('Service Bus queue state through SIGKILL, seen by the official @azure/s
         expect(await peek({ subQueueType: 'deadLetter' })).toEqual([['short-ttl', 3, 2]]);
         await broker.kill();
     });
+
+    it(
+        'dead-letters a message whose trigger function kills the process, after maxDeliveryCount restarts',
+        { timeout: 90_000 },
+        async () => {
+            // Its own folder: the delivery count must be on disk before each function run for this to end.
+            const directory = mkdtempSync(path.join(tmpdir(), 'sb-poison-'));
+            try {
+                const starts: unknown[] = [];
+                for (let start = 1; start <= 4; start++) {
+                    const started = await startReadyChild<{ active: number; deadLetters: unknown[] }>(
+                        path.join(__dirname, 'fixtures', 'poisonTriggerProcess.ts'),
+                        start === 1 ? [directory, 'send'] : [directory],
+                        'the poisoned trigger',
+                    );
+                    children.push(started.child);
+                    starts.push(started.ready);
+                    if (started.ready.deadLetters.length > 0) {
+                        started.child.kill('SIGKILL');
+                        await started.exited;
+                        break;
+                    }
+                    // The function kills its own process.
+                    await started.exited;
+                    expect(started.child.signalCode).toBe('SIGKILL');
+                }
+                expect(starts).toEqual([
+                    { active: 1, deadLetters: [] },
+                    { active: 1, deadLetters: [] },
+                    { active: 1, deadLetters: [] },
+                    { active: 0, deadLetters: [['poison', 'MaxDeliveryCountExceeded', 3]] },
+                ]);
+            } finally {
+                rmSync(directory, { recursive: true, force: true });
+            }
+        },
+    );
 });
 
 /** Peek-locks exactly `count` messages (receiveMessages may return fewer per call). */
