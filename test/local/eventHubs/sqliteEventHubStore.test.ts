@@ -11,6 +11,7 @@ import { InvalidEventHubArgumentError } from '../../../local/eventHubs/errors';
 import type { EventHubStore } from '../../../local/eventHubs/eventHubStore';
 import type { ReceivedEventData } from '../../../local/eventHubs/events';
 import { LocalEventHub, type LocalEventHubOptions } from '../../../local/eventHubs/localEventHub';
+import type { PartitionErrorContext } from '../../../local/eventHubs/partitionPump';
 import { EVENT_HUBS_STATE_COMPONENT, SqliteEventHubStore } from '../../../local/eventHubs/sqliteEventHubStore';
 import { StateCorruptError, StateStore } from '../../../local/state';
 
@@ -463,7 +464,7 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
         ).toEqual(['a', 'b']);
     });
 
-    it('refuses fewer partitions than stored, and a partition whose numbering has a gap', () => {
+    it('refuses fewer partitions than stored, and a partition whose numbering has a gap', async () => {
         const folder = durableFolder();
         const hub = folder.open({ partitionCount: 4 });
         hub.send([{ body: 1 }, { body: 2 }, { body: 3 }], { partitionId: '0' });
@@ -471,9 +472,29 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
         expect(() => folder.open({ partitionCount: 2 })).toThrow(/fewer than the 4 partitions event hub "names"/);
         expect(folder.open({ partitionCount: 6 }).partitionIds).toHaveLength(6);
         folder.state.database.prepare('DELETE FROM eventhub_events WHERE sequence_number = 1').run();
-        expect(() => folder.open({ partitionCount: 6 })).toThrow(StateCorruptError);
-        expect(() => folder.open({ partitionCount: 6 })).toThrow(
-            /partition 0 holds 2 events numbered 0 to 2: sequence numbers are not contiguous/,
+        // A start reads only where the log begins and ends; the read that reaches the gap refuses it.
+        const reopened = folder.open({ partitionCount: 6 });
+        expect(reopened.read('0', 2, 10).map((event) => event.body)).toEqual([3]);
+        expect(() => reopened.read('0', 0, 10)).toThrow(StateCorruptError);
+        expect(() => reopened.read('0', 0, 10)).toThrow(folder.state.databaseFile);
+        expect(() => reopened.read('0', 0, 10)).toThrow(
+            'event 1 of event hub "names" partition 0 is missing from the stored log: sequence numbers are not contiguous',
+        );
+        // A subscriber reaching it reports the error and retries, as for a failed batch, instead of stopping the process.
+        const failures: Array<[string, PartitionErrorContext]> = [];
+        const subscription = reopened.subscribe('$Default', {
+            startPosition: 'earliest',
+            retryDelayMs: 5,
+            handler: () => Promise.reject(new Error('no event can be delivered')),
+            onError: (error, context) => failures.push([(error as Error).name, context]),
+        });
+        await vi.waitFor(() => expect(failures.length).toBeGreaterThanOrEqual(2));
+        await subscription.close();
+        expect(failures.slice(0, 2)).toEqual(
+            [1, 2].map((attempt) => [
+                'StateCorruptError',
+                { consumerGroup: '$Default', partitionId: '0', firstSequenceNumber: 0, lastSequenceNumber: 0, attempt },
+            ]),
         );
     });
 
