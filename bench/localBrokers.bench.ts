@@ -3,7 +3,7 @@
  * queue processor settles and how many events per second the Event Hub accepts and delivers, in memory and on the
  * state database side by side. Run with `npx tsx bench/localBrokers.bench.ts [messageCount] [eventCount]`.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -13,7 +13,7 @@ import { ServiceBusClient } from '@azure/service-bus';
 import { startAmqpServer } from '../local/amqp';
 import { EVENT_HUBS_STATE_COMPONENT, LocalEventHub, SqliteEventHubStore } from '../local/eventHubs';
 import { LocalServiceBusQueue, serveQueueOverAmqp } from '../local/serviceBus';
-import { StateStore } from '../local/state';
+import { STATE_DATABASE_FILE, StateStore } from '../local/state';
 
 const messageCount = Number(process.argv[2] ?? 100_000);
 const eventCount = Number(process.argv[3] ?? 1_000_000);
@@ -185,7 +185,9 @@ async function benchEventHubStreaming(): Promise<void> {
 
 /**
  * Sends of `batchSize` events (the fan-out's 4 to 10 names are 7 on average), in memory and on a state folder (one
- * transaction per send, committed before the send returns), then the time to reopen the folder and load its events.
+ * transaction per send, committed before the send returns); then the time to reopen the folder (which loads no
+ * events: it checks each partition's numbering) and the rate at which a reader from the beginning reads them back
+ * from the database, as the Stream Analytics job's replay does after a restart.
  */
 function benchEventHubDurable(batchSize: number, count: number): void {
     const sendAll = (hub: LocalEventHub) => {
@@ -219,11 +221,24 @@ function benchEventHubDurable(batchSize: number, count: number): void {
         const second = open();
         const loadMs = performance.now() - loadStart;
         const retained = second.hub.stats().totalRetainedEvents;
+        const readStart = performance.now();
+        let read = 0;
+        for (const partitionId of second.hub.partitionIds) {
+            for (let next = 0; ;) {
+                const page = second.hub.read(partitionId, next, 10_000);
+                read += page.length;
+                if (page.length < 10_000) break;
+                next = page[page.length - 1]!.sequenceNumber + 1;
+            }
+        }
+        const readMs = performance.now() - readStart;
+        const databaseBytes = statSync(path.join(directory, STATE_DATABASE_FILE)).size;
         second.state.close();
         console.log(
             `event hubs   ${count} events in sends of ${batchSize}: in memory ${rate(count, (count / inMemory) * 1000)}, ` +
                 `on the state database ${rate(count, (count / durable) * 1000)} (ratio ${(durable / inMemory).toFixed(2)}); ` +
-                `reopening loads ${retained} events in ${Math.round(loadMs)} ms`,
+                `reopening (${retained} events retained) takes ${Math.round(loadMs)} ms; reading them all back ` +
+                `from the database ${rate(read, readMs)}; database ${Math.round(databaseBytes / retained)} bytes per event`,
         );
     } finally {
         rmSync(directory, { recursive: true, force: true });

@@ -1,12 +1,12 @@
 import type { ReceivedEventData } from './events';
-import type { RestoredPartitionLog } from './partitionLog';
+import type { LastEnqueuedEvent, PartitionLogEnd, StoredPartitionLog } from './partitionLog';
 
 /** What a store kept of one hub, read once when the hub is created. */
 export interface EventHubSnapshot {
     /** When the hub was first created; a restarted hub reports the same `created_at`. */
     readonly createdAt: Date;
-    /** Per partition id, the partitions the store has seen; partitions it never saw start empty. */
-    readonly partitions: ReadonlyMap<string, RestoredPartitionLog>;
+    /** Per partition id, where each stored log begins and ends (partitions the store never saw: empty from 0). */
+    readonly partitions: ReadonlyMap<string, StoredPartitionLog>;
     /** Consumer groups created on the hub ($Default is implied), each with its checkpoints by partition id. */
     readonly consumerGroups: ReadonlyMap<string, ReadonlyMap<string, number>>;
 }
@@ -26,28 +26,31 @@ export interface EncodedEvent {
 /**
  * Where a LocalEventHub keeps its partition logs and consumer positions beyond the process (the on-disk
  * implementation is SqliteEventHubStore). Without one the hub keeps everything in memory only, as `--in-memory`
- * does. With one, the hub still serves every read from memory (it loads the retained events at start and appends
- * to both): the Stream Analytics job and AMQP receivers read every event, and the retained set is bounded by the
- * hub's count cap, so memory holds the same events in both modes and the store is written, never read, while
- * running.
+ * does. With one, the store holds each partition's log within the hub's retention and disk cap, and memory only a
+ * recent tail (the hub's maxRetainedEventsPerPartition, filled by new appends; a start loads no events): a reader
+ * positioned before the tail (a Stream Analytics job replaying after a restart, an AMQP receiver at an old position)
+ * reads from the store in pages and then continues from memory. Readers that keep up never touch the store.
  *
  * Calls are synchronous: `append` returns once the events are committed, before the hub acknowledges the send.
  */
 export interface EventHubStore {
-    /** The stored state: the hub's creation time, each partition's retained events and counters, the groups. */
+    /** The stored state: the hub's creation time, where each partition's log begins and ends, the groups. */
     snapshot(partitionIds: readonly string[], createdAt: Date): EventHubSnapshot;
     /** Commits the events (of one send, or of a group of sends on any partitions) in one transaction. */
     append(events: readonly EncodedEvent[]): void;
     /**
-     * Retention moved the partition's first retained event to `beginningSequenceNumber`; the store removes the
-     * events before it when it sees fit (in batches), remembering where the log ends.
+     * The `count` stored events from fromSequenceNumber on, in order, exactly as they were appended (sequence
+     * numbers, offsets, enqueued times, partition keys, properties, bodies, AMQP sections). The hub asks only for
+     * events it knows are stored (committed, not trimmed), so a missing or undecodable one is a corrupt store.
      */
-    trim(
-        partitionId: string,
-        beginningSequenceNumber: number,
-        end: Omit<RestoredPartitionLog, 'events'>,
-        nowMs: number,
-    ): void;
+    read(partitionId: string, fromSequenceNumber: number, count: number): ReceivedEventData[];
+    /** A stored event's sequence number, offset and enqueued time, for seeking by offset or time without decoding. */
+    position(partitionId: string, sequenceNumber: number): LastEnqueuedEvent;
+    /**
+     * The hub's retention or disk cap moved the partition's first retained event to `beginningSequenceNumber`; the
+     * store removes the events before it when it sees fit (in batches), remembering where the log ends.
+     */
+    trim(partitionId: string, beginningSequenceNumber: number, end: PartitionLogEnd, nowMs: number): void;
     createConsumerGroup(name: string): void;
     checkpoint(consumerGroup: string, partitionId: string, sequenceNumber: number): void;
     /** Writes anything still pending (checkpoints); the hub is not used afterwards. */

@@ -9,7 +9,7 @@ import {
     type SendOptions,
 } from './events';
 import { partitionIndexForKey } from './partitionKeyHash';
-import { PartitionLog } from './partitionLog';
+import { type LastEnqueuedEvent, PartitionLog } from './partitionLog';
 import { type PartitionErrorContext, PartitionPump } from './partitionPump';
 
 export const DEFAULT_CONSUMER_GROUP = '$Default';
@@ -24,11 +24,19 @@ export interface LocalEventHubOptions {
     /** Standard tier: 1 MB per event (and per batch, which is not enforced here). */
     maxEventBytes?: number;
     /**
-     * In-memory cap per partition; beyond it the oldest events go first, as if retention had passed. An event costs
-     * about 250 bytes of heap with a small JSON body, so the default (250,000) bounds 4 partitions near 250 MB even
-     * when a benchmark outruns the retention period.
+     * In-memory cap per partition. Without a store it bounds the log: beyond it the oldest events go first, as if
+     * retention had passed. With a store it bounds only the recent tail memory keeps for readers that keep up; the
+     * store keeps the log (see maxStoredEventsPerPartition). An event costs about 250 bytes of heap with a small JSON
+     * body, so the default (250,000) bounds 4 partitions near 250 MB even when a benchmark outruns retention.
      */
     maxRetainedEventsPerPartition?: number;
+    /**
+     * With a store: the cap per partition on the events it keeps within retention; beyond it the oldest go first.
+     * Azure's retention is by time only; this cap exists to bound a laptop's disk when a benchmark outruns
+     * retention. Default 1,000,000 (4 partitions at 5,000 events/s: over 13 minutes of history). Ignored without a
+     * store.
+     */
+    maxStoredEventsPerPartition?: number;
     clock?: Clock;
     /**
      * Keeps the partition logs, consumer groups and checkpoints beyond the process (SqliteEventHubStore on the
@@ -98,9 +106,10 @@ export interface EventHubStats {
 }
 
 /**
- * An in-memory Event Hub: partitioned append-only logs with sequence numbers, byte offsets and enqueued times; sends
+ * A local Event Hub: partitioned append-only logs with sequence numbers, byte offsets and enqueued times; sends
  * by round-robin, partition key (the service's own hash) or partition id; time- and count-bounded retention; consumer
  * groups with independent positions and checkpoints; and push subscriptions that deliver each partition in order.
+ * In memory only, or with a store (see EventHubStore): then the store holds the log and memory a recent tail of it.
  *
  * Round-robin is per send call: one send is one batch, and the service puts a batch on a single partition (the
  * Functions output binding likewise sends an invocation's events as batches). Retention is exact per event, where
@@ -112,11 +121,14 @@ export class LocalEventHub {
     readonly retentionMs: number;
     readonly maxEventBytes: number;
     readonly maxRetainedEventsPerPartition: number;
+    readonly maxStoredEventsPerPartition: number;
     /** When the hub was created; the management READ reports it as `created_at`. */
     readonly createdAt: Date;
     private readonly clock: Clock;
     private readonly store: EventHubStore | undefined;
     private readonly partitions = new Map<string, PartitionLog>();
+    /** With a store: where each partition's stored log begins (memory holds a tail of it). */
+    private readonly stored = new Map<string, StoredLogHead>();
     private readonly appendListeners = new Map<string, Set<() => void>>();
     /** Subscribed pumps, for counting the events the cap drops before they read them. */
     private readonly pumps = new Set<PartitionPump>();
@@ -134,12 +146,14 @@ export class LocalEventHub {
         this.retentionMs = options.retentionMs ?? 3_600_000;
         this.maxEventBytes = options.maxEventBytes ?? 1_048_576;
         this.maxRetainedEventsPerPartition = options.maxRetainedEventsPerPartition ?? 250_000;
+        this.maxStoredEventsPerPartition = options.maxStoredEventsPerPartition ?? 1_000_000;
         this.clock = options.clock ?? systemClock;
         this.store = options.store;
         requirePositiveInteger('partitionCount', partitionCount);
         requirePositiveInteger('retentionMs', this.retentionMs);
         requirePositiveInteger('maxEventBytes', this.maxEventBytes);
         requirePositiveInteger('maxRetainedEventsPerPartition', this.maxRetainedEventsPerPartition);
+        requirePositiveInteger('maxStoredEventsPerPartition', this.maxStoredEventsPerPartition);
         this.partitionIds = Array.from({ length: partitionCount }, (_, index) => String(index));
         for (const partitionId of this.partitionIds) {
             this.partitions.set(partitionId, new PartitionLog(this.name, partitionId));
@@ -148,8 +162,16 @@ export class LocalEventHub {
         const snapshot = this.store?.snapshot(this.partitionIds, this.clock.now());
         this.createdAt = snapshot?.createdAt ?? this.clock.now();
         if (snapshot !== undefined) {
-            for (const [partitionId, stored] of snapshot.partitions) {
-                this.requirePartition(partitionId).restore(stored);
+            for (const partitionId of this.partitionIds) {
+                const stored = snapshot.partitions.get(partitionId);
+                this.requirePartition(partitionId).restore(
+                    stored ?? { endSequenceNumber: 0, endOffset: 0, lastEnqueued: undefined },
+                );
+                this.stored.set(partitionId, {
+                    beginning: stored?.first?.sequenceNumber ?? stored?.endSequenceNumber ?? 0,
+                    enqueuedNoLaterThanMs: stored?.first?.enqueuedTimeUtc.getTime() ?? Number.NEGATIVE_INFINITY,
+                    lastRetentionCheckMs: Number.NEGATIVE_INFINITY,
+                });
             }
             for (const [group, checkpoints] of snapshot.consumerGroups) {
                 this.checkpoints.set(group, new Map(checkpoints));
@@ -223,11 +245,35 @@ export class LocalEventHub {
     /** Pull API: up to maxCount events from fromSequenceNumber; before the first retained event reads from it. */
     read(partitionId: string, fromSequenceNumber: number, maxCount: number): ReceivedEventData[] {
         requirePositiveInteger('maxCount', maxCount);
-        return this.trimmedPartition(partitionId).read(fromSequenceNumber, maxCount);
+        const partition = this.trimmedPartition(partitionId);
+        const head = this.stored.get(partitionId);
+        const store = this.store;
+        const inMemoryFrom = partition.beginningSequenceNumber;
+        if (store === undefined || head === undefined || fromSequenceNumber >= inMemoryFrom) {
+            return partition.read(fromSequenceNumber, maxCount);
+        }
+        // Before the memory tail: one page from the store, topped up from memory, so that only the end of the
+        // partition gives a short read (the job's replay reads until one).
+        const from = Math.max(fromSequenceNumber, head.beginning);
+        const events =
+            from < inMemoryFrom ? store.read(partitionId, from, Math.min(maxCount, inMemoryFrom - from)) : [];
+        return events.length < maxCount
+            ? events.concat(partition.read(inMemoryFrom, maxCount - events.length))
+            : events;
     }
 
     getPartitionProperties(partitionId: string): PartitionProperties {
-        return this.trimmedPartition(partitionId).properties();
+        const partition = this.trimmedPartition(partitionId);
+        const properties = partition.properties();
+        const head = this.stored.get(partitionId);
+        if (head === undefined || properties.lastEnqueuedSequenceNumber === -1) {
+            return properties;
+        }
+        return {
+            ...properties,
+            beginningSequenceNumber: head.beginning,
+            isEmpty: head.beginning === partition.endSequenceNumber,
+        };
     }
 
     /**
@@ -240,21 +286,22 @@ export class LocalEventHub {
         const partition = this.trimmedPartition(partitionId);
         switch (position.kind) {
             case 'earliest':
-                return partition.beginningSequenceNumber;
+                return this.beginningOf(partition);
             case 'latest':
                 return partition.endSequenceNumber;
             case 'sequenceNumber': {
                 const first = position.inclusive ? position.sequenceNumber : position.sequenceNumber + 1;
-                return Math.min(Math.max(first, partition.beginningSequenceNumber), partition.endSequenceNumber);
+                return Math.min(Math.max(first, this.beginningOf(partition)), partition.endSequenceNumber);
             }
             case 'offset':
-                return partition.firstSequenceNumberWhere((event) =>
+                return this.firstSequenceNumberWhere(partition, (event) =>
                     position.inclusive
                         ? Number(event.offset) >= position.offset
                         : Number(event.offset) > position.offset,
                 );
             case 'enqueuedTime':
-                return partition.firstSequenceNumberWhere(
+                return this.firstSequenceNumberWhere(
+                    partition,
                     (event) => event.enqueuedTimeUtc.getTime() > position.afterMs,
                 );
         }
@@ -349,8 +396,9 @@ export class LocalEventHub {
     }
 
     /**
-     * Events the count cap (maxRetainedEventsPerPartition) dropped before a subscribed consumer group had read them,
-     * by consumer group, since start. Such a loss is also logged once per burst (see trim).
+     * Events the count cap dropped before a subscribed consumer group had read them (really lost: with a store, the
+     * store's cap, maxStoredEventsPerPartition; without, maxRetainedEventsPerPartition), by consumer group, since
+     * start. Such a loss is also logged once per burst (see trim).
      */
     unreadEventsTrimmed(): Record<string, number> {
         return Object.fromEntries(this.unreadTrimmed);
@@ -369,10 +417,11 @@ export class LocalEventHub {
         const partitions = this.partitionIds.map((partitionId) => {
             const partition = this.requirePartition(partitionId);
             this.trim(partition, nowMs);
+            const beginning = this.beginningOf(partition);
             return {
                 partitionId,
-                retainedEventCount: partition.retainedCount,
-                beginningSequenceNumber: partition.beginningSequenceNumber,
+                retainedEventCount: partition.endSequenceNumber - beginning,
+                beginningSequenceNumber: beginning,
                 enqueuedEventCount: partition.endSequenceNumber,
             };
         });
@@ -465,13 +514,97 @@ export class LocalEventHub {
     }
 
     private trim(partition: PartitionLog, nowMs: number): void {
+        const head = this.stored.get(partition.partitionId);
+        if (head !== undefined) {
+            this.trimStored(partition, head, nowMs);
+            return;
+        }
         // Retention first, then the cap, so what only the cap dropped is known: retention drops events in Azure
         // too, but the cap is this stand-in's own memory bound, and a consumer it overtakes loses events silently.
         partition.trim(nowMs, this.retentionMs, Number.POSITIVE_INFINITY);
         const retainedFrom = partition.beginningSequenceNumber;
         partition.trim(nowMs, this.retentionMs, this.maxRetainedEventsPerPartition);
         this.countUnreadTrimmed(partition.partitionId, retainedFrom, partition.beginningSequenceNumber);
-        this.store?.trim(partition.partitionId, partition.beginningSequenceNumber, partition, nowMs);
+    }
+
+    /**
+     * With a store: memory keeps its tail (retention and the in-memory cap drop events there freely: the store still
+     * has them), and the stored log loses events to retention, then to the store's cap; only the latter counts as a
+     * loss to readers behind (see countUnreadTrimmed). Retention is checked at most once a second per partition, and
+     * only once the oldest stored event may have expired, because finding the first unexpired stored event is a
+     * binary search over the store; until then expired events stay readable, as Azure keeps whole storage segments
+     * past their retention.
+     */
+    private trimStored(partition: PartitionLog, head: StoredLogHead, nowMs: number): void {
+        const partitionId = partition.partitionId;
+        partition.trim(nowMs, this.retentionMs, this.maxRetainedEventsPerPartition);
+        const end = partition.endSequenceNumber;
+        const oldestKeptMs = nowMs - this.retentionMs;
+        let beginning = head.beginning;
+        if (
+            beginning < end &&
+            head.enqueuedNoLaterThanMs <= oldestKeptMs &&
+            nowMs - head.lastRetentionCheckMs >= STORED_RETENTION_CHECK_INTERVAL_MS
+        ) {
+            head.lastRetentionCheckMs = nowMs;
+            // Memory has applied retention already: its first event (if any) is unexpired, so the search ends there.
+            beginning = this.firstStoredWhere(
+                partitionId,
+                beginning,
+                partition.beginningSequenceNumber,
+                (event) => event.enqueuedTimeUtc.getTime() > oldestKeptMs,
+            );
+            head.enqueuedNoLaterThanMs =
+                beginning < end ? this.positionOf(partition, beginning).enqueuedTimeUtc.getTime() : oldestKeptMs;
+        }
+        const capped = Math.max(beginning, end - this.maxStoredEventsPerPartition);
+        this.countUnreadTrimmed(partitionId, beginning, capped);
+        head.beginning = capped;
+        partition.dropBefore(capped);
+        (this.store as EventHubStore).trim(partitionId, capped, partition, nowMs);
+    }
+
+    /** The partition's first retained event's sequence number: in the store when there is one, else in memory. */
+    private beginningOf(partition: PartitionLog): number {
+        return this.stored.get(partition.partitionId)?.beginning ?? partition.beginningSequenceNumber;
+    }
+
+    /** As PartitionLog.firstSequenceNumberWhere over the whole retained log, the stored part included. */
+    private firstSequenceNumberWhere(partition: PartitionLog, matches: (event: LastEnqueuedEvent) => boolean): number {
+        const inMemory = partition.firstSequenceNumberWhere(matches);
+        const head = this.stored.get(partition.partitionId);
+        if (head === undefined || inMemory > partition.beginningSequenceNumber) {
+            return inMemory;
+        }
+        return this.firstStoredWhere(partition.partitionId, head.beginning, partition.beginningSequenceNumber, matches);
+    }
+
+    /**
+     * The first sequence number in [low, high) of the store whose event `matches` (monotonic, as in
+     * PartitionLog.firstSequenceNumberWhere), else high: a binary search of point lookups, so a seek into a million
+     * stored events costs about 20 index reads and decodes nothing.
+     */
+    private firstStoredWhere(
+        partitionId: string,
+        low: number,
+        high: number,
+        matches: (event: LastEnqueuedEvent) => boolean,
+    ): number {
+        const store = this.store as EventHubStore;
+        while (low < high) {
+            const middle = Math.floor((low + high) / 2);
+            if (matches(store.position(partitionId, middle))) high = middle;
+            else low = middle + 1;
+        }
+        return low;
+    }
+
+    /** Where a retained event sits: from memory when it is in the tail, else from the store. */
+    private positionOf(partition: PartitionLog, sequenceNumber: number): LastEnqueuedEvent {
+        return (
+            partition.read(sequenceNumber, 1).find((event) => event.sequenceNumber === sequenceNumber) ??
+            (this.store as EventHubStore).position(partition.partitionId, sequenceNumber)
+        );
     }
 
     /**
@@ -496,9 +629,12 @@ export class LocalEventHub {
             this.unreadTrimmed.set(pump.consumerGroup, (this.unreadTrimmed.get(pump.consumerGroup) ?? 0) + lost);
             if (!this.losing.has(key)) {
                 this.losing.add(key);
+                const cap = this.store === undefined ? 'retention cap' : 'disk cap';
+                const capEvents =
+                    this.store === undefined ? this.maxRetainedEventsPerPartition : this.maxStoredEventsPerPartition;
                 console.warn(
-                    `[eventHubs:${this.name}] partition ${partitionId}: the retention cap of ` +
-                        `${this.maxRetainedEventsPerPartition} events dropped ${lost} events consumer group ` +
+                    `[eventHubs:${this.name}] partition ${partitionId}: the ${cap} of ${capEvents} events dropped ` +
+                        `${lost} events consumer group ` +
                         `"${pump.consumerGroup}" had not read (from sequence number ${Math.max(from, pump.readPosition)}); ` +
                         'further losses while it stays behind are counted, not logged',
                 );
@@ -582,6 +718,18 @@ export class LocalEventHub {
         }
         return groupCheckpoints;
     }
+}
+
+/** Retention over a store is checked at most this often per partition (see trimStored). */
+const STORED_RETENTION_CHECK_INTERVAL_MS = 1_000;
+
+/** Where a partition's stored log begins (a durable hub's memory holds only a tail of it). */
+interface StoredLogHead {
+    /** The first retained event's sequence number (the store may still hold older rows: it deletes in batches). */
+    beginning: number;
+    /** A time no later than the first retained event's enqueued time: retention has nothing to do before it expires. */
+    enqueuedNoLaterThanMs: number;
+    lastRetentionCheckMs: number;
 }
 
 /** A checked send, its partition chosen. */

@@ -3,13 +3,21 @@ import type { AmqpEventParts, PartitionProperties, ReceivedEventData } from './e
 /** The last event a partition enqueued, as its runtime information reports it even after retention removed it. */
 export type LastEnqueuedEvent = Pick<ReceivedEventData, 'sequenceNumber' | 'offset' | 'enqueuedTimeUtc'>;
 
-/** A partition's log as a store kept it: the retained events in order, and where the log continues. */
-export interface RestoredPartitionLog {
-    readonly events: readonly ReceivedEventData[];
-    /** The next event's sequence number and byte offset: never reused, even when retention removed every event. */
+/** Where a partition's log continues: numbering is never reused, even when retention removed every event. */
+export interface PartitionLogEnd {
+    /** The next event's sequence number and byte offset. */
     readonly endSequenceNumber: number;
     readonly endOffset: number;
     readonly lastEnqueued: LastEnqueuedEvent | undefined;
+}
+
+/**
+ * A partition's log as a store keeps it (see EventHubStore): where it begins and ends. Its events stay in the store,
+ * which reads them on demand.
+ */
+export interface StoredPartitionLog extends PartitionLogEnd {
+    /** The oldest stored event, or undefined when the store holds none of the partition's events. */
+    readonly first: LastEnqueuedEvent | undefined;
 }
 
 /** Where a log stood before an append, so an append its store could not commit can be taken back. */
@@ -36,13 +44,16 @@ export class PartitionLog {
         readonly partitionId: string,
     ) {}
 
-    /** Continues a stored log (see EventHubStore): the events must be contiguous and end before endSequenceNumber. */
-    restore(stored: RestoredPartitionLog): void {
-        this.events = [...stored.events];
+    /**
+     * Continues a stored log from its end with nothing in memory: a durable hub reads older events from its store
+     * (and appends to both), so a start loads no events at all.
+     */
+    restore(end: PartitionLogEnd): void {
+        this.events = [];
         this.head = 0;
-        this.nextSequenceNumber = stored.endSequenceNumber;
-        this.nextOffset = stored.endOffset;
-        this.last = stored.lastEnqueued;
+        this.nextSequenceNumber = end.endSequenceNumber;
+        this.nextOffset = end.endOffset;
+        this.last = end.lastEnqueued;
     }
 
     /** The newest event ever appended, kept when retention removes it (runtime information reports it). */
@@ -122,8 +133,22 @@ export class PartitionLog {
             }
             this.head++;
         }
-        if (this.head >= 1024 && this.head * 2 >= events.length) {
-            this.events = events.slice(this.head);
+        this.compact();
+    }
+
+    /** Drops the events before `sequenceNumber` (a durable hub's store no longer holds them). */
+    dropBefore(sequenceNumber: number): void {
+        const first = this.events[this.head];
+        if (first !== undefined && first.sequenceNumber < sequenceNumber) {
+            this.head = Math.min(this.events.length, this.head + (sequenceNumber - first.sequenceNumber));
+            this.compact();
+        }
+    }
+
+    /** Releases the array's head once it is most of the array, so trimming stays O(1) amortised. */
+    private compact(): void {
+        if (this.head >= 1024 && this.head * 2 >= this.events.length) {
+            this.events = this.events.slice(this.head);
             this.head = 0;
         }
     }
@@ -142,7 +167,7 @@ export class PartitionLog {
      * The sequence number of the first retained event that `matches`, or endSequenceNumber when none does. Events are
      * in offset and enqueued-time order, so `matches` must be monotonic (false...false true...true): binary search.
      */
-    firstSequenceNumberWhere(matches: (event: ReceivedEventData) => boolean): number {
+    firstSequenceNumberWhere(matches: (event: LastEnqueuedEvent) => boolean): number {
         let low = this.head;
         let high = this.events.length;
         while (low < high) {

@@ -36,6 +36,8 @@ export class PartitionPump {
     private closed = false;
     private wakeUp: (() => void) | undefined;
     private waitingForEvents = false;
+    /** Consecutive reads of the current position that failed, plus the one in progress. */
+    private readAttempts = 0;
     private readonly unsubscribe: () => void;
     readonly finished: Promise<void>;
 
@@ -87,11 +89,10 @@ export class PartitionPump {
         // Start on a later turn so the subscriber gets its handle back before the first handler call.
         await Promise.resolve();
         while (!this.closed) {
-            const batch = this.source.read(
-                this.options.partitionId,
-                this.nextSequenceNumber,
-                this.options.maxBatchSize,
-            );
+            const batch = await this.readBatch();
+            if (batch === undefined) {
+                continue;
+            }
             const last = batch[batch.length - 1];
             if (last === undefined) {
                 this.waitingForEvents = true;
@@ -104,6 +105,30 @@ export class PartitionPump {
                 this.nextSequenceNumber = last.sequenceNumber + 1;
                 this.options.onBatchProcessed(last.sequenceNumber);
             }
+        }
+    }
+
+    /**
+     * The next batch, or undefined after a failed read (a durable hub reading a corrupt row of its store): reported
+     * like a failed batch and retried after retryDelayMs, so the pump neither skips the events nor stops the process.
+     */
+    private async readBatch(): Promise<ReceivedEventData[] | undefined> {
+        const from = this.nextSequenceNumber;
+        try {
+            this.readAttempts++;
+            const batch = this.source.read(this.options.partitionId, from, this.options.maxBatchSize);
+            this.readAttempts = 0;
+            return batch;
+        } catch (error: unknown) {
+            this.options.onError(error, {
+                consumerGroup: this.options.consumerGroup,
+                partitionId: this.options.partitionId,
+                firstSequenceNumber: from,
+                lastSequenceNumber: from,
+                attempt: this.readAttempts,
+            });
+            await this.sleep(this.options.retryDelayMs);
+            return undefined;
         }
     }
 

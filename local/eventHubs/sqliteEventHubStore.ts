@@ -9,7 +9,7 @@ import { eventFromMessage } from './amqp/eventMessages';
 import { InvalidEventHubArgumentError } from './errors';
 import type { EncodedEvent, EventHubSnapshot, EventHubStore } from './eventHubStore';
 import type { ReceivedEventData } from './events';
-import type { LastEnqueuedEvent, RestoredPartitionLog } from './partitionLog';
+import type { LastEnqueuedEvent, PartitionLogEnd, StoredPartitionLog } from './partitionLog';
 
 /**
  * The Event Hubs stand-in's tables in the state database. One row per retained event, keyed by partition and
@@ -76,6 +76,17 @@ interface EventRow {
     data: Buffer | string;
 }
 
+interface PositionRow {
+    sequence_number: number;
+    byte_offset: number;
+    size_bytes: number;
+    enqueued_time_ms: number;
+}
+
+interface PartitionBound {
+    bound: number | null;
+}
+
 interface PartitionTrim {
     /** Lowest sequence number that may still be on disk. */
     storedFrom: number;
@@ -97,7 +108,10 @@ export class SqliteEventHubStore implements EventHubStore {
     readonly #insert: Statement<
         [string, string, number, number, number, number, string | null, number, Buffer | string]
     >;
-    readonly #select: Statement<[string, string], EventRow>;
+    readonly #first: Statement<[string, string], PartitionBound>;
+    readonly #last: Statement<[string, string], PartitionBound>;
+    readonly #page: Statement<[string, string, number, number], EventRow>;
+    readonly #position: Statement<[string, string, number], PositionRow>;
     readonly #delete: Statement<[string, string, number]>;
     readonly #appendAll: (events: readonly EncodedEvent[]) => void;
     readonly #trims = new Map<string, PartitionTrim>();
@@ -116,9 +130,23 @@ export class SqliteEventHubStore implements EventHubStore {
             `INSERT INTO eventhub_events (event_hub, partition_id, sequence_number, byte_offset, size_bytes,
                 enqueued_time_ms, partition_key, format, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         );
-        this.#select = database.prepare(
+        // One aggregate each: SQLite answers a lone MIN or MAX of the key's last column with one b-tree descent (its
+        // min/max optimization does not apply to a query with both), so a start costs the same whatever the log
+        // holds. A COUNT(*) to check the numbering at start would walk every page instead.
+        this.#first = database.prepare(
+            'SELECT MIN(sequence_number) AS bound FROM eventhub_events WHERE event_hub = ? AND partition_id = ?',
+        );
+        this.#last = database.prepare(
+            'SELECT MAX(sequence_number) AS bound FROM eventhub_events WHERE event_hub = ? AND partition_id = ?',
+        );
+        this.#page = database.prepare(
             `SELECT sequence_number, byte_offset, size_bytes, enqueued_time_ms, partition_key, format, data
-             FROM eventhub_events WHERE event_hub = ? AND partition_id = ? ORDER BY sequence_number`,
+             FROM eventhub_events WHERE event_hub = ? AND partition_id = ? AND sequence_number >= ?
+             ORDER BY sequence_number LIMIT ?`,
+        );
+        this.#position = database.prepare(
+            `SELECT sequence_number, byte_offset, size_bytes, enqueued_time_ms FROM eventhub_events
+             WHERE event_hub = ? AND partition_id = ? AND sequence_number = ?`,
         );
         this.#delete = database.prepare(
             'DELETE FROM eventhub_events WHERE event_hub = ? AND partition_id = ? AND sequence_number < ?',
@@ -144,7 +172,9 @@ export class SqliteEventHubStore implements EventHubStore {
     /**
      * @throws InvalidEventHubArgumentError when `partitionIds` lacks a partition the stored hub has (a partition
      *   count never decreases, in Azure either)
-     * @throws StateCorruptError when a partition's stored sequence numbers are not contiguous
+     *
+     * Reads where each partition's log begins and ends, not its events: a start costs the same whatever the log holds.
+     * A gap in the numbering or an undecodable row surfaces as a StateCorruptError from the read that reaches it.
      */
     snapshot(partitionIds: readonly string[], createdAt: Date): EventHubSnapshot {
         const stored = this.#hubs.get(this.#eventHubName);
@@ -164,7 +194,7 @@ export class SqliteEventHubStore implements EventHubStore {
                 partitionIds: [...partitionIds],
             });
         }
-        const partitions = new Map<string, RestoredPartitionLog>();
+        const partitions = new Map<string, StoredPartitionLog>();
         for (const partitionId of partitionIds) {
             partitions.set(partitionId, this.#restorePartition(partitionId));
         }
@@ -184,12 +214,34 @@ export class SqliteEventHubStore implements EventHubStore {
         this.#appendAll(events);
     }
 
-    trim(
-        partitionId: string,
-        beginningSequenceNumber: number,
-        end: Omit<RestoredPartitionLog, 'events'>,
-        nowMs: number,
-    ): void {
+    /**
+     * @throws StateCorruptError naming the database file and the event when a row cannot be decoded or an event in
+     *   the range is missing
+     */
+    read(partitionId: string, fromSequenceNumber: number, count: number): ReceivedEventData[] {
+        const rows = this.#page.all(this.#eventHubName, partitionId, fromSequenceNumber, count);
+        const events = rows.map((row, index) => {
+            if (row.sequence_number !== fromSequenceNumber + index) {
+                throw this.#missing(partitionId, fromSequenceNumber + index);
+            }
+            return this.#decode(row, partitionId);
+        });
+        if (events.length < count) {
+            throw this.#missing(partitionId, fromSequenceNumber + events.length);
+        }
+        return events;
+    }
+
+    /** @throws StateCorruptError when the event is not stored */
+    position(partitionId: string, sequenceNumber: number): LastEnqueuedEvent {
+        const row = this.#position.get(this.#eventHubName, partitionId, sequenceNumber);
+        if (row === undefined) {
+            throw this.#missing(partitionId, sequenceNumber);
+        }
+        return positionOf(row);
+    }
+
+    trim(partitionId: string, beginningSequenceNumber: number, end: PartitionLogEnd, nowMs: number): void {
         let trim = this.#trims.get(partitionId);
         if (trim === undefined) {
             trim = { storedFrom: 0, lastTrimMs: nowMs };
@@ -266,25 +318,25 @@ export class SqliteEventHubStore implements EventHubStore {
         }
     }
 
-    #restorePartition(partitionId: string): RestoredPartitionLog {
-        const rows = this.#select.all(this.#eventHubName, partitionId);
-        const first = rows[0];
-        const last = rows[rows.length - 1];
-        if (first !== undefined && last !== undefined) {
-            if (last.sequence_number - first.sequence_number !== rows.length - 1) {
-                throw new StateCorruptError(
-                    this.#state.databaseFile,
-                    `event hub "${this.#eventHubName}" partition ${partitionId} holds ${rows.length} events numbered ` +
-                        `${first.sequence_number} to ${last.sequence_number}: sequence numbers are not contiguous`,
-                );
-            }
-            const events = rows.map((row) => this.#decode(row, partitionId));
-            this.#trims.set(partitionId, { storedFrom: first.sequence_number, lastTrimMs: -Infinity });
+    #missing(partitionId: string, sequenceNumber: number): StateCorruptError {
+        return new StateCorruptError(
+            this.#state.databaseFile,
+            `event ${sequenceNumber} of event hub ${JSON.stringify(this.#eventHubName)} partition ${partitionId} is ` +
+                'missing from the stored log: sequence numbers are not contiguous',
+        );
+    }
+
+    #restorePartition(partitionId: string): StoredPartitionLog {
+        const first = (this.#first.get(this.#eventHubName, partitionId) as PartitionBound).bound;
+        const last = (this.#last.get(this.#eventHubName, partitionId) as PartitionBound).bound;
+        if (first !== null && last !== null) {
+            const lastRow = this.#position.get(this.#eventHubName, partitionId, last) as PositionRow;
+            this.#trims.set(partitionId, { storedFrom: first, lastTrimMs: -Infinity });
             return {
-                events,
-                endSequenceNumber: last.sequence_number + 1,
-                endOffset: last.byte_offset + last.size_bytes,
-                lastEnqueued: events[events.length - 1],
+                first: this.position(partitionId, first),
+                endSequenceNumber: last + 1,
+                endOffset: lastRow.byte_offset + lastRow.size_bytes,
+                lastEnqueued: positionOf(lastRow),
             };
         }
         const end = this.#partitionEnds.get(partitionId);
@@ -298,12 +350,20 @@ export class SqliteEventHubStore implements EventHubStore {
                       enqueuedTimeUtc: new Date(end.lastEnqueued.enqueuedTimeMs),
                   };
         return {
-            events: [],
+            first: undefined,
             endSequenceNumber: end?.endSequenceNumber ?? 0,
             endOffset: end?.endOffset ?? 0,
             lastEnqueued,
         };
     }
+}
+
+function positionOf(row: PositionRow): LastEnqueuedEvent {
+    return {
+        sequenceNumber: row.sequence_number,
+        offset: String(row.byte_offset),
+        enqueuedTimeUtc: new Date(row.enqueued_time_ms),
+    };
 }
 
 /** The stored form of an event's content; see EVENT_HUBS_STATE_COMPONENT for the formats. */

@@ -305,6 +305,10 @@ function trimmedPartitions(inputs: StreamAnalyticsRunnerOptions['inputs'], fromM
  * and hands the events to `push` in enqueued-time order across partitions and inputs (ties in input, then partition
  * order), one batch per partition and enqueued instant. Records in `positions` where each partition continues.
  * Returns how many events it reread.
+ *
+ * A merge of the partitions read a page at a time (REPLAY_SLICE events each), not a sort of everything reread: at
+ * 5,000 names/s the 5.5 minutes are over 1.6 million events, which a durable hub serves from its database, and
+ * holding them all at once cost 740 MB of heap where the pages cost a few MB.
  */
 function replay(
     inputs: StreamAnalyticsRunnerOptions['inputs'],
@@ -312,41 +316,70 @@ function replay(
     positions: Map<string, Map<string, number>>,
     push: (alias: string, partitionId: string, events: ReceivedEventData[]) => void,
 ): number {
-    const batches: Array<{ alias: string; partitionId: string; at: number; events: ReceivedEventData[] }> = [];
-    let count = 0;
+    // In input, then partition order: the merge breaks ties between equal instants by this order.
+    const cursors: ReplayCursor[] = [];
     for (const [alias, { hub }] of Object.entries(inputs)) {
-        const next = new Map<string, number>();
-        positions.set(alias, next);
+        positions.set(alias, new Map());
         for (const partitionId of hub.partitionIds) {
-            let sequenceNumber = Number.isFinite(fromMs)
+            const next = Number.isFinite(fromMs)
                 ? hub.seek(partitionId, { kind: 'enqueuedTime', afterMs: fromMs - 1 })
                 : hub.seek(partitionId, { kind: 'earliest' });
-            for (;;) {
-                const slice = hub.read(partitionId, sequenceNumber, REPLAY_SLICE);
-                for (const event of slice) {
-                    const at = event.enqueuedTimeUtc.getTime();
-                    const last = batches[batches.length - 1];
-                    if (last?.alias === alias && last.partitionId === partitionId && last.at === at) {
-                        last.events.push(event);
-                    } else {
-                        batches.push({ alias, partitionId, at, events: [event] });
-                    }
-                }
-                count += slice.length;
-                if (slice.length < REPLAY_SLICE) {
-                    break;
-                }
-                sequenceNumber = slice[slice.length - 1]!.sequenceNumber + 1;
-            }
-            // Where the live reading continues: after the last event reread (the partition's end: nothing can be
-            // appended while this synchronous replay runs).
-            next.set(partitionId, hub.seek(partitionId, { kind: 'latest' }));
+            cursors.push({ alias, partitionId, hub, page: [], index: 0, next, ended: false });
         }
     }
-    // Stable: batches of one instant keep input and partition order.
-    batches.sort((a, b) => a.at - b.at);
-    for (const batch of batches) {
-        push(batch.alias, batch.partitionId, batch.events);
+    let count = 0;
+    for (;;) {
+        let earliest: ReplayCursor | undefined;
+        let earliestAt = Number.POSITIVE_INFINITY;
+        for (const cursor of cursors) {
+            const event = currentEvent(cursor);
+            if (event !== undefined && event.enqueuedTimeUtc.getTime() < earliestAt) {
+                earliest = cursor;
+                earliestAt = event.enqueuedTimeUtc.getTime();
+            }
+        }
+        if (earliest === undefined) {
+            break;
+        }
+        const events: ReceivedEventData[] = [];
+        for (let event = currentEvent(earliest); event?.enqueuedTimeUtc.getTime() === earliestAt;) {
+            events.push(event);
+            earliest.index++;
+            event = currentEvent(earliest);
+        }
+        count += events.length;
+        push(earliest.alias, earliest.partitionId, events);
+    }
+    for (const cursor of cursors) {
+        // Where the live reading continues: after the last event reread (the partition's end: nothing can be
+        // appended while this synchronous replay runs).
+        positions.get(cursor.alias)!.set(cursor.partitionId, cursor.hub.seek(cursor.partitionId, { kind: 'latest' }));
     }
     return count;
+}
+
+/** One partition's place in the replay: the page being merged and where the next page starts. */
+interface ReplayCursor {
+    readonly alias: string;
+    readonly partitionId: string;
+    readonly hub: LocalEventHub;
+    page: ReceivedEventData[];
+    index: number;
+    next: number;
+    /** A page came back short: the partition's end (a hub's read is short only there). */
+    ended: boolean;
+}
+
+/** The cursor's next event, reading the next page when the current one is used up; undefined at the end. */
+function currentEvent(cursor: ReplayCursor): ReceivedEventData | undefined {
+    if (cursor.index >= cursor.page.length && !cursor.ended) {
+        cursor.page = cursor.hub.read(cursor.partitionId, cursor.next, REPLAY_SLICE);
+        cursor.index = 0;
+        cursor.ended = cursor.page.length < REPLAY_SLICE;
+        const last = cursor.page[cursor.page.length - 1];
+        if (last !== undefined) {
+            cursor.next = last.sequenceNumber + 1;
+        }
+    }
+    return cursor.page[cursor.index];
 }

@@ -206,7 +206,20 @@ function deliverEvents(
         }
         while (link.sendable()) {
             const credit = (link as unknown as { credit: number }).credit;
-            const batch = hub.read(partitionId, next, Math.min(credit, MAX_EVENTS_PER_PUMP));
+            let batch: ReceivedEventData[];
+            try {
+                batch = hub.read(partitionId, next, Math.min(credit, MAX_EVENTS_PER_PUMP));
+            } catch (error) {
+                // A durable hub whose store cannot give an event back (StateCorruptError, naming the file and the
+                // event): the receiver gets the error as the service's internal error, rather than the events being
+                // skipped or this handler throwing into the connection's event loop.
+                unsubscribe();
+                link.close({
+                    condition: 'amqp:internal-error',
+                    description: error instanceof Error ? error.message : String(error),
+                });
+                return;
+            }
             if (batch.length === 0) return;
             for (const stored of batch) {
                 if (!link.sendable()) return;

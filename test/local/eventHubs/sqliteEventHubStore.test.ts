@@ -9,7 +9,9 @@ import type { Clock } from '../../../domain/clock';
 import { eventFromMessage } from '../../../local/eventHubs/amqp/eventMessages';
 import { InvalidEventHubArgumentError } from '../../../local/eventHubs/errors';
 import type { EventHubStore } from '../../../local/eventHubs/eventHubStore';
+import type { ReceivedEventData } from '../../../local/eventHubs/events';
 import { LocalEventHub, type LocalEventHubOptions } from '../../../local/eventHubs/localEventHub';
+import type { PartitionErrorContext } from '../../../local/eventHubs/partitionPump';
 import { EVENT_HUBS_STATE_COMPONENT, SqliteEventHubStore } from '../../../local/eventHubs/sqliteEventHubStore';
 import { StateCorruptError, StateStore } from '../../../local/state';
 
@@ -178,9 +180,73 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
         });
     });
 
-    it('trims the database by the count cap in batches of 1,024', () => {
+    it('serves a reader before the memory tail from the database, then from memory, as one log', async () => {
         const folder = durableFolder();
-        const hub = folder.open({ maxRetainedEventsPerPartition: 100 });
+        let hub = folder.open({ maxRetainedEventsPerPartition: 2 });
+        const sent = hub.send([{ body: Buffer.from([7]) }, { body: { at: new Date(START) } }], {
+            partitionKey: 'Émile',
+        });
+        const partitionId = sent[0]!.partitionId;
+        sent.push(
+            ...hub.send([{ body: { name: 'Ada' }, properties: { source: 'fanOut' } }, { body: 'b' }], { partitionId }),
+        );
+        folder.advance(60_000);
+        sent.push(...hub.send([amqpEvent(), { body: 'c' }], { partitionId }));
+        folder.advance(60_000);
+        sent.push(...hub.send([{ body: 'd' }, { body: 'e' }], { partitionId }));
+        expect(sent.map((event) => [event.partitionId, event.sequenceNumber])).toEqual(
+            sent.map((_, index) => [partitionId, index]),
+        );
+        const stats = hub.stats().partitions[Number(partitionId)];
+        expect(stats).toEqual({
+            partitionId,
+            retainedEventCount: 8,
+            beginningSequenceNumber: 0,
+            enqueuedEventCount: 8,
+        });
+
+        const check = () => {
+            // Memory holds events 6 and 7; the rest come from the database, decoded to the same events.
+            expect(hub.read(partitionId, 0, 100)).toStrictEqual(sent);
+            expect(hub.read(partitionId, 3, 4)).toStrictEqual(sent.slice(3, 7));
+            expect(hub.seek(partitionId, { kind: 'earliest' })).toBe(0);
+            expect(hub.seek(partitionId, { kind: 'enqueuedTime', afterMs: START })).toBe(4);
+            expect(hub.seek(partitionId, { kind: 'offset', offset: Number(sent[3]!.offset), inclusive: false })).toBe(
+                4,
+            );
+            expect(hub.getPartitionProperties(partitionId)).toMatchObject({
+                beginningSequenceNumber: 0,
+                lastEnqueuedSequenceNumber: 7,
+                isEmpty: false,
+            });
+        };
+        check();
+        const delivered: ReceivedEventData[][] = [];
+        const subscription = hub.subscribe('$Default', {
+            startPosition: 'earliest',
+            maxBatchSize: 3,
+            handler: (id, events) => {
+                if (id === partitionId) delivered.push(events);
+                return Promise.resolve();
+            },
+        });
+        await vi.waitFor(() => expect(delivered.flat()).toHaveLength(8));
+        await subscription.close();
+        expect(delivered.map((batch) => batch.map((event) => event.sequenceNumber))).toEqual([
+            [0, 1, 2],
+            [3, 4, 5],
+            [6, 7],
+        ]);
+        expect(delivered.flat()).toStrictEqual(sent);
+
+        // A start loads nothing into memory: every read below comes from the database.
+        hub = folder.open({ maxRetainedEventsPerPartition: 2 });
+        check();
+    });
+
+    it('trims the database by its cap in batches of 1,024, counting as lost only what a reader had not read', async () => {
+        const folder = durableFolder();
+        const hub = folder.open({ maxRetainedEventsPerPartition: 50, maxStoredEventsPerPartition: 100 });
         const sendHundred = () =>
             hub.send(
                 Array.from({ length: 100 }, (_, index) => ({ body: index })),
@@ -199,6 +265,70 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
             beginningSequenceNumber: 1200,
             enqueuedEventCount: 1300,
         });
+        expect(hub.read('3', 0, 1000).map((event) => event.sequenceNumber)).toEqual(
+            Array.from({ length: 100 }, (_, index) => 1200 + index),
+        );
+
+        // A group held at event 1300: the memory tail (50) passing it loses nothing; the database's cap does.
+        let release: () => void = () => undefined;
+        const seen: number[] = [];
+        const subscription = hub.subscribe('$Default', {
+            startPosition: 'latest',
+            maxBatchSize: 1,
+            handler: async (_partitionId, events) => {
+                seen.push(...events.map((event) => event.sequenceNumber));
+                await new Promise<void>((resolve) => (release = resolve));
+            },
+        });
+        const warned = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+        try {
+            hub.send([{ body: 'held' }], { partitionId: '3' });
+            await vi.waitFor(() => expect(seen).toEqual([1300]));
+            sendHundred();
+            expect(hub.unreadEventsTrimmed()).toEqual({});
+            sendHundred();
+            expect(hub.unreadEventsTrimmed()).toEqual({ $Default: 100 });
+            expect(warned.mock.calls).toEqual([
+                [
+                    '[eventHubs:names] partition 3: the disk cap of 100 events dropped 100 events consumer group ' +
+                        '"$Default" had not read (from sequence number 1301); further losses while it stays behind ' +
+                        'are counted, not logged',
+                ],
+            ]);
+            release();
+            // The group continues at the database's beginning, before the memory tail.
+            await vi.waitFor(() => expect(seen).toEqual([1300, 1401]));
+        } finally {
+            warned.mockRestore();
+            release();
+            await subscription.close();
+        }
+    });
+
+    it('trims the database by time beyond the memory tail, and reports its beginning', () => {
+        const folder = durableFolder();
+        const hub = folder.open({ retentionMs: HOUR_MS, maxRetainedEventsPerPartition: 2 });
+        const send = (bodies: string[]) =>
+            hub.send(
+                bodies.map((body) => ({ body })),
+                { partitionId: '0' },
+            );
+        send(['a', 'b', 'c']);
+        folder.advance(HOUR_MS / 2);
+        send(['d', 'e', 'f']);
+        folder.advance(HOUR_MS / 2 - 1);
+        expect(hub.read('0', 0, 10).map((event) => event.body)).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+        folder.advance(1);
+        expect(hub.read('0', 0, 10).map((event) => event.body)).toEqual(['d', 'e', 'f']);
+        expect(hub.getPartitionProperties('0')).toMatchObject({ beginningSequenceNumber: 3, isEmpty: false });
+        expect(hub.seek('0', { kind: 'earliest' })).toBe(3);
+        expect(hub.seek('0', { kind: 'enqueuedTime', afterMs: 0 })).toBe(3);
+        folder.advance(10_000);
+        hub.read('0', 0, 1);
+        expect(folder.rowCounts()).toEqual({ 0: 3 });
+        folder.advance(HOUR_MS / 2);
+        expect(hub.read('0', 0, 10)).toEqual([]);
+        expect(hub.getPartitionProperties('0')).toMatchObject({ beginningSequenceNumber: 6, isEmpty: true });
     });
 
     it('acknowledges nothing it could not commit: a failed commit leaves the log as it was', () => {
@@ -206,6 +336,8 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
         let failNext = false;
         const hub = folder.open({}, (store) => ({
             snapshot: (ids, createdAt) => store.snapshot(ids, createdAt),
+            read: (...args) => store.read(...args),
+            position: (...args) => store.position(...args),
             append: (events) => {
                 if (failNext) {
                     failNext = false;
@@ -234,6 +366,8 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
         let failNext = false;
         const hub = folder.open({}, (store) => ({
             snapshot: (ids, createdAt) => store.snapshot(ids, createdAt),
+            read: (...args) => store.read(...args),
+            position: (...args) => store.position(...args),
             append: (events) => {
                 if (failNext) {
                     failNext = false;
@@ -282,6 +416,8 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
         let refuseTrims = false;
         const hub = folder.open({}, (store) => ({
             snapshot: (ids, createdAt) => store.snapshot(ids, createdAt),
+            read: (...args) => store.read(...args),
+            position: (...args) => store.position(...args),
             append: (events) => store.append(events),
             trim: (...args) => {
                 if (refuseTrims) {
@@ -328,7 +464,7 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
         ).toEqual(['a', 'b']);
     });
 
-    it('refuses fewer partitions than stored, and a partition whose numbering has a gap', () => {
+    it('refuses fewer partitions than stored, and a partition whose numbering has a gap', async () => {
         const folder = durableFolder();
         const hub = folder.open({ partitionCount: 4 });
         hub.send([{ body: 1 }, { body: 2 }, { body: 3 }], { partitionId: '0' });
@@ -336,9 +472,29 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
         expect(() => folder.open({ partitionCount: 2 })).toThrow(/fewer than the 4 partitions event hub "names"/);
         expect(folder.open({ partitionCount: 6 }).partitionIds).toHaveLength(6);
         folder.state.database.prepare('DELETE FROM eventhub_events WHERE sequence_number = 1').run();
-        expect(() => folder.open({ partitionCount: 6 })).toThrow(StateCorruptError);
-        expect(() => folder.open({ partitionCount: 6 })).toThrow(
-            /partition 0 holds 2 events numbered 0 to 2: sequence numbers are not contiguous/,
+        // A start reads only where the log begins and ends; the read that reaches the gap refuses it.
+        const reopened = folder.open({ partitionCount: 6 });
+        expect(reopened.read('0', 2, 10).map((event) => event.body)).toEqual([3]);
+        expect(() => reopened.read('0', 0, 10)).toThrow(StateCorruptError);
+        expect(() => reopened.read('0', 0, 10)).toThrow(folder.state.databaseFile);
+        expect(() => reopened.read('0', 0, 10)).toThrow(
+            'event 1 of event hub "names" partition 0 is missing from the stored log: sequence numbers are not contiguous',
+        );
+        // A subscriber reaching it reports the error and retries, as for a failed batch, instead of stopping the process.
+        const failures: Array<[string, PartitionErrorContext]> = [];
+        const subscription = reopened.subscribe('$Default', {
+            startPosition: 'earliest',
+            retryDelayMs: 5,
+            handler: () => Promise.reject(new Error('no event can be delivered')),
+            onError: (error, context) => failures.push([(error as Error).name, context]),
+        });
+        await vi.waitFor(() => expect(failures.length).toBeGreaterThanOrEqual(2));
+        await subscription.close();
+        expect(failures.slice(0, 2)).toEqual(
+            [1, 2].map((attempt) => [
+                'StateCorruptError',
+                { consumerGroup: '$Default', partitionId: '0', firstSequenceNumber: 0, lastSequenceNumber: 0, attempt },
+            ]),
         );
     });
 
@@ -354,11 +510,14 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
             folder.state.database
                 .prepare(`UPDATE eventhub_events SET format = ?, data = ${data} WHERE sequence_number = 1`)
                 .run(format);
-            const opening = () => folder.open({ partitionCount: 2 });
-            expect(opening).toThrow(StateCorruptError);
-            expect(opening).toThrow(folder.state.databaseFile);
-            expect(opening).toThrow('event 1 of event hub "names" partition 1');
-            expect(opening).toThrow(reason);
+            // A start decodes nothing; the read that reaches the row refuses it.
+            const hub = folder.open({ partitionCount: 2 });
+            const reading = () => hub.read('1', 0, 10);
+            expect(reading).toThrow(StateCorruptError);
+            expect(reading).toThrow(folder.state.databaseFile);
+            expect(reading).toThrow('event 1 of event hub "names" partition 1');
+            expect(reading).toThrow(reason);
+            expect(hub.read('1', 0, 1).map((event) => event.body)).toEqual(['a']);
         },
     );
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { LocalEventHub } from '../../../local/eventHubs';
+import { EVENT_HUBS_STATE_COMPONENT, LocalEventHub, SqliteEventHubStore } from '../../../local/eventHubs';
 import {
     type EventOrderingReport,
     startStreamAnalyticsRunner,
@@ -457,6 +457,68 @@ describe('startStreamAnalyticsRunner across a restart', () => {
             ],
             delivered: [{ windowEnd: '2026-11-22T06:00:20.0000000Z', names: 2 }],
         });
+    });
+
+    it('rebuilds the windows whole from a durable hub whose memory holds fewer events than the replay rereads', async () => {
+        const folder = mkdtempSync(path.join(tmpdir(), 'asa-durable-hub-'));
+        const clock = { ms: START, now: () => new Date(clock.ms) };
+        let state = StateStore.open({ directory: folder, clock, components: [EVENT_HUBS_STATE_COMPONENT] });
+        try {
+            // The same events and memory bound as the test above, but the database keeps what memory drops.
+            const options = { name: 'names', partitionCount: 1, clock, maxRetainedEventsPerPartition: 3 };
+            const sending = new LocalEventHub({ ...options, store: new SqliteEventHubStore(state, 'names') });
+            for (const offset of [1_000, 2_000, 3_000, 9_000, 12_000, 13_000]) {
+                clock.ms = START + offset;
+                sending.send([{ body: {} }]);
+            }
+            sending.close();
+            state.close();
+            // Restarted: the hub loads no events into memory, so the replay reads them all from the database.
+            clock.ms = START + 40_000;
+            state = StateStore.open({ directory: folder, clock, components: [EVENT_HUBS_STATE_COMPONENT] });
+            const hub = new LocalEventHub({ ...options, store: new SqliteEventHubStore(state, 'names') });
+            const records = state.records(STREAM_ANALYTICS_PROGRESS_SCOPE, streamJobProgressSchema);
+            records.put('job', {
+                jobStartTime: new Date(START).toISOString(),
+                lastOutputEventTimes: { counts: new Date(START + 10_000).toISOString() },
+            });
+            const delivered: OutputRow[] = [];
+            const warnings: string[] = [];
+            const runner = startStreamAnalyticsRunner({
+                queryText: QUERY,
+                jobSettings: {
+                    eventsLateArrivalMaxDelayInSeconds: 1,
+                    eventsOutOfOrderMaxDelayInSeconds: 0,
+                    eventsOutOfOrderPolicy: 'Adjust',
+                },
+                inputs: { namesInput: { hub, consumerGroup: 'asa' } },
+                outputs: {
+                    counts: (rows) => {
+                        delivered.push(...rows);
+                        return Promise.resolve();
+                    },
+                },
+                clock,
+                tickMs: 10,
+                onError: () => {},
+                onWarning: (message) => warnings.push(message),
+                progress: { records, jobName: 'job' },
+            });
+            await runner.stop();
+            hub.close();
+            // The window at the last output time is rebuilt whole (4 names) and written again under its id.
+            expect({ warnings, replayed: runner.replayedEvents, delivered }).toEqual({
+                warnings: [],
+                replayed: 6,
+                delivered: [
+                    { windowEnd: '2026-11-22T06:00:10.0000000Z', names: 4 },
+                    { windowEnd: '2026-11-22T06:00:20.0000000Z', names: 2 },
+                ],
+            });
+        } finally {
+            state.close();
+            rmSync(folder, { recursive: true, force: true });
+        }
     });
 
     type Kill = { atWrite: number; writeLands: boolean } | 'while idle' | 'never';

@@ -15,6 +15,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startReadyChild } from '../../../support/readyChild';
 
 const HUB = 'names';
+/**
+ * The child keeps this many events per partition in memory: far fewer than the load sends, so the reader during the
+ * load, and every reader after the restart (which loads no events into memory), read the database and then memory.
+ */
+const MEMORY_TAIL_EVENTS = 20;
 // Fail fast: the SDK's defaults retry for minutes, and a send cut off by the kill must fail, not wait.
 const FAST = { retryOptions: { maxRetries: 0, timeoutInMs: 5_000 } };
 
@@ -64,7 +69,7 @@ describe('Event Hubs partition logs through a SIGKILL, read back with the offici
     async function startChild() {
         const started = await startReadyChild<{ port: number }>(
             path.join(__dirname, '..', 'fixtures', 'durableHubProcess.ts'),
-            [stateDirectory],
+            [stateDirectory, String(MEMORY_TAIL_EVENTS)],
             'the Event Hubs process',
         );
         children.push(started.child);
@@ -222,6 +227,22 @@ describe('Event Hubs partition logs through a SIGKILL, read back with the offici
             expect(next.body).toEqual({ id: 'after-restart' });
             expect(next.sequenceNumber).toBe(lastStored.sequenceNumber + 1);
             expect(Number(next.offset)).toBeGreaterThan(Number(lastStored.offset));
+
+            // Readers positioned at an old sequence number and at an old enqueued time get the stored events from
+            // there on (read from the database), then the one sent after the restart (in memory), in order.
+            const middle = partitionLog[Math.floor(partitionLog.length / 2)]!;
+            expect(
+                await receive(reader, resumeFrom.partitionId, partitionLog.length - middle.sequenceNumber + 1, {
+                    sequenceNumber: middle.sequenceNumber,
+                    isInclusive: true,
+                }),
+            ).toEqual([...partitionLog.slice(middle.sequenceNumber), next]);
+            const afterTime = [...partitionLog, next].filter(
+                (event) => event.enqueuedTimeUtc.getTime() > middle.enqueuedTimeUtc.getTime(),
+            );
+            expect(
+                await receive(reader, resumeFrom.partitionId, afterTime.length, { enqueuedOn: middle.enqueuedTimeUtc }),
+            ).toEqual(afterTime);
             console.log(
                 `Event Hubs crash test: killed after ${killAfterMs} ms; ${acknowledged.size} acknowledged events, ` +
                     `${byId.size} stored, ${seenBeforeKill.length} read before the kill`,

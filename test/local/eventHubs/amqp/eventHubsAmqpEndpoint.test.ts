@@ -1,3 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
 import {
     earliestEventPosition,
     type EventHubConsumerClient as ConsumerClient,
@@ -16,6 +20,8 @@ import {
 } from '../../../../local/eventHubs/amqp/eventHubsAmqpEndpoint';
 import { LocalEventHub } from '../../../../local/eventHubs/localEventHub';
 import { partitionIndexForKey } from '../../../../local/eventHubs/partitionKeyHash';
+import { EVENT_HUBS_STATE_COMPONENT, SqliteEventHubStore } from '../../../../local/eventHubs/sqliteEventHubStore';
+import { StateStore } from '../../../../local/state';
 
 const KEY_NAME = 'RootManageSharedAccessKey';
 const KEY = 'SAS_KEY_VALUE';
@@ -103,6 +109,35 @@ describe('Event Hubs over AMQP, driven by the official @azure/event-hubs 6 clien
         if (errors.length > 0) throw errors[0];
         return events;
     }
+
+    it('closes a receiver with the state error when a stored event cannot be read, naming the file and the event', async () => {
+        const directory = mkdtempSync(path.join(tmpdir(), 'eventhub-amqp-'));
+        const state = StateStore.open({ directory, components: [EVENT_HUBS_STATE_COMPONENT] });
+        try {
+            // Memory keeps event 1 only; event 0 is read from the database, where it is damaged.
+            const durable = new LocalEventHub({
+                name: HUB,
+                partitionCount: 4,
+                maxRetainedEventsPerPartition: 1,
+                store: new SqliteEventHubStore(state, HUB),
+            });
+            durable.send([{ body: 'a' }, { body: 'b' }], { partitionId: '1' });
+            state.database.prepare("UPDATE eventhub_events SET data = '[not json' WHERE sequence_number = 0").run();
+            endpoint.close();
+            endpoint = serveEventHubsOverAmqp(server, new Map([[HUB, durable]]));
+            const reader = consumer();
+            await expect(receive(reader, '1', 2, { startPosition: earliestEventPosition })).rejects.toThrow(
+                `The state file "${state.databaseFile}" is damaged and was not used: event 0 of event hub "names" ` +
+                    'partition 1 (format 2) cannot be read',
+            );
+            // The endpoint still serves the partition from a readable position.
+            const fromOne = await receive(reader, '1', 1, { startPosition: { sequenceNumber: 1, isInclusive: true } });
+            expect(fromOne.map((event): unknown[] => [event.sequenceNumber, event.body])).toEqual([[1, 'b']]);
+        } finally {
+            state.close();
+            rmSync(directory, { recursive: true, force: true });
+        }
+    });
 
     it('reads hub and partition properties from $management', async () => {
         const client = producer();
