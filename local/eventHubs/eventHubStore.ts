@@ -47,6 +47,11 @@ export interface EventHubStore {
     /** A stored event's sequence number, offset and enqueued time, for seeking by offset or time without decoding. */
     position(partitionId: string, sequenceNumber: number): LastEnqueuedEvent;
     /**
+     * The position of the first stored event at or after sequenceNumber, or undefined when none is: lets a search
+     * step over missing rows (a damaged store) instead of failing on them.
+     */
+    firstPositionFrom(partitionId: string, sequenceNumber: number): LastEnqueuedEvent | undefined;
+    /**
      * The hub's retention or disk cap moved the partition's first retained event to `beginningSequenceNumber`; the
      * store removes the events before it when it sees fit (in batches), remembering where the log ends.
      */

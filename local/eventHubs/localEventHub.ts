@@ -1,4 +1,5 @@
 import { type Clock, systemClock } from '../../domain/clock';
+import { StateCorruptError } from '../state/errors';
 import { EventTooLargeError, InvalidEventHubArgumentError } from './errors';
 import type { EncodedEvent, EventHubStore } from './eventHubStore';
 import {
@@ -554,14 +555,71 @@ export class LocalEventHub {
                 partition.beginningSequenceNumber,
                 (event) => event.enqueuedTimeUtc.getTime() > oldestKeptMs,
             );
+            beginning = this.skipMissingStored(partition, beginning);
             head.enqueuedNoLaterThanMs =
                 beginning < end ? this.positionOf(partition, beginning).enqueuedTimeUtc.getTime() : oldestKeptMs;
         }
         const capped = Math.max(beginning, end - this.maxStoredEventsPerPartition);
-        this.countUnreadTrimmed(partitionId, beginning, capped);
+        // Between retention checks [beginning, capped) may hold expired events: retention dropped those, not the cap,
+        // so a reader behind loses to the cap only from the first unexpired one (searched only when a reader is).
+        const retainedFrom =
+            capped > beginning && head.enqueuedNoLaterThanMs <= oldestKeptMs && this.hasPumpBefore(partitionId, capped)
+                ? this.firstStoredWhere(
+                      partitionId,
+                      beginning,
+                      capped,
+                      (event) => event.enqueuedTimeUtc.getTime() > oldestKeptMs,
+                  )
+                : beginning;
+        this.countUnreadTrimmed(partitionId, retainedFrom, capped);
         head.beginning = capped;
         partition.dropBefore(capped);
         (this.store as EventHubStore).trim(partitionId, capped, partition, nowMs);
+    }
+
+    /**
+     * Where the retained log begins given the retention search's answer, which may be a missing stored row (the
+     * search treats one as the next stored event): the first stored event from it, else the memory tail. Skipped
+     * rows are logged once (the beginning moves past them); a reader positioned in them still gets the
+     * StateCorruptError from its read.
+     */
+    private skipMissingStored(partition: PartitionLog, beginning: number): number {
+        const inMemoryFrom = partition.beginningSequenceNumber;
+        if (beginning >= inMemoryFrom) {
+            return beginning;
+        }
+        const store = this.store as EventHubStore;
+        const next = store.firstPositionFrom(partition.partitionId, beginning);
+        const first = next !== undefined && next.sequenceNumber < inMemoryFrom ? next.sequenceNumber : inMemoryFrom;
+        if (first > beginning) {
+            let damage: string;
+            try {
+                store.position(partition.partitionId, beginning);
+                damage = 'not found';
+            } catch (error) {
+                damage =
+                    error instanceof StateCorruptError
+                        ? `state file ${error.file}: ${error.reason}`
+                        : error instanceof Error
+                          ? error.message
+                          : String(error);
+            }
+            console.warn(
+                `[eventHubs:${this.name}] partition ${partition.partitionId}: retention skipped the damaged stored ` +
+                    `events ${beginning} to ${first - 1} (${damage}); the log now begins at ${first}`,
+            );
+        }
+        return first;
+    }
+
+    /** Whether a subscribed pump on the partition has not yet read up to sequenceNumber. */
+    private hasPumpBefore(partitionId: string, sequenceNumber: number): boolean {
+        for (const pump of this.pumps) {
+            if (pump.partitionId === partitionId && pump.readPosition < sequenceNumber) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The partition's first retained event's sequence number: in the store when there is one, else in memory. */
@@ -581,8 +639,11 @@ export class LocalEventHub {
 
     /**
      * The first sequence number in [low, high) of the store whose event `matches` (monotonic, as in
-     * PartitionLog.firstSequenceNumberWhere), else high: a binary search of point lookups, so a seek into a million
-     * stored events costs about 20 index reads and decodes nothing.
+     * PartitionLog.firstSequenceNumberWhere), else high: a binary search of index lookups, so a seek into a million
+     * stored events costs about 20 index reads and decodes nothing. A missing row (a damaged store) counts as the
+     * next stored event, or as matching when none is stored before high; that keeps the predicate monotonic, so the
+     * search never fails on damage and answers at most the first of the missing rows before the first match (a
+     * reader sent there gets the StateCorruptError from its read).
      */
     private firstStoredWhere(
         partitionId: string,
@@ -593,8 +654,9 @@ export class LocalEventHub {
         const store = this.store as EventHubStore;
         while (low < high) {
             const middle = Math.floor((low + high) / 2);
-            if (matches(store.position(partitionId, middle))) high = middle;
-            else low = middle + 1;
+            const next = store.firstPositionFrom(partitionId, middle);
+            if (next === undefined || next.sequenceNumber >= high || matches(next)) high = middle;
+            else low = next.sequenceNumber + 1;
         }
         return low;
     }

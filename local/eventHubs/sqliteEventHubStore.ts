@@ -112,6 +112,7 @@ export class SqliteEventHubStore implements EventHubStore {
     readonly #last: Statement<[string, string], PartitionBound>;
     readonly #page: Statement<[string, string, number, number], EventRow>;
     readonly #position: Statement<[string, string, number], PositionRow>;
+    readonly #firstPositionFrom: Statement<[string, string, number], PositionRow>;
     readonly #delete: Statement<[string, string, number]>;
     readonly #appendAll: (events: readonly EncodedEvent[]) => void;
     readonly #trims = new Map<string, PartitionTrim>();
@@ -147,6 +148,10 @@ export class SqliteEventHubStore implements EventHubStore {
         this.#position = database.prepare(
             `SELECT sequence_number, byte_offset, size_bytes, enqueued_time_ms FROM eventhub_events
              WHERE event_hub = ? AND partition_id = ? AND sequence_number = ?`,
+        );
+        this.#firstPositionFrom = database.prepare(
+            `SELECT sequence_number, byte_offset, size_bytes, enqueued_time_ms FROM eventhub_events
+             WHERE event_hub = ? AND partition_id = ? AND sequence_number >= ? ORDER BY sequence_number LIMIT 1`,
         );
         this.#delete = database.prepare(
             'DELETE FROM eventhub_events WHERE event_hub = ? AND partition_id = ? AND sequence_number < ?',
@@ -239,6 +244,11 @@ export class SqliteEventHubStore implements EventHubStore {
             throw this.#missing(partitionId, sequenceNumber);
         }
         return positionOf(row);
+    }
+
+    firstPositionFrom(partitionId: string, sequenceNumber: number): LastEnqueuedEvent | undefined {
+        const row = this.#firstPositionFrom.get(this.#eventHubName, partitionId, sequenceNumber);
+        return row === undefined ? undefined : positionOf(row);
     }
 
     trim(partitionId: string, beginningSequenceNumber: number, end: PartitionLogEnd, nowMs: number): void {

@@ -16,8 +16,10 @@ export const DEFAULT_SWEEP_PAGE_SIZE = 5000;
 const DELETES_IN_FLIGHT = 8;
 
 export interface BlobLifecycleSweepReport {
-    /** `container/blobName` of every blob deleted, in listing order. */
-    deleted: string[];
+    /** Blobs deleted. A count, not the names: a sweep after days down deletes hundreds of thousands. */
+    deleted: number;
+    /** `container/blobName` of the first blob deleted in listing order (for the log line), if any. */
+    firstDeleted: string | undefined;
     /** Blobs the rule's filters matched and that were still young enough to keep. */
     kept: number;
     /** Deletes that failed (each also logged); the next sweep tries them again. */
@@ -58,7 +60,7 @@ export interface BlobLifecycleSweeper {
  * (default an hour), so a runtime restarted after days trims its disk right away.
  *
  * Each page of the listing (`pageSize` blobs) is deleted, 8 deletes in flight, before the next is listed, so memory
- * stays bounded by a page. A sweep never throws: a failed delete or listing is logged, and the next sweep tries again.
+ * stays bounded by a page (the report keeps counts and the first deleted name, not every name). A sweep never throws: a failed delete or listing is logged, and the next sweep tries again.
  * @throws RangeError quoting the value when intervalMs, pageSize or maxAgeMs is not a positive integer (at start, not
  *   later)
  */
@@ -87,7 +89,7 @@ export function startBlobLifecycleSweeper(options: BlobLifecycleSweeperOptions):
         sweeping ??= sweepRule(options.service, options.rule, age, options.clock, pageSize, options.log)
             .catch((error: unknown) => {
                 options.log(`[blob lifecycle] ${options.rule.name}: sweep failed: ${String(error)}`);
-                return { deleted: [], kept: 0, failed: 1 };
+                return { deleted: 0, firstDeleted: undefined, kept: 0, failed: 1 };
             })
             .then((report) => {
                 lastReport = report;
@@ -133,7 +135,7 @@ async function sweepRule(
     pageSize: number,
     log: (line: string) => void,
 ): Promise<BlobLifecycleSweepReport> {
-    const report: BlobLifecycleSweepReport = { deleted: [], kept: 0, failed: 0 };
+    const report: BlobLifecycleSweepReport = { deleted: 0, firstDeleted: undefined, kept: 0, failed: 0 };
     const limit = pLimit(DELETES_IN_FLIGHT);
     // Fixed for the whole sweep, as one lifecycle run evaluates every blob against the same day.
     const cutoff = clock.now().getTime() - age.ms;
@@ -185,7 +187,8 @@ async function sweepRule(
                 // In listing order, whatever order the deletes finished in.
                 outcomes.forEach((outcome, index) => {
                     if (outcome === 'deleted') {
-                        report.deleted.push(`${containerName}/${expired[index]!}`);
+                        report.deleted += 1;
+                        report.firstDeleted ??= `${containerName}/${expired[index]!}`;
                     } else if (outcome === 'failed') {
                         report.failed += 1;
                     }
@@ -196,11 +199,11 @@ async function sweepRule(
             log(`[blob lifecycle] ${rule.name}: listing ${prefix} failed: ${String(error)}`);
         }
     }
-    if (report.deleted.length > 0) {
-        const first = report.deleted[0]!;
-        const more = report.deleted.length > 1 ? ` (${first} and ${report.deleted.length - 1} more)` : ` (${first})`;
+    if (report.firstDeleted !== undefined) {
+        const first = report.firstDeleted;
+        const more = report.deleted > 1 ? ` (${first} and ${report.deleted - 1} more)` : ` (${first})`;
         log(
-            `[blob lifecycle] ${rule.name}: deleted ${report.deleted.length} blob${report.deleted.length === 1 ? '' : 's'} last modified more than ` +
+            `[blob lifecycle] ${rule.name}: deleted ${report.deleted} blob${report.deleted === 1 ? '' : 's'} last modified more than ` +
                 `${age.text} ago${more}`,
         );
     }

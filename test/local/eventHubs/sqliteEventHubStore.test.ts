@@ -305,6 +305,45 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
         }
     });
 
+    it('does not blame the disk cap for events retention had expired between its once-a-second checks', async () => {
+        const folder = durableFolder();
+        const hub = folder.open({ retentionMs: HOUR_MS, maxStoredEventsPerPartition: 100 });
+        const send = (count: number) =>
+            hub.send(
+                Array.from({ length: count }, (_, index) => ({ body: index })),
+                { partitionId: '2' },
+            );
+        send(1);
+        folder.advance(500);
+        send(50);
+        let release: () => void = () => undefined;
+        const seen: number[] = [];
+        const subscription = hub.subscribe('$Default', {
+            startPosition: 'earliest',
+            maxBatchSize: 1,
+            handler: async (_partitionId, events) => {
+                seen.push(...events.map((event) => event.sequenceNumber));
+                await new Promise<void>((resolve) => (release = resolve));
+            },
+        });
+        const warned = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+        try {
+            await vi.waitFor(() => expect(seen).toEqual([0]));
+            // Event 0 expires and a check moves the beginning to 1; 500 ms later events 1-50 expire, before the next.
+            folder.advance(HOUR_MS - 500 + 1);
+            expect(hub.getPartitionProperties('2').beginningSequenceNumber).toBe(1);
+            folder.advance(500);
+            send(100);
+            expect(hub.unreadEventsTrimmed()).toEqual({});
+            expect(warned.mock.calls).toEqual([]);
+            expect(hub.getPartitionProperties('2').beginningSequenceNumber).toBe(51);
+        } finally {
+            warned.mockRestore();
+            release();
+            await subscription.close();
+        }
+    });
+
     it('trims the database by time beyond the memory tail, and reports its beginning', () => {
         const folder = durableFolder();
         const hub = folder.open({ retentionMs: HOUR_MS, maxRetainedEventsPerPartition: 2 });
@@ -338,6 +377,7 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
             snapshot: (ids, createdAt) => store.snapshot(ids, createdAt),
             read: (...args) => store.read(...args),
             position: (...args) => store.position(...args),
+            firstPositionFrom: (...args) => store.firstPositionFrom(...args),
             append: (events) => {
                 if (failNext) {
                     failNext = false;
@@ -368,6 +408,7 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
             snapshot: (ids, createdAt) => store.snapshot(ids, createdAt),
             read: (...args) => store.read(...args),
             position: (...args) => store.position(...args),
+            firstPositionFrom: (...args) => store.firstPositionFrom(...args),
             append: (events) => {
                 if (failNext) {
                     failNext = false;
@@ -418,6 +459,7 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
             snapshot: (ids, createdAt) => store.snapshot(ids, createdAt),
             read: (...args) => store.read(...args),
             position: (...args) => store.position(...args),
+            firstPositionFrom: (...args) => store.firstPositionFrom(...args),
             append: (events) => store.append(events),
             trim: (...args) => {
                 if (refuseTrims) {
@@ -496,6 +538,41 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
                 { consumerGroup: '$Default', partitionId: '0', firstSequenceNumber: 0, lastSequenceNumber: 0, attempt },
             ]),
         );
+    });
+
+    it('starts and reads past a missing row the retention search lands on, warning once and naming it', () => {
+        const folder = durableFolder();
+        const hub = folder.open({ retentionMs: HOUR_MS });
+        const send = (bodies: string[]) =>
+            hub.send(
+                bodies.map((body) => ({ body })),
+                { partitionId: '0' },
+            );
+        send(['old-0', 'old-1', 'old-2', 'old-3']);
+        folder.advance(HOUR_MS / 2);
+        send(['new-4', 'new-5', 'new-6', 'new-7']);
+        // Rows missing where the retention search probes; then down for longer than the oldest events' retention.
+        folder.state.database.prepare('DELETE FROM eventhub_events WHERE sequence_number IN (4, 5)').run();
+        folder.close();
+        folder.advance(HOUR_MS / 2 + 1);
+        const warned = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+        try {
+            const reopened = folder.open({ retentionMs: HOUR_MS });
+            expect(reopened.read('0', 0, 10).map((event) => event.body)).toEqual(['new-6', 'new-7']);
+            expect(reopened.getPartitionProperties('0')).toMatchObject({ beginningSequenceNumber: 6, isEmpty: false });
+            expect(reopened.seek('0', { kind: 'earliest' })).toBe(6);
+            folder.advance(2_000);
+            expect(reopened.stats().partitions[0]).toMatchObject({ beginningSequenceNumber: 6, retainedEventCount: 2 });
+            expect(warned.mock.calls).toEqual([
+                [
+                    '[eventHubs:names] partition 0: retention skipped the damaged stored events 4 to 5 (state file ' +
+                        `${folder.state.databaseFile}: event 4 of event hub "names" partition 0 is missing from the ` +
+                        'stored log: sequence numbers are not contiguous); the log now begins at 6',
+                ],
+            ]);
+        } finally {
+            warned.mockRestore();
+        }
     });
 
     it.each([
