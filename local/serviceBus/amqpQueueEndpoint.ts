@@ -192,7 +192,8 @@ function openReceiveLink(link: Sender, queue: LocalServiceBusQueue, context: Amq
             afterServing(0);
         } else if (mode === 'peekLock') {
             // The delivery counts commit with the turn's other operations before the transfers go out. A link that
-            // closes meanwhile sends nothing: its messages stay locked and come back when the locks expire.
+            // closes meanwhile sends nothing: its messages stay locked and come back when the locks expire. A message
+            // whose lock expired before the commit is not sent (it is back in the queue, maybe another receiver's).
             const { messages, committed } = queue.receiveAsync(credit, mode);
             if (messages.length === 0) {
                 afterServing(0);
@@ -204,9 +205,9 @@ function openReceiveLink(link: Sender, queue: LocalServiceBusQueue, context: Amq
                 link.close({ condition: 'amqp:internal-error', description: String(error) });
             };
             void committed
-                .then(() => {
+                .then((stillLocked) => {
                     if (link.is_open()) {
-                        transfer(messages);
+                        transfer(stillLocked);
                         afterServing(messages.length);
                     }
                 })
@@ -219,8 +220,9 @@ function openReceiveLink(link: Sender, queue: LocalServiceBusQueue, context: Amq
                     }
                 });
         } else {
-            // Receive-and-delete stays synchronous: a message taken is gone, so it must not wait for a commit during
-            // which its link could close (it would be lost without having been sent).
+            // Receive-and-delete stays synchronous: a message taken is gone once its removal commits, so it must not
+            // wait for a commit during which its link could close (it would be lost without having been sent). If
+            // the commit throws, receive puts the messages back (available again) and pump detaches the link.
             const messages = queue.receive(credit, mode);
             transfer(messages);
             afterServing(messages.length);
