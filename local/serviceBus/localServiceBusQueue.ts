@@ -394,6 +394,8 @@ export class LocalServiceBusQueue {
     /**
      * Up to maxMessages, lowest sequence number first; empty when nothing is available. PeekLock locks each one;
      * ReceiveAndDelete removes it.
+     * @throws the commit's error: PeekLock messages then stay locked until their locks expire; ReceiveAndDelete
+     *   messages are put back (available again, same sequence numbers and delivery counts)
      */
     receive(maxMessages: number, mode: ReceiveMode = 'peekLock'): ReceivedServiceBusMessage[] {
         const { received, taken } = this.receiveUncommitted(maxMessages, mode);
@@ -627,7 +629,9 @@ export class LocalServiceBusQueue {
 
     /**
      * Sends a copy of a dead-lettered message back to the main queue (new sequence number, fresh delivery count, same
-     * id, body and properties, as Service Bus Explorer's resubmit does) and removes it from the dead-letter queue.
+     * id, body and properties, as Service Bus Explorer's resubmit does) and removes it from the dead-letter queue,
+     * in one transaction: if its commit fails, the dead letter stays where it was and this throws the commit's error.
+     * @throws DeadLetterNotFoundError for an unknown sequence number
      */
     resubmitDeadLetter(sequenceNumber: number): SentMessage {
         // Pending grouped sends first, as sendBatch would: otherwise that commit would write the removal without the copy.
@@ -1185,9 +1189,11 @@ interface GroupMember {
  * acknowledgement precedes the commit of what it reports, nor of anything it could have observed: every commit
  * writes all that is pending, across both entities. At thousands of messages a second this turns about two
  * transactions per message (its send, its complete, a share of a receive batch's) into a few per turn
- * (bench/serviceBusState.bench.ts: 2.04 against 0.063 per message). A failed group commit rejects every member
- * with its error: sends are taken back; other operations stay applied in memory with their writes kept for the next
- * commit, as a failed synchronous commit leaves them.
+ * (bench/serviceBusState.bench.ts: 2.04 against 0.063 per message). A failed group commit reports every member
+ * failed (rejects it with the commit's error), which is not to say none of its changes is on disk: a synchronous
+ * commit in the same turn writes all that is pending, the group's in-memory changes included. Sends are taken back
+ * and a receive-and-delete's messages put back; other operations stay applied in memory with their writes kept for
+ * the next commit, as a failed synchronous commit leaves them.
  */
 class QueueJournal {
     private readonly entities: Array<{
