@@ -526,6 +526,27 @@ describe('LocalServiceBusQueue on the state database', () => {
             ]);
         });
 
+        it('puts back deferred messages taken in receive-and-delete when that commit fails', () => {
+            const queue = open({}, recording);
+            queue.sendBatch([{ body: 'a' }, { body: 'b' }]);
+            queue.receive(2).forEach((message) => queue.defer(message.lockToken));
+            failWrites = true;
+            expect(() => queue.receiveDeferred([1, 2], 'receiveAndDelete')).toThrow('disk I/O error');
+            expect(queue.deferredMessageCount).toBe(2);
+            failWrites = false;
+            queue.send({ body: 'c' });
+            const restarted = reopen();
+            expect(restarted.deferredMessageCount).toBe(2);
+            expect(
+                restarted
+                    .receiveDeferred([1, 2], 'receiveAndDelete')
+                    .map((message) => [message.body, message.deliveryCount]),
+            ).toEqual([
+                ['a', 2],
+                ['b', 2],
+            ]);
+        });
+
         it('keeps a dead letter whose resubmit failed to commit, and never commits its removal alone', async () => {
             let writesLeft = Number.POSITIVE_INFINITY;
             const queue = open({ maxDeliveryCount: 1 }, (store) => ({
