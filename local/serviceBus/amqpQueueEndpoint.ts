@@ -172,7 +172,8 @@ function openReceiveLink(link: Sender, queue: LocalServiceBusQueue, context: Amq
         try {
             serve();
         } catch (error) {
-            // Never let one link take the process down: detach it; its locked messages come back when locks expire.
+            // Never let one link take the process down: detach it; its locked messages come back when locks expire
+            // (a failed receive-and-delete has put its messages back already).
             unsubscribe();
             link.close({ condition: 'amqp:internal-error', description: String(error) });
         }
@@ -206,8 +207,14 @@ function openReceiveLink(link: Sender, queue: LocalServiceBusQueue, context: Amq
             };
             void committed
                 .then((stillLocked) => {
-                    if (link.is_open()) {
-                        transfer(stillLocked);
+                    if (!link.is_open()) {
+                        return;
+                    }
+                    transfer(stillLocked);
+                    if (stillLocked.length < messages.length) {
+                        // Released messages are available again: serve them before a drain may report none left.
+                        schedulePump();
+                    } else {
                         afterServing(messages.length);
                     }
                 })
