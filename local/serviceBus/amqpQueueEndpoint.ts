@@ -172,7 +172,8 @@ function openReceiveLink(link: Sender, queue: LocalServiceBusQueue, context: Amq
         try {
             serve();
         } catch (error) {
-            // Never let one link take the process down: detach it; its locked messages come back when locks expire.
+            // Never let one link take the process down: detach it; its locked messages come back when locks expire
+            // (a failed receive-and-delete has put its messages back already).
             unsubscribe();
             link.close({ condition: 'amqp:internal-error', description: String(error) });
         }
@@ -192,7 +193,8 @@ function openReceiveLink(link: Sender, queue: LocalServiceBusQueue, context: Amq
             afterServing(0);
         } else if (mode === 'peekLock') {
             // The delivery counts commit with the turn's other operations before the transfers go out. A link that
-            // closes meanwhile sends nothing: its messages stay locked and come back when the locks expire.
+            // closes meanwhile sends nothing: its messages stay locked and come back when the locks expire. A message
+            // whose lock expired before the commit is not sent (it is back in the queue, maybe another receiver's).
             const { messages, committed } = queue.receiveAsync(credit, mode);
             if (messages.length === 0) {
                 afterServing(0);
@@ -204,9 +206,15 @@ function openReceiveLink(link: Sender, queue: LocalServiceBusQueue, context: Amq
                 link.close({ condition: 'amqp:internal-error', description: String(error) });
             };
             void committed
-                .then(() => {
-                    if (link.is_open()) {
-                        transfer(messages);
+                .then((stillLocked) => {
+                    if (!link.is_open()) {
+                        return;
+                    }
+                    transfer(stillLocked);
+                    if (stillLocked.length < messages.length) {
+                        // Released messages are available again: serve them before a drain may report none left.
+                        schedulePump();
+                    } else {
                         afterServing(messages.length);
                     }
                 })
@@ -219,8 +227,9 @@ function openReceiveLink(link: Sender, queue: LocalServiceBusQueue, context: Amq
                     }
                 });
         } else {
-            // Receive-and-delete stays synchronous: a message taken is gone, so it must not wait for a commit during
-            // which its link could close (it would be lost without having been sent).
+            // Receive-and-delete stays synchronous: a message taken is gone once its removal commits, so it must not
+            // wait for a commit during which its link could close (it would be lost without having been sent). If
+            // the commit throws, receive puts the messages back (available again) and pump detaches the link.
             const messages = queue.receive(credit, mode);
             transfer(messages);
             afterServing(messages.length);

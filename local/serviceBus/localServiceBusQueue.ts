@@ -69,12 +69,15 @@ export interface SentMessage {
 /**
  * A receive whose delivery counts (or, in ReceiveAndDelete, removals) are committed with the other operations of the
  * turn: `messages` are locked (or taken) already, so their number counts against credit or call slots at once, but
- * none may be handed to anyone before `committed` resolves. `committed` rejects with the commit's error; the
- * messages then stay locked until their locks expire, as after a failed `receive`.
+ * none may be handed to anyone before `committed` resolves. `committed` resolves with the messages that may be handed
+ * out: in PeekLock those whose lock is still held then (a lock can expire before the commit, releasing its message to
+ * another receiver; the others must be dropped unprocessed), in ReceiveAndDelete all of them. It rejects with the
+ * commit's error; then PeekLock messages stay locked until their locks expire, as after a failed `receive`, and
+ * ReceiveAndDelete messages are put back (available again, same sequence numbers and delivery counts).
  */
 export interface GroupedReceive {
     readonly messages: readonly ReceivedServiceBusMessage[];
-    readonly committed: Promise<void>;
+    readonly committed: Promise<readonly ReceivedServiceBusMessage[]>;
 }
 
 /** Settlement details the SDK can send with abandon, defer and dead-letter (`propertiesToModify`). */
@@ -112,6 +115,14 @@ interface StoredMessage {
 
 /** What a store-backed queue still has to write about a message at its next commit. */
 type PendingWrite = 'insert' | 'update' | 'delete';
+
+/** A message as it was before forget, so a change whose commit failed can put it back (see unforget). */
+interface Forgotten {
+    readonly message: StoredMessage;
+    readonly state: MessageState;
+    readonly lockToken: string | undefined;
+    readonly pending: PendingWrite | undefined;
+}
 
 interface LockDeadline {
     readonly message: StoredMessage;
@@ -383,11 +394,13 @@ export class LocalServiceBusQueue {
     /**
      * Up to maxMessages, lowest sequence number first; empty when nothing is available. PeekLock locks each one;
      * ReceiveAndDelete removes it.
+     * @throws the commit's error: PeekLock messages then stay locked until their locks expire; ReceiveAndDelete
+     *   messages are put back (available again, same sequence numbers and delivery counts)
      */
     receive(maxMessages: number, mode: ReceiveMode = 'peekLock'): ReceivedServiceBusMessage[] {
-        const received = this.receiveUncommitted(maxMessages, mode);
+        const { received, taken } = this.receiveUncommitted(maxMessages, mode);
         // One transaction for the batch: the delivery counts (or removals) are on disk before anyone sees a message.
-        this.commit();
+        this.commitOrUnforget(taken);
         return received;
     }
 
@@ -398,26 +411,54 @@ export class LocalServiceBusQueue {
      * @throws InvalidQueueOptionError for a maxMessages below 1
      */
     receiveAsync(maxMessages: number, mode: ReceiveMode = 'peekLock'): GroupedReceive {
-        const messages = this.receiveUncommitted(maxMessages, mode);
+        const { received: messages, locked, taken } = this.receiveUncommitted(maxMessages, mode);
         const journal = this.journal;
         // Nothing handed out, nothing to wait for (what a sweep changed is not this caller's to acknowledge).
-        const committed = journal === undefined || messages.length === 0 ? Promise.resolve() : journal.joinGroup();
+        const committed =
+            journal === undefined || messages.length === 0
+                ? Promise.resolve(messages)
+                : journal.joinGroup({
+                      onFailure: () => this.unforget(taken),
+                      // A lock that expired before the commit released its message, maybe to another receiver already:
+                      // handing it out too would process it twice, under a lock token no settlement can use.
+                      onCommitted: () => {
+                          const nowMs = this.nowMs();
+                          return messages.filter((view, index) => {
+                              const message = locked[index];
+                              return (
+                                  message === undefined ||
+                                  (message.lockToken === view.lockToken && message.lockedUntilMs > nowMs)
+                              );
+                          });
+                      },
+                  });
         return { messages, committed };
     }
 
-    private receiveUncommitted(maxMessages: number, mode: ReceiveMode): ReceivedServiceBusMessage[] {
+    /** Locks (or takes) up to maxMessages without committing; `locked` pairs each PeekLock view with its message. */
+    private receiveUncommitted(
+        maxMessages: number,
+        mode: ReceiveMode,
+    ): { received: ReceivedServiceBusMessage[]; locked: StoredMessage[]; taken: Forgotten[] } {
         requirePositiveInteger('maxMessages', maxMessages);
         const nowMs = this.nowMs();
         this.sweep(nowMs);
         const received: ReceivedServiceBusMessage[] = [];
+        const locked: StoredMessage[] = [];
+        const taken: Forgotten[] = [];
         while (received.length < maxMessages) {
             const message = this.takeNextAvailable();
             if (message === undefined) {
                 break;
             }
-            received.push(mode === 'peekLock' ? this.lock(message, nowMs) : this.take(message));
+            if (mode === 'peekLock') {
+                received.push(this.lock(message, nowMs));
+                locked.push(message);
+            } else {
+                received.push(this.take(message, taken));
+            }
         }
-        return received;
+        return { received, locked, taken };
     }
 
     /**
@@ -437,11 +478,12 @@ export class LocalServiceBusQueue {
             }
             return message;
         });
+        const taken: Forgotten[] = [];
         const received = messages.map((message) => {
             this.deferredCount--;
-            return mode === 'peekLock' ? this.lock(message, nowMs) : this.take(message);
+            return mode === 'peekLock' ? this.lock(message, nowMs) : this.take(message, taken);
         });
-        this.commit();
+        this.commitOrUnforget(taken);
         return received;
     }
 
@@ -587,21 +629,31 @@ export class LocalServiceBusQueue {
 
     /**
      * Sends a copy of a dead-lettered message back to the main queue (new sequence number, fresh delivery count, same
-     * id, body and properties, as Service Bus Explorer's resubmit does) and removes it from the dead-letter queue.
+     * id, body and properties, as Service Bus Explorer's resubmit does) and removes it from the dead-letter queue,
+     * in one transaction: if its commit fails, the dead letter stays where it was and this throws the commit's error.
+     * @throws DeadLetterNotFoundError for an unknown sequence number
      */
     resubmitDeadLetter(sequenceNumber: number): SentMessage {
-        // The removal commits with the copy's insert, in send.
-        const entry = this.removeDeadLetter(sequenceNumber);
-        return this.send({
-            body: entry.body,
-            messageId: entry.messageId,
-            contentType: entry.contentType,
-            correlationId: entry.correlationId,
-            subject: entry.subject,
-            wire: entry.wire,
-            applicationProperties: entry.applicationProperties,
-            timeToLiveMs: entry.timeToLiveMs,
-        });
+        // Pending grouped sends first, as sendBatch would: otherwise that commit would write the removal without the copy.
+        this.journal?.commitGroupIfSending();
+        // The removal commits with the copy's insert, in send; if that commit fails, the dead letter is put back.
+        const removed = this.removeDeadLetter(sequenceNumber);
+        const entry = removed.message;
+        try {
+            return this.send({
+                body: entry.body,
+                messageId: entry.messageId,
+                contentType: entry.contentType,
+                correlationId: entry.correlationId,
+                subject: entry.subject,
+                wire: entry.wire,
+                applicationProperties: entry.applicationProperties,
+                timeToLiveMs: entry.timeToLiveMs,
+            });
+        } catch (error) {
+            this.deadLetterSubQueue!.unforget([removed]);
+            throw error;
+        }
     }
 
     resubmitAllDeadLetters(): SentMessage[] {
@@ -786,11 +838,92 @@ export class LocalServiceBusQueue {
         return this.view(message, lockToken, message.lockedUntilMs, 0);
     }
 
-    /** ReceiveAndDelete: the message leaves the queue as it is handed out. */
-    private take(message: StoredMessage): ReceivedServiceBusMessage {
+    /** ReceiveAndDelete: the message leaves the queue as it is handed out (recorded in `taken` for unforget). */
+    private take(message: StoredMessage, taken: Forgotten[]): ReceivedServiceBusMessage {
         const view = this.view(message, '', 0, 1);
+        taken.push(this.snapshot(message));
         this.forget(message);
         return view;
+    }
+
+    private snapshot(message: StoredMessage): Forgotten {
+        return {
+            message,
+            state: message.state,
+            lockToken: message.lockToken,
+            pending: this.pendingWrites?.get(message),
+        };
+    }
+
+    /** Commits; if that throws, puts the forgotten messages back (their removal was refused) and rethrows. */
+    private commitOrUnforget(forgotten: readonly Forgotten[]): void {
+        try {
+            this.commit();
+        } catch (error) {
+            this.unforget(forgotten);
+            throw error;
+        }
+    }
+
+    /**
+     * Undoes forget for removals whose commit failed (a receive-and-delete, a resubmit): each message is back as it
+     * was, with the same sequence number, delivery count, state and lock, and its pending write is what it was before,
+     * so the kept writes of the failed commit no longer delete it. Restores this entity's listing order (a dead-letter
+     * queue lists by dead-lettering time, as the store does).
+     */
+    private unforget(forgotten: readonly Forgotten[]): void {
+        for (const { message, state, lockToken, pending } of forgotten) {
+            if (this.pendingWrites !== undefined) {
+                if (pending === undefined) {
+                    this.pendingWrites.delete(message);
+                } else {
+                    this.pendingWrites.set(message, pending);
+                }
+            }
+            this.storedCount++;
+            this.reinsert(message);
+            if (!this.isDeadLetterQueue) {
+                this.expiries.push(message);
+                this.armWakeTimer(message.expiresAtMs);
+            }
+            if (state === 'locked' && lockToken !== undefined) {
+                message.state = 'locked';
+                message.lockToken = lockToken;
+                this.locks.set(lockToken, message);
+                this.lockDeadlines.push({ message, lockToken, dueMs: message.lockedUntilMs });
+                this.armWakeTimer(message.lockedUntilMs);
+            } else if (state === 'deferred') {
+                message.state = 'deferred';
+                this.deferredCount++;
+            } else {
+                // A message taken in ReceiveAndDelete was active: it is available again, in its sequence order.
+                message.state = 'active';
+                this.returnedMessages.push(message);
+                this.notifyAvailable();
+            }
+        }
+    }
+
+    /** Puts a message back in bySequenceNumber at its place in the listing order (the store's load order). */
+    private reinsert(message: StoredMessage): void {
+        const key = (entry: StoredMessage) => [entry.deadLetter?.atMs ?? 0, entry.sequenceNumber] as const;
+        const before = (a: StoredMessage, b: StoredMessage) => {
+            const [aTime, aNumber] = key(a);
+            const [bTime, bNumber] = key(b);
+            return aTime < bTime || (aTime === bTime && aNumber < bNumber);
+        };
+        let last: StoredMessage | undefined;
+        for (const entry of this.bySequenceNumber.values()) {
+            last = entry;
+        }
+        if (last === undefined || before(last, message)) {
+            this.bySequenceNumber.set(message.sequenceNumber, message);
+            return;
+        }
+        // O(n), on a failure path only: rebuild the map with the message in its place.
+        const entries = [...this.bySequenceNumber.values(), message].sort((a, b) => (before(a, b) ? -1 : 1));
+        this.bySequenceNumber.clear();
+        entries.forEach((entry) => this.bySequenceNumber.set(entry.sequenceNumber, entry));
     }
 
     private view(
@@ -844,12 +977,13 @@ export class LocalServiceBusQueue {
         return message;
     }
 
-    private removeDeadLetter(sequenceNumber: number): StoredMessage {
+    private removeDeadLetter(sequenceNumber: number): Forgotten {
         const subQueue = this.deadLetterSubQueue;
         const entry = subQueue?.bySequenceNumber.get(sequenceNumber);
         if (subQueue === undefined || entry === undefined) {
             throw new DeadLetterNotFoundError(this.name, sequenceNumber);
         }
+        const removed = subQueue.snapshot(entry);
         if (entry.lockToken !== undefined) {
             subQueue.locks.delete(entry.lockToken);
         }
@@ -857,7 +991,7 @@ export class LocalServiceBusQueue {
             subQueue.deferredCount--;
         }
         subQueue.forget(entry);
-        return entry;
+        return removed;
     }
 
     /**
@@ -1035,7 +1169,7 @@ function requirePositiveInteger(option: string, value: number, max = Number.MAX_
 interface GroupMember {
     /** Just before the commit, in the order the operations were made (a send numbers and records its messages). */
     readonly beforeCommit: (() => void) | undefined;
-    /** The commit failed: undo what beforeCommit did. */
+    /** The commit failed: undo what beforeCommit did (or, without one, what the operation did before joining). */
     readonly onFailure: (() => void) | undefined;
     /** The commit succeeded: what the caller's promise resolves with. */
     readonly onCommitted: () => unknown;
@@ -1055,9 +1189,11 @@ interface GroupMember {
  * acknowledgement precedes the commit of what it reports, nor of anything it could have observed: every commit
  * writes all that is pending, across both entities. At thousands of messages a second this turns about two
  * transactions per message (its send, its complete, a share of a receive batch's) into a few per turn
- * (bench/serviceBusState.bench.ts: 2.04 against 0.063 per message). A failed group commit rejects every member
- * with its error: sends are taken back; other operations stay applied in memory with their writes kept for the next
- * commit, as a failed synchronous commit leaves them.
+ * (bench/serviceBusState.bench.ts: 2.04 against 0.063 per message). A failed group commit reports every member
+ * failed (rejects it with the commit's error), which is not to say none of its changes is on disk: a synchronous
+ * commit in the same turn writes all that is pending, the group's in-memory changes included. Sends are taken back
+ * and a receive-and-delete's messages put back; other operations stay applied in memory with their writes kept for
+ * the next commit, as a failed synchronous commit leaves them.
  */
 class QueueJournal {
     private readonly entities: Array<{
@@ -1144,7 +1280,12 @@ class QueueJournal {
             }
             this.write();
         } catch (error) {
-            group.slice(0, staged).forEach((member) => member.onFailure?.());
+            // Undo what was staged; a member without beforeCommit (a receive putting back what it took) always.
+            group.forEach((member, index) => {
+                if (index < staged || member.beforeCommit === undefined) {
+                    member.onFailure?.();
+                }
+            });
             group.forEach((member) => member.reject(error));
             return;
         }

@@ -46,7 +46,8 @@ interface LockRenewal {
  * abandonAsync): a message's function runs only once its delivery count is committed, so a message that brings the
  * runtime down still reaches maxDeliveryCount after enough restarts, and its call slot is freed once its settlement
  * is committed, as the host's slot is held until its complete returns. A receive whose commit fails reports each
- * of its messages (phase 'receive') without running the function; they come back when their locks expire.
+ * of its messages (phase 'receive') without running the function; they come back when their locks expire. A message
+ * whose lock expired before its receive was committed is dropped unprocessed (it is available to the next receive).
  */
 export class QueueProcessor implements QueueProcessorHandle {
     private readonly inFlight = new Set<Promise<void>>();
@@ -109,12 +110,14 @@ export class QueueProcessor implements QueueProcessorHandle {
         if (this.stopping !== undefined || freeSlots <= 0) {
             return;
         }
-        // The messages take their slots at once; their functions wait for the delivery counts' commit.
+        // The messages take their slots at once; their functions wait for the delivery counts' commit. A message
+        // whose lock expired before that commit may be another receiver's already: its function does not run.
         const { messages, committed } = this.queue.receiveAsync(freeSlots);
+        const held = committed.then((stillLocked) => new Set(stillLocked));
         for (const message of messages) {
-            const run = committed
+            const run = held
                 .then(
-                    () => this.process(message),
+                    (stillLocked) => (stillLocked.has(message) ? this.process(message) : undefined),
                     (error: unknown) => this.report(error, message, 'receive'),
                 )
                 .finally(() => {

@@ -460,6 +460,126 @@ describe('LocalServiceBusQueue on the state database', () => {
             await processor.stop();
             expect(queue.lockedMessageCount).toBe(1);
         });
+
+        it('does not run the function for a message whose lock expired before its receive was committed', async () => {
+            const queue = open({ lockDurationMs: 1_000 }, recording);
+            queue.send({ body: 'a' });
+            const handled: string[] = [];
+            const errors: string[] = [];
+            const processor = queue.startProcessor({
+                maxConcurrentCalls: 1,
+                handler: (message) => {
+                    handled.push(`${String(message.body)} (delivery ${message.deliveryCount})`);
+                    return Promise.resolve();
+                },
+                onError: (error, context) => errors.push(`${context.phase}: ${String(error)}`),
+            });
+            // The processor's receive (a microtask) locks a; before its group commit (end of turn) the lock expires
+            // and another receiver takes a.
+            await Promise.resolve();
+            expect(queue.lockedMessageCount).toBe(1);
+            vi.advanceTimersByTime(1_001);
+            const [other] = queue.receive(1);
+            expect([other?.body, other?.deliveryCount]).toEqual(['a', 2]);
+            await quiesce();
+            expect([handled, errors]).toEqual([[], []]);
+            queue.complete(other!.lockToken);
+            await processor.stop();
+            expect([queue.activeMessageCount, queue.lockedMessageCount]).toEqual([0, 0]);
+        });
+
+        it('resolves a grouped receive with only the messages whose locks are still held', async () => {
+            const queue = open({ lockDurationMs: 1_000 }, recording);
+            queue.sendBatch([{ body: 'a' }, { body: 'b' }]);
+            const grouped = queue.receiveAsync(2);
+            vi.advanceTimersByTime(600);
+            // b's lock is renewed, a's expires before the group commit.
+            queue.renewLock(grouped.messages[1]!.lockToken);
+            vi.advanceTimersByTime(500);
+            await nextTurn();
+            expect((await grouped.committed).map((message) => message.body)).toEqual(['b']);
+            expect(queue.receive(5).map((message) => [message.body, message.deliveryCount])).toEqual([['a', 2]]);
+        });
+
+        it('puts back the messages of a receive-and-delete whose commit fails, with their numbers and counts', async () => {
+            const queue = open({}, recording);
+            queue.sendBatch([{ body: 'a' }, { body: 'b' }, { body: 'c' }]);
+            queue.abandon(queue.receive(1)[0]!.lockToken);
+            failWrites = true;
+            expect(() => queue.receive(2, 'receiveAndDelete')).toThrow('disk I/O error');
+            const grouped = queue.receiveAsync(2, 'receiveAndDelete');
+            expect(grouped.messages.map((message) => message.body)).toEqual(['a', 'b']);
+            await expect(grouped.committed).rejects.toThrow('disk I/O error');
+            expect(queue.activeMessageCount).toBe(3);
+            // The next commit must not delete them: they are all still there, in order, with their delivery counts.
+            failWrites = false;
+            queue.send({ body: 'd' });
+            expect(
+                reopen()
+                    .receive(5, 'receiveAndDelete')
+                    .map((message) => [message.body, message.sequenceNumber, message.deliveryCount]),
+            ).toEqual([
+                ['a', 1, 2],
+                ['b', 2, 1],
+                ['c', 3, 1],
+                ['d', 4, 1],
+            ]);
+        });
+
+        it('puts back deferred messages taken in receive-and-delete when that commit fails', () => {
+            const queue = open({}, recording);
+            queue.sendBatch([{ body: 'a' }, { body: 'b' }]);
+            queue.receive(2).forEach((message) => queue.defer(message.lockToken));
+            failWrites = true;
+            expect(() => queue.receiveDeferred([1, 2], 'receiveAndDelete')).toThrow('disk I/O error');
+            expect(queue.deferredMessageCount).toBe(2);
+            failWrites = false;
+            queue.send({ body: 'c' });
+            const restarted = reopen();
+            expect(restarted.deferredMessageCount).toBe(2);
+            expect(
+                restarted
+                    .receiveDeferred([1, 2], 'receiveAndDelete')
+                    .map((message) => [message.body, message.deliveryCount]),
+            ).toEqual([
+                ['a', 2],
+                ['b', 2],
+            ]);
+        });
+
+        it('keeps a dead letter whose resubmit failed to commit, and never commits its removal alone', async () => {
+            let writesLeft = Number.POSITIVE_INFINITY;
+            const queue = open({ maxDeliveryCount: 1 }, (store) => ({
+                load: (entity) => store.load(entity),
+                write: (changes) => {
+                    if (writesLeft-- <= 0) throw new Error('disk I/O error');
+                    store.write(changes);
+                },
+            }));
+            queue.sendBatch([{ body: 'a' }, { body: 'b' }]);
+            queue.receive(2).forEach((message) => queue.abandon(message.lockToken));
+            const listed = queue.deadLetters();
+            expect(listed.map((entry) => entry.body)).toEqual(['a', 'b']);
+
+            // The resubmit's own commit fails: a stays a dead letter, in its place, and the next commit keeps it.
+            writesLeft = 0;
+            expect(() => queue.resubmitDeadLetter(1)).toThrow('disk I/O error');
+            expect(queue.deadLetters()).toEqual(listed);
+            writesLeft = Number.POSITIVE_INFINITY;
+            queue.send({ body: 'c' });
+
+            // A grouped send is pending: it commits first (and succeeds), then the removal with the copy (fails).
+            const grouped = queue.sendBatchAsync([{ body: 'd' }]);
+            writesLeft = 1;
+            expect(() => queue.resubmitDeadLetter(1)).toThrow('disk I/O error');
+            expect((await grouped).map((sent) => sent.sequenceNumber)).toEqual([5]);
+            writesLeft = Number.POSITIVE_INFINITY;
+            queue.send({ body: 'e' });
+
+            const restarted = reopen();
+            expect(restarted.deadLetters()).toEqual(listed);
+            expect(restarted.peek(1, 10).map((message) => message.body)).toEqual(['c', 'd', 'e']);
+        });
     });
 
     it('refuses a row it cannot read, naming the file and the message', () => {
