@@ -64,6 +64,12 @@ interface StepResult {
     latencyP50Ms: number | undefined;
     latencyP99Ms: number | undefined;
     peakRssMb: number;
+    /**
+     * Bytes this process and Azurite had the kernel write to storage during the step (/proc/<pid>/io write_bytes:
+     * SQLite's WAL and checkpoints, Azurite's extents and metadata), per name that reached the hub, in bytes; 0 where
+     * /proc is not readable. Unlike the rate it hardly depends on the machine's load, so it shows the cost on disk.
+     */
+    diskBytesPerName: number;
 }
 
 const args = process.argv.slice(2);
@@ -310,6 +316,8 @@ async function runStep(spec: StepSpec, hooks: StepHooks = {}): Promise<StepResul
     let sentNames = 0;
     let sentMessages = 0;
     const started = performance.now();
+    const writtenAtStart = writtenBytes('self') + writtenBytes(runtime.azurite.pid);
+    const namesAtStart = runtime.metrics.snapshot().totalNames;
     const due =
         targetNamesPerSecond === 'capacity'
             ? () => sentMessages + Math.max(0, CAPACITY_BACKLOG_MESSAGES - queue.activeMessageCount)
@@ -356,6 +364,10 @@ async function runStep(spec: StepSpec, hooks: StepHooks = {}): Promise<StepResul
         latencyP50Ms: percentile(latencies, 0.5),
         latencyP99Ms: percentile(latencies, 0.99),
         peakRssMb: Math.round(peakRss / 2 ** 20),
+        diskBytesPerName: Math.round(
+            (writtenBytes('self') + writtenBytes(runtime.azurite.pid) - writtenAtStart) /
+                Math.max(1, reached - namesAtStart),
+        ),
     };
     hooks.beforeStop?.();
     await runtime.stop();
@@ -480,6 +492,18 @@ interface SoakSample {
 let previousCpu: { at: number; runtime: NodeJS.CpuUsage; azuriteMs: number } | undefined;
 
 /** A child's user + system CPU time in ms (/proc/<pid>/stat, in clock ticks of 10 ms on Linux). */
+/** Bytes a process had written to storage (/proc/<pid>/io write_bytes); 0 where that is not readable. */
+function writtenBytes(pid: number | 'self' | undefined): number {
+    if (!pid) {
+        return 0;
+    }
+    try {
+        return Number(/^write_bytes: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? 0);
+    } catch {
+        return 0;
+    }
+}
+
 function childCpuMs(pid: number | undefined): number {
     if (!pid) {
         return 0;
