@@ -20,6 +20,41 @@ import { letterCountsJobSettings, letterCountsQueryPath, type OutputRow } from '
 const START = Date.parse('2026-11-22T06:00:00Z');
 const QUERY = `SELECT System.Timestamp() AS windowEnd, COUNT(*) AS names INTO counts FROM namesInput GROUP BY TumblingWindow(second, 10)`;
 
+/**
+ * Starts the job on `hub` with a saved progress record (a restart, "when last stopped"), lets it replay, and stops
+ * it: the rows it wrote and the warnings it logged.
+ */
+async function restartFromProgress(
+    hub: LocalEventHub,
+    records: RecordTable<StreamJobProgress>,
+    clock: { now: () => Date },
+): Promise<{ runner: StreamAnalyticsRunner; warnings: string[]; delivered: OutputRow[] }> {
+    const delivered: OutputRow[] = [];
+    const warnings: string[] = [];
+    const runner = startStreamAnalyticsRunner({
+        queryText: QUERY,
+        jobSettings: {
+            eventsLateArrivalMaxDelayInSeconds: 1,
+            eventsOutOfOrderMaxDelayInSeconds: 0,
+            eventsOutOfOrderPolicy: 'Adjust',
+        },
+        inputs: { namesInput: { hub, consumerGroup: 'asa' } },
+        outputs: {
+            counts: (rows) => {
+                delivered.push(...rows);
+                return Promise.resolve();
+            },
+        },
+        clock,
+        tickMs: 10,
+        onError: () => {},
+        onWarning: (message) => warnings.push(message),
+        progress: { records, jobName: 'job' },
+    });
+    await runner.stop();
+    return { runner, warnings, delivered };
+}
+
 async function waitFor(condition: () => boolean, what: string): Promise<void> {
     for (let waited = 0; !condition(); waited += 10) {
         if (waited > 5_000) {
@@ -426,29 +461,7 @@ describe('startStreamAnalyticsRunner across a restart', () => {
             delete: (key) => table.delete(key),
             entries: () => [...table],
         };
-        const delivered: OutputRow[] = [];
-        const warnings: string[] = [];
-        const runner = startStreamAnalyticsRunner({
-            queryText: QUERY,
-            jobSettings: {
-                eventsLateArrivalMaxDelayInSeconds: 1,
-                eventsOutOfOrderMaxDelayInSeconds: 0,
-                eventsOutOfOrderPolicy: 'Adjust',
-            },
-            inputs: { namesInput: { hub, consumerGroup: 'asa' } },
-            outputs: {
-                counts: (rows) => {
-                    delivered.push(...rows);
-                    return Promise.resolve();
-                },
-            },
-            clock,
-            tickMs: 10,
-            onError: () => {},
-            onWarning: (message) => warnings.push(message),
-            progress: { records, jobName: 'job' },
-        });
-        await runner.stop();
+        const { warnings, delivered } = await restartFromProgress(hub, records, clock);
         expect({ warnings, delivered }).toEqual({
             warnings: [
                 'the Event Hub may no longer hold every event since 2026-11-22T05:55:00.000Z (retention has trimmed ' +
@@ -482,29 +495,7 @@ describe('startStreamAnalyticsRunner across a restart', () => {
                 jobStartTime: new Date(START).toISOString(),
                 lastOutputEventTimes: { counts: new Date(START + 10_000).toISOString() },
             });
-            const delivered: OutputRow[] = [];
-            const warnings: string[] = [];
-            const runner = startStreamAnalyticsRunner({
-                queryText: QUERY,
-                jobSettings: {
-                    eventsLateArrivalMaxDelayInSeconds: 1,
-                    eventsOutOfOrderMaxDelayInSeconds: 0,
-                    eventsOutOfOrderPolicy: 'Adjust',
-                },
-                inputs: { namesInput: { hub, consumerGroup: 'asa' } },
-                outputs: {
-                    counts: (rows) => {
-                        delivered.push(...rows);
-                        return Promise.resolve();
-                    },
-                },
-                clock,
-                tickMs: 10,
-                onError: () => {},
-                onWarning: (message) => warnings.push(message),
-                progress: { records, jobName: 'job' },
-            });
-            await runner.stop();
+            const { runner, warnings, delivered } = await restartFromProgress(hub, records, clock);
             hub.close();
             // The window at the last output time is rebuilt whole (4 names) and written again under its id.
             expect({ warnings, replayed: runner.replayedEvents, delivered }).toEqual({
