@@ -32,6 +32,15 @@
 //    indices, on in Azurite's collections), as it does for Azurite's other removals. The collection's data and
 //    index contents afterwards are the same; only the order among equal index keys can differ, as it already does
 //    between adaptive inserts (newest first) and a rebuild (oldest first).
+// 6. With --location, Azurite appends each blob's content to an extent file and calls fdatasync on it before it
+//    answers (FSExtentStore.streamPipe): one flush to the disk per upload, about 700 a second at the pipeline's
+//    capacity, each waiting behind every other write the disk has queued. The flush buys nothing: the metadata that
+//    makes the blob exist is LokiJS's, kept in memory and saved every 5 s with a plain writeFile (no fsync), so a
+//    power loss loses the blobs of the last seconds whether or not their content was flushed, and a killed process
+//    (Azurite or the runtime) loses nothing either way, since the content is in the kernel's page cache. The flush is
+//    skipped (streamPipe is given no descriptor, its own way of not flushing); the content is written exactly as
+//    before, and the kernel writes it back as it does the state database's log (docs/local-runtime.md, "Fsync
+//    policy"; the capacity it gave back is measured there).
 'use strict';
 const Module = require('node:module');
 const path = require('node:path');
@@ -240,6 +249,20 @@ Module._load = function (request, parent, isMain) {
             memoizeDispatch(exported, filename);
             exported.__namestreamPatched = true;
         }
+    }
+    if (
+        request.endsWith('persistence/FSExtentStore') &&
+        exported &&
+        typeof exported.default === 'function' &&
+        !exported.default.prototype.__namestreamPatched
+    ) {
+        const { prototype } = exported.default;
+        const streamPipe = prototype.streamPipe;
+        // Fix 6: streamPipe flushes the extent file only when it is given the file descriptor.
+        prototype.streamPipe = function (rs, ws, _fd, contextId) {
+            return streamPipe.call(this, rs, ws, undefined, contextId);
+        };
+        prototype.__namestreamPatched = true;
     }
     if (request === 'uri-templates' && typeof exported === 'function') {
         memoizedUriTemplate ??= memoizeTemplates(exported);

@@ -307,6 +307,36 @@ describe('startAzurite', () => {
         });
     });
 
+    it('writes an extent without flushing it to the disk, byte for byte as Azurite writes it', () => {
+        // FSExtentStore.streamPipe as appendExtent calls it: the upload's stream, the extent's write stream and its
+        // descriptor. fs.fdatasync is counted, not stubbed.
+        const script = `
+            const fs = require('fs');
+            const os = require('os');
+            const path = require('path');
+            const { Readable } = require('stream');
+            let flushes = 0;
+            const fdatasync = fs.fdatasync;
+            fs.fdatasync = (fd, callback) => { flushes++; return fdatasync(fd, callback); };
+            const FSExtentStore = require('azurite/dist/src/common/persistence/FSExtentStore').default;
+            const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'namestream-extent-'));
+            const file = path.join(directory, 'extent');
+            const fd = fs.openSync(file, 'a');
+            const ws = fs.createWriteStream(file, { fd, autoClose: false });
+            const store = { logger: { debug() {} } };
+            const upload = Readable.from([Buffer.from('{"id":"1",'), Buffer.from('"names":["Zoë","李"]}')]);
+            FSExtentStore.prototype.streamPipe.call(store, upload, ws, fd, 'context').then((count) => {
+                fs.closeSync(fd);
+                const content = fs.readFileSync(file, 'utf8');
+                fs.rmSync(directory, { recursive: true });
+                console.log(JSON.stringify({ count, content, flushes }));
+            });`;
+        const content = '{"id":"1","names":["Zoë","李"]}';
+        const count = Buffer.byteLength(content);
+        expect(JSON.parse(runWithPreload(script))).toEqual({ count, content, flushes: 0 });
+        expect(JSON.parse(runWithPreload(script, false))).toEqual({ count, content, flushes: 1 });
+    });
+
     it("removes one document as LokiJS's single removal does: same data, valid indices, no index rebuilt", () => {
         // Azurite's deleteBlob: count, then findAndRemove of one blob, among blobs with shared and unique names.
         const script = `
