@@ -8,7 +8,8 @@
  * when the retention is at most a quarter of the run (the bench's default: 60 s of a 300-s run). Still growing when
  * the trough and the peak both rose by more than the tolerance: 5 % of the third quarter's median, or the measure's
  * noise floor (for example 5 MB for a process's RSS) if that is larger. Otherwise levelled off: flat (the second half
- * within one tolerance) or bounded, swinging between the second half's lowest and highest samples. Too few samples
+ * within one tolerance) or bounded, swinging between the second half's lowest and highest samples; when the trough
+ * and the peak both rose, though not both by more than the tolerance, the line says by how much. Too few samples
  * when the run has fewer than 8, or a quarter fewer than 2.
  *
  * Why the band and not the peak alone (the rule before this one): memory is a garbage-collection sawtooth, and a
