@@ -8,9 +8,9 @@
  * when the retention is at most a quarter of the run (the bench's default: 60 s of a 300-s run). Still growing when
  * the trough and the peak both rose by more than the tolerance: 5 % of the third quarter's median, or the measure's
  * noise floor (for example 5 MB for a process's RSS) if that is larger. Otherwise levelled off: flat (the second half
- * within one tolerance) or bounded, swinging between the second half's lowest and highest samples; when the trough
- * and the peak both rose, though not both by more than the tolerance, the line says by how much. Too few samples
- * when the run has fewer than 8, or a quarter fewer than 2.
+ * within one tolerance) or bounded, swinging between the second half's lowest and highest samples. Either way the
+ * line shows how the trough and the peak moved from the third quarter to the fourth, and the tolerance. Too few
+ * samples when the run has fewer than 8, or a quarter fewer than 2.
  *
  * Why the band and not the peak alone (the rule before this one): memory is a garbage-collection sawtooth, and a
  * quarter's peak is wherever the sampler caught the top of a tooth. In a 10-minute quiet soak Azurite's RSS swung
@@ -69,7 +69,7 @@ export type SoakVerdict =
           low: number;
           median: number;
           high: number;
-          /** Fourth quarter's trough and peak minus the third's: printed when both rose, though within the tolerance. */
+          /** Fourth quarter's trough and peak minus the third's, in the unit (printed with the verdict). */
           rise: { trough: number; peak: number };
           tolerance: number;
       };
@@ -174,8 +174,7 @@ export function soakSeriesLine(measure: SoakMeasure, points: readonly SoakPoint[
         case 'still growing':
             return (
                 head +
-                `still growing: from the third quarter to the fourth the trough rose ${value(verdict.rise.trough)} ` +
-                `and the peak ${value(verdict.rise.peak)}, both more than the tolerance of ${value(verdict.tolerance)}`
+                `still growing: ${changes(verdict, value)}, both up by more than the tolerance of ${value(verdict.tolerance)}`
             );
         case 'levelled off':
             return (
@@ -183,13 +182,16 @@ export function soakSeriesLine(measure: SoakMeasure, points: readonly SoakPoint[
                 (verdict.shape === 'flat'
                     ? `levelled off, flat at about ${value(verdict.median)} (${formatNumber(verdict.low, measure.unit)} to ${value(verdict.high)} in the second half)`
                     : `levelled off, bounded: swinging between ${formatNumber(verdict.low, measure.unit)} and ${value(verdict.high)} in the second half`) +
-                // A growth slower than the tolerance looks the same: show the rise rather than let "levelled off" hide it.
-                (verdict.rise.trough > 0 && verdict.rise.peak > 0
-                    ? `; its trough rose ${value(verdict.rise.trough)} and its peak ${value(verdict.rise.peak)} from the ` +
-                      `third quarter to the fourth, not both more than the tolerance of ${value(verdict.tolerance)}`
-                    : '')
+                // The changes the verdict rests on, so that a growth slower than the tolerance, or a step longer than
+                // a quarter (a count updated every 30 s), shows next to "levelled off" rather than hiding behind it.
+                `; ${changes(verdict, value)}, not both up by more than the tolerance of ${value(verdict.tolerance)}`
             );
     }
+}
+
+function changes(verdict: { rise: { trough: number; peak: number } }, value: (number: number) => string): string {
+    const signed = (number: number) => (value(number).startsWith('0') || number < 0 ? '' : '+') + value(number);
+    return `from the third quarter to the fourth its trough moved ${signed(verdict.rise.trough)} and its peak ${signed(verdict.rise.peak)}`;
 }
 
 /** A value with its unit: MB with one decimal, anything else as a whole number with thousands separators. */
