@@ -206,7 +206,9 @@ async function main(): Promise<void> {
             ),
         );
         console.table(results);
-        console.log(soakSummary(samples));
+        console.log(
+            soakSummary(samples, retention?.rawNamesBlobMs === undefined ? undefined : retention.rawNamesBlobMs / 1000),
+        );
         console.log(`machine: ${machine()}`);
         return;
     } else {
@@ -634,11 +636,18 @@ function tableSizes(runtime: LocalRuntime): string {
  * the collections fall and the sampler catches them, rarely both up at once, where a leak lifts both. With retention
  * (default 60 s) at most a quarter of the run, both quarters are in the steady state.
  */
-function soakSummary(samples: SoakSample[]): string {
+function soakSummary(samples: SoakSample[], retentionSeconds: number | undefined): string {
     if (samples.length === 0) {
         return 'soak summary: no samples';
     }
     const end = samples.at(-1)!.elapsedSeconds;
+    // The verdict compares the last two quarters, which must both be past the stores' filling up to their retention.
+    const warmUpNote =
+        retentionSeconds === undefined
+            ? '  note: with production retention the stores kept by age fill up for days, so for them "still growing" means still filling'
+            : end < 4 * retentionSeconds
+              ? `  note: the run (${end.toFixed(0)} s) is shorter than 4 times the retention (${retentionSeconds} s), so its third quarter is still in the warm-up and "still growing" may be the stores filling up: run at least ${4 * retentionSeconds} s`
+              : undefined;
     const MB = 2 ** 20;
     const measures: Array<SoakMeasure & { scale: number; value: (s: SoakSample) => number }> = [
         { name: 'runtime RSS', unit: 'MB', scale: MB, floor: 5, value: (s) => s.runtimeRssBytes },
@@ -666,6 +675,7 @@ function soakSummary(samples: SoakSample[]): string {
             `${Math.round(names / Math.max(1, end))} names/s; CPU ${meanOf((s) => s.runtimeCpuPercent)} % of a core for this ` +
             `process, ${meanOf((s) => s.azuriteCpuPercent)} % for Azurite; backlog peak ${Math.max(...samples.map((s) => s.backlog))} messages):`,
         `  ${SOAK_VERDICT_RULE}`,
+        ...(warmUpNote ? [warmUpNote] : []),
         ...lines,
     ].join('\n');
 }
