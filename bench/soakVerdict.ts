@@ -24,12 +24,12 @@
  * What it cannot see: a growth slower than the tolerance per quarter (for a 5-minute run, 4 % of the level a minute;
  * for a 10-minute run, 2 %), and a sawtooth whose teeth are longer than a quarter (one tooth rising across the
  * second half reads as growth; five minutes did not settle Azurite's RSS, ten did): run longer. The 5 % comes from
- * five recorded soaks (test/bench/fixtures, described in docs/local-runtime.md#benchmark): in the 10-minute run and
- * the two 5-minute runs the docs found bounded it calls none of the thirty series growing but Azurite's RSS in one
- * 5-minute run (troughs 191 then 298 MB, peaks 382 then 449 MB, which the 10-minute run then showed bounded); in the
- * run that fell behind it calls the runtime's RSS and heap, Azurite's RSS and the retained blobs growing, and in the
- * run whose blob sweep was too slow, Azurite's metadata. 10 % misses three of the four in the run that fell behind.
- * It misses the slow sweep's blobs: their count (taken at each 30-s sweep) rose only in the last two samples.
+ * five recorded soaks (test/bench/fixtures, described in docs/local-runtime.md#benchmark). Of the thirty series of
+ * the three runs the docs found bounded (one of 10 minutes, two of 5) it calls one growing: Azurite's RSS in the
+ * 5-minute run on `main` (troughs 191 then 298 MB, peaks 382 then 449 MB; the 10-minute run then showed it bounded).
+ * In the run that fell behind it calls the runtime's RSS and heap, Azurite's RSS and the retained blobs growing, and
+ * in the run whose blob sweep was too slow, Azurite's metadata; 10 % would miss three of the first run's four. It
+ * misses the slow sweep's blobs: their count (taken at each 30-s sweep) rose only in the last two samples.
  */
 
 /** One sample of one series: seconds since the soak started, and the value in the measure's unit. */
@@ -152,7 +152,8 @@ export function judgeSoakSeries(points: readonly SoakPoint[], floor: number): So
  * The bench's line for one series: slopes per half, trough/median/peak per quarter, and the verdict with the
  * numbers it rests on, for example
  * `  Azurite RSS: slope 25.2 MB/min in the first half, -8.5 MB/min in the second; per quarter trough ..., median ...,
- * peak ...: levelled off, bounded: swinging between 176.0 and 447.0 MB in the second half`.
+ * peak ...: levelled off, bounded: swinging between 176.0 and 447.0 MB in the second half; from the third quarter to
+ * the fourth its trough moved -93.0 MB and its peak +63.0 MB, not both up by more than the tolerance of 15.4 MB`.
  */
 export function soakSeriesLine(measure: SoakMeasure, points: readonly SoakPoint[]): string {
     const { slopes, quarters, verdict } = judgeSoakSeries(points, measure.floor);
