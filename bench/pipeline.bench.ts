@@ -9,7 +9,11 @@
  *                                                   the folder's files and the retained items every --sample-seconds
  *                                                   (default 5), with a summary per component; every store kept by age
  *                                                   keeps --retention-seconds (default 60; `production` for the real
- *                                                   days), so that it reaches its steady state inside the run
+ *                                                   days), so that it reaches its steady state inside the run;
+ *                                                   per component "levelled off" (flat, or bounded between the
+ *                                                   second half's lowest and highest samples) unless its trough and
+ *                                                   its peak both rose by more than 5 % from the third quarter to
+ *                                                   the fourth ("still growing"; the rule in bench/soakVerdict.ts)
  *   npx tsx bench/pipeline.bench.ts --capacity      the highest rate it keeps up with, 4-10 names per message, with
  *                                                   state on disk and in memory side by side
  *   with --soak: --batch N or N-M names per message (default 100); with --capacity (default 4-10)
@@ -43,6 +47,7 @@ import type { ServiceBusPath } from '../local/runtime/localServices';
 import type { RetentionOverrides } from '../local/runtime/retentionOverrides';
 import type { ServiceBusMessageToSend } from '../local/serviceBus/messages';
 import { letterCountsJobSettings } from '../local/streamAnalytics';
+import { SOAK_VERDICT_RULE, type SoakMeasure, soakSeriesLine } from './soakVerdict';
 
 /** Messages the capacity step keeps waiting on the queue: well above maxConcurrentCalls, under a second of work. */
 const CAPACITY_BACKLOG_MESSAGES = 500;
@@ -201,7 +206,9 @@ async function main(): Promise<void> {
             ),
         );
         console.table(results);
-        console.log(soakSummary(samples));
+        console.log(
+            soakSummary(samples, retention?.rawNamesBlobMs === undefined ? undefined : retention.rawNamesBlobMs / 1000),
+        );
         console.log(`machine: ${machine()}`);
         return;
     } else {
@@ -620,47 +627,29 @@ function tableSizes(runtime: LocalRuntime): string {
         .join(', ');
 }
 
-/** Least-squares slope of value against minutes over the samples (units per minute); 0 for fewer than two. */
-function slopePerMinute(samples: SoakSample[], value: (sample: SoakSample) => number): number {
-    if (samples.length < 2) {
-        return 0;
-    }
-    const xs = samples.map((sample) => sample.elapsedSeconds / 60);
-    const ys = samples.map(value);
-    const meanX = xs.reduce((a, b) => a + b, 0) / xs.length;
-    const meanY = ys.reduce((a, b) => a + b, 0) / ys.length;
-    return (
-        xs.reduce((sum, x, i) => sum + (x - meanX) * (ys[i]! - meanY), 0) /
-        (xs.reduce((sum, x) => sum + (x - meanX) ** 2, 0) || 1)
-    );
-}
-
 /**
  * Whether memory and disk stay bounded, per component: its trend in each half of the run (least-squares slope per
- * minute), its peak in each quarter, and a verdict. What bounds memory and disk is the peak, and the heap and RSS
- * rise and fall with garbage collection (a slope over a minute or two of that sawtooth says little), so a component
- * levels off when its peak in the last quarter is at most 10 % (or the measure's noise floor) above its peak in the
- * third quarter; with retention (default 60 s) at most a quarter of the run, both quarters are in the steady state.
+ * minute, shown only), its trough, median and peak in each quarter, and a verdict by bench/soakVerdict.ts: still
+ * growing when, from the third quarter to the fourth, its trough and its peak both rose by more than 5 % of the third
+ * quarter's median (or the measure's noise floor); otherwise levelled off, flat or bounded between the second half's
+ * lowest and highest samples. Memory is a garbage-collection sawtooth: a quarter's trough and peak wander with where
+ * the collections fall and the sampler catches them, rarely both up at once, where a leak lifts both. With retention
+ * (default 60 s) at most a quarter of the run, both quarters are in the steady state.
  */
-function soakSummary(samples: SoakSample[]): string {
-    if (samples.length < 8) {
-        return 'soak summary: too few samples';
+function soakSummary(samples: SoakSample[], retentionSeconds: number | undefined): string {
+    if (samples.length === 0) {
+        return 'soak summary: no samples';
     }
     const end = samples.at(-1)!.elapsedSeconds;
-    const firstHalf = samples.filter((sample) => sample.elapsedSeconds < end / 2);
-    const secondHalf = samples.filter((sample) => sample.elapsedSeconds >= end / 2);
-    const quarter = (n: number) =>
-        samples.filter(
-            (sample) => sample.elapsedSeconds > ((n - 1) * end) / 4 && sample.elapsedSeconds <= (n * end) / 4,
-        );
+    // The verdict compares the last two quarters, which must both be past the stores' filling up to their retention.
+    const warmUpNote =
+        retentionSeconds === undefined
+            ? '  note: with production retention the stores kept by age fill up for days, so for them "still growing" means still filling'
+            : end < 4 * retentionSeconds
+              ? `  note: the run (${end.toFixed(0)} s) is shorter than 4 times the retention (${retentionSeconds} s), so its third quarter is still in the warm-up and "still growing" may be the stores filling up: run at least ${4 * retentionSeconds} s`
+              : undefined;
     const MB = 2 ** 20;
-    const measures: Array<{
-        name: string;
-        unit: string;
-        scale: number;
-        floor: number;
-        value: (s: SoakSample) => number;
-    }> = [
+    const measures: Array<SoakMeasure & { scale: number; value: (s: SoakSample) => number }> = [
         { name: 'runtime RSS', unit: 'MB', scale: MB, floor: 5, value: (s) => s.runtimeRssBytes },
         { name: 'runtime JavaScript heap', unit: 'MB', scale: MB, floor: 5, value: (s) => s.heapUsedBytes },
         { name: 'Azurite RSS', unit: 'MB', scale: MB, floor: 5, value: (s) => s.azuriteRssBytes },
@@ -672,32 +661,21 @@ function soakSummary(samples: SoakSample[]): string {
         { name: 'Event Hub events retained', unit: 'events', scale: 1, floor: 0, value: (s) => s.retainedEvents },
         { name: 'Cosmos DB documents', unit: 'documents', scale: 1, floor: 0, value: (s) => s.cosmosDocuments },
     ];
-    const format = (value: number, unit: string) =>
-        unit === 'MB' ? `${value.toFixed(1)} MB` : `${Math.round(value).toLocaleString('en-US')} ${unit}`;
-    const lines = measures.map(({ name, unit, scale, floor, value }) => {
-        const scaled = (sample: SoakSample) => value(sample) / scale;
-        // A quarter without samples (a stalled sampler) has no peak: judged by its neighbour's, never by -Infinity.
-        const peaks = [1, 2, 3, 4].map((n) => Math.max(...quarter(n).map(scaled)));
-        peaks.forEach((peak, index) => {
-            if (peak === Number.NEGATIVE_INFINITY) {
-                peaks[index] = index > 0 ? peaks[index - 1]! : 0;
-            }
-        });
-        const levelled = peaks[3]! <= Math.max(1.1 * peaks[2]!, peaks[2]! + floor);
-        return (
-            `  ${name}: slope ${format(slopePerMinute(firstHalf, scaled), unit)}/min in the first half, ` +
-            `${format(slopePerMinute(secondHalf, scaled), unit)}/min in the second; peak per quarter ` +
-            `${peaks.map((peak) => format(peak, unit)).join(', ')}: ` +
-            (levelled ? 'levelled off' : 'still growing')
-        );
-    });
+    const lines = measures.map(({ scale, value, ...measure }) =>
+        soakSeriesLine(
+            measure,
+            samples.map((sample) => ({ elapsedSeconds: sample.elapsedSeconds, value: value(sample) / scale })),
+        ),
+    );
     const meanOf = (value: (sample: SoakSample) => number) =>
-        Math.round(samples.slice(1).reduce((sum, sample) => sum + value(sample), 0) / (samples.length - 1));
+        Math.round(samples.slice(1).reduce((sum, sample) => sum + value(sample), 0) / Math.max(1, samples.length - 1));
     const names = samples.at(-1)!.totalNames;
     return [
         `soak summary (${samples.length} samples over ${end.toFixed(0)} s, ${names} names reached the hub, ` +
-            `${Math.round(names / end)} names/s; CPU ${meanOf((s) => s.runtimeCpuPercent)} % of a core for this ` +
+            `${Math.round(names / Math.max(1, end))} names/s; CPU ${meanOf((s) => s.runtimeCpuPercent)} % of a core for this ` +
             `process, ${meanOf((s) => s.azuriteCpuPercent)} % for Azurite; backlog peak ${Math.max(...samples.map((s) => s.backlog))} messages):`,
+        `  ${SOAK_VERDICT_RULE}`,
+        ...(warmUpNote ? [warmUpNote] : []),
         ...lines,
     ].join('\n');
 }
