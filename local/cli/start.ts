@@ -5,7 +5,7 @@ import { NamestreamError } from '../../domain/errors';
 import { type LocalRuntime, startLocalRuntime } from '../runtime/localRuntime';
 import { managementApi } from '../runtime/managementApi';
 import { formatStatusLine } from '../runtime/statusLine';
-import { parseStartArguments, StartArgumentsError } from './startArguments';
+import { parseStartArguments, START_USAGE, StartArgumentsError } from './startArguments';
 
 /**
  * `npm start`: the whole pipeline on this machine. Ports come from local.settings.json (or the sample); the
@@ -17,7 +17,11 @@ import { parseStartArguments, StartArgumentsError } from './startArguments';
  */
 async function main(): Promise<void> {
     const appRoot = path.resolve(__dirname, '..', '..', '..');
-    const { verbose, servicesOnly, stateDirectory } = parseStartArguments(process.argv.slice(2), appRoot);
+    const { help, verbose, servicesOnly, stateDirectory } = parseStartArguments(process.argv.slice(2), appRoot);
+    if (help) {
+        console.log(START_USAGE);
+        return;
+    }
     let runtime: LocalRuntime | undefined = undefined;
     const isTty = process.stdout.isTTY === true;
     const log = (line: string) => {

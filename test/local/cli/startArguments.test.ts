@@ -9,6 +9,7 @@ const appRoot = '/apps/namestream';
 describe('parseStartArguments', () => {
     it('keeps state in .local/state under the app by default', () => {
         expect(parseStartArguments([], appRoot, '/elsewhere')).toEqual({
+            help: false,
             verbose: false,
             servicesOnly: false,
             stateDirectory: path.join(appRoot, '.local', 'state'),
@@ -17,6 +18,7 @@ describe('parseStartArguments', () => {
 
     it('takes --state-dir relative to the current directory, and --verbose', () => {
         expect(parseStartArguments(['--state-dir', 'runs/one', '--verbose'], appRoot, '/home/me')).toEqual({
+            help: false,
             verbose: true,
             servicesOnly: false,
             stateDirectory: '/home/me/runs/one',
@@ -26,6 +28,7 @@ describe('parseStartArguments', () => {
 
     it('keeps nothing on disk with --in-memory', () => {
         expect(parseStartArguments(['--in-memory'], appRoot)).toEqual({
+            help: false,
             verbose: false,
             servicesOnly: false,
             stateDirectory: undefined,
@@ -34,10 +37,27 @@ describe('parseStartArguments', () => {
 
     it('runs the stand-ins without the functions with --services-only, state kept as usual', () => {
         expect(parseStartArguments(['--services-only'], appRoot, '/elsewhere')).toEqual({
+            help: false,
             verbose: false,
             servicesOnly: true,
             stateDirectory: path.join(appRoot, '.local', 'state'),
         });
+    });
+
+    it.each([['--help'], ['-h'], ['--verbose', '--help']])('asks for the usage with %j', (...argv) => {
+        expect(parseStartArguments(argv, appRoot, '/elsewhere')).toEqual({
+            help: true,
+            verbose: argv.includes('--verbose'),
+            servicesOnly: false,
+            stateDirectory: path.join(appRoot, '.local', 'state'),
+        });
+    });
+
+    it('lists --help in the usage', () => {
+        expect(START_USAGE.split('\n')[0]).toBe(
+            'Usage: npm start -- [--state-dir <folder> | --in-memory] [--services-only] [--verbose] [--help]',
+        );
+        expect(START_USAGE).toContain('\n  --help, -h            print this and exit');
     });
 
     it.each([
