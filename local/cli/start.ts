@@ -5,6 +5,7 @@ import { NamestreamError } from '../../domain/errors';
 import { type LocalRuntime, startLocalRuntime } from '../runtime/localRuntime';
 import { managementApi } from '../runtime/managementApi';
 import { formatStatusLine } from '../runtime/statusLine';
+import { describePortInUse } from './portInUse';
 import { parseStartArguments, START_USAGE, StartArgumentsError } from './startArguments';
 
 /**
@@ -112,9 +113,12 @@ function stateLine(stateDirectory: string | undefined): string {
 }
 
 main().catch((error: unknown) => {
-    // A known refusal (bad flag, state folder in use or damaged) is its message; anything else, its stack.
+    // A known refusal (bad flag, state folder in use or damaged, a port taken) is one line; anything else, its stack.
     const known = error instanceof NamestreamError || error instanceof StartArgumentsError;
-    console.error(error instanceof Error ? (known ? error.message : (error.stack ?? error.message)) : error);
+    const portInUse = describePortInUse(error);
+    console.error(
+        portInUse ?? (error instanceof Error ? (known ? error.message : (error.stack ?? error.message)) : error),
+    );
     process.exit(1);
 });
 
