@@ -11,7 +11,13 @@ const RESET_STATE_USAGE = `Usage: npm run reset-state -- [--state-dir <folder>]
  * `npm run reset-state [-- --state-dir <folder>]`: empties the state folder `npm start` keeps (default
  * .local/state). Refuses while a runtime uses the folder; removes only what the runtime writes there.
  */
-export function runResetState(argv: readonly string[], appRoot: string, print: (line: string) => void): void {
+export function runResetState(
+    argv: readonly string[],
+    appRoot: string,
+    print: (line: string) => void,
+    // npm runs scripts in the package root; INIT_CWD is where the user ran it (as in parseStartArguments).
+    cwd = process.env.INIT_CWD ?? process.cwd(),
+): void {
     let values: { 'state-dir'?: string; help?: boolean };
     try {
         ({ values } = parseArgs({
@@ -26,7 +32,9 @@ export function runResetState(argv: readonly string[], appRoot: string, print: (
         print(RESET_STATE_USAGE);
         return;
     }
-    const folder = values['state-dir'] ? path.resolve(values['state-dir']) : path.join(appRoot, DEFAULT_STATE_FOLDER);
+    const folder = values['state-dir']
+        ? path.resolve(cwd, values['state-dir'])
+        : path.join(appRoot, DEFAULT_STATE_FOLDER);
     let result: { removed: string[]; kept: string[] };
     try {
         result = resetStateFolder(folder);

@@ -31,9 +31,15 @@ export const START_USAGE = `Usage: npm start -- [--state-dir <folder> | --in-mem
 /**
  * Reads `npm start`'s flags (node's util.parseArgs, strict: an unknown flag is an error, not ignored).
  * A relative --state-dir is taken from the current directory, as a shell user expects.
+ * @param cwd the shell's directory: npm runs scripts in the package root and keeps the directory it was run from in
+ *     INIT_CWD (https://docs.npmjs.com/cli/v11/commands/npm-run-script), so `npm start` from a subfolder resolves there
  * @throws StartArgumentsError naming the bad or conflicting argument
  */
-export function parseStartArguments(argv: readonly string[], appRoot: string, cwd = process.cwd()): StartArguments {
+export function parseStartArguments(
+    argv: readonly string[],
+    appRoot: string,
+    cwd = process.env.INIT_CWD ?? process.cwd(),
+): StartArguments {
     let values: {
         help?: boolean;
         verbose?: boolean;

@@ -49,6 +49,15 @@ describe('npm run reset-state', () => {
         expect(readdirSync(folder)).toEqual(['notes.txt']);
     });
 
+    it('takes a relative --state-dir from the folder npm was run in', () => {
+        const shellFolder = newRoot();
+        const folder = path.join(shellFolder, 'runs', 'one');
+        populate(folder);
+        const lines: string[] = [];
+        runResetState(['--state-dir', 'runs/one'], '/unused', (line) => lines.push(line), shellFolder);
+        expect(lines).toEqual([`Reset ${folder}: removed azurite, eventgrid-deadletters, namestream.db.`]);
+    });
+
     it('refuses while a runtime holds the folder, and removes nothing', () => {
         const folder = path.join(newRoot(), 'busy');
         populate(folder);

@@ -1,6 +1,6 @@
 import path from 'node:path';
 
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { parseStartArguments, START_USAGE, StartArgumentsError } from '../../../local/cli/startArguments';
 
@@ -24,6 +24,15 @@ describe('parseStartArguments', () => {
             stateDirectory: '/home/me/runs/one',
         });
         expect(parseStartArguments(['--state-dir=/var/ns'], appRoot, '/home/me').stateDirectory).toBe('/var/ns');
+    });
+
+    it('takes a relative --state-dir from the folder npm was run in (INIT_CWD), not the package root', () => {
+        vi.stubEnv('INIT_CWD', '/home/me/sub');
+        try {
+            expect(parseStartArguments(['--state-dir', 'state'], appRoot).stateDirectory).toBe('/home/me/sub/state');
+        } finally {
+            vi.unstubAllEnvs();
+        }
     });
 
     it('keeps nothing on disk with --in-memory', () => {
