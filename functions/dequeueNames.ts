@@ -1,5 +1,6 @@
 import { app, InvocationContext, output } from '@azure/functions';
 
+import { InvalidMessageError } from '../domain/errors';
 import { toNameEvent } from '../domain/messages/nameEvent';
 import { parseNewNamesMessage, splitNames } from '../domain/messages/newNamesMessage';
 
@@ -35,9 +36,11 @@ export function dequeueNames(body: unknown, context: InvocationContext): string 
         );
         return JSON.stringify(message);
     } catch (error) {
+        // An invalid message is expected input whose message names the field and value: one line, since a stack
+        // would repeat at each of its maxDeliveryCount deliveries and say nothing more. Anything else keeps its stack.
         context.error(
             `Rejected message ${String(context.triggerMetadata?.messageId)} (delivery ${String(deliveryCount)}):`,
-            error,
+            error instanceof InvalidMessageError ? error.message : error,
         );
         throw error;
     }

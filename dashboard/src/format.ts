@@ -36,3 +36,8 @@ export function formatWindowTime(windowEndMs: number, locale?: string): string {
 export function formatRate(perMinute: number): string {
     return perMinute < 100 ? perMinute.toFixed(1) : Math.round(perMinute).toString();
 }
+
+/** "1 window", "20 windows": how many windows the totals cover, for the "Names, last ..." label. */
+export function formatWindowCount(windows: number): string {
+    return `${windows} ${windows === 1 ? 'window' : 'windows'}`;
+}

@@ -1,5 +1,5 @@
 import type { ConnectionState } from './connection';
-import { formatAge, formatRate, formatWindowTime, HEAT_LEVELS, heatLevel } from './format';
+import { formatAge, formatRate, formatWindowCount, formatWindowTime, HEAT_LEVELS, heatLevel } from './format';
 import { ALPHABET, bucketLabel, type StoredWindow, type Totals } from './windowStore';
 
 export interface DashboardModel {
@@ -49,7 +49,7 @@ export class DashboardView {
         this.#setValue('total-names', totals.names, String(totals.names));
         this.#setValue('names-per-minute', totals.namesPerMinute, formatRate(totals.namesPerMinute));
         this.#setValue('latest-window-names', totals.latestWindowNames, String(totals.latestWindowNames));
-        this.#byId('windows-held').textContent = String(windows.length);
+        this.#byId('windows-held').textContent = formatWindowCount(windows.length);
     }
 
     #renderLatest(latest: StoredWindow | undefined): void {

@@ -17,11 +17,21 @@ interface DeadLetter {
     body: string;
 }
 
+const DLQ_USAGE =
+    'Usage: npm run dlq -- [list | resubmit [seq] | purge [seq]] [--queue <name>] [--url <url>]\n' +
+    '  list (the default)  the dead-lettered messages with their reason\n' +
+    '  resubmit [seq]      send one (by sequence number) or all back to the queue\n' +
+    '  purge [seq]         delete one or all';
+
 export async function runDlq(argv: string[], print: (line: string) => void = console.log): Promise<number> {
     const options = { queue: 'newnames-queue', url: process.env.NAMESTREAM_URL ?? 'http://127.0.0.1:7071' };
     const positional: string[] = [];
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i]!;
+        if (arg === '--help' || arg === '-h') {
+            print(DLQ_USAGE);
+            return 0;
+        }
         if (arg === '--queue' || arg === '--url') {
             const value = argv[++i];
             if (!value) {

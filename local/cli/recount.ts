@@ -12,20 +12,29 @@ import { parseDuration, RECOUNT_SETTLE_MS } from '../../domain/letterCounts/reco
  *                                             still-open window or one the job has not emitted yet)
  *   options: --url <functions base url> (default http://127.0.0.1:7071)
  */
+const RECOUNT_USAGE = `Usage: npm run recount -- --since 2h [--until 5m, default ${RECOUNT_SETTLE_MS / 1000}s] [--url <url>]`;
+
 export async function runRecount(argv: string[], print: (line: string) => void = console.log): Promise<number> {
-    let values: { since?: string; until?: string; url?: string };
+    let values: { since?: string; until?: string; url?: string; help?: boolean };
     try {
         ({ values } = parseArgs({
             args: argv,
-            options: { since: { type: 'string' }, until: { type: 'string' }, url: { type: 'string' } },
+            options: {
+                since: { type: 'string' },
+                until: { type: 'string' },
+                url: { type: 'string' },
+                help: { type: 'boolean', short: 'h' },
+            },
             strict: true,
             allowPositionals: false,
         }));
     } catch (error) {
-        print(
-            `${(error as Error).message}. Usage: npm run recount -- --since 2h [--until 5m, default ${RECOUNT_SETTLE_MS / 1000}s] [--url <url>]`,
-        );
+        print(`${(error as Error).message}. ${RECOUNT_USAGE}`);
         return 2;
+    }
+    if (values.help === true) {
+        print(RECOUNT_USAGE);
+        return 0;
     }
     const sinceText = values.since ?? '2h';
     const untilText = values.until ?? `${RECOUNT_SETTLE_MS / 1000}s`;

@@ -5,7 +5,8 @@ import { NamestreamError } from '../../domain/errors';
 import { type LocalRuntime, startLocalRuntime } from '../runtime/localRuntime';
 import { managementApi } from '../runtime/managementApi';
 import { formatStatusLine } from '../runtime/statusLine';
-import { parseStartArguments, StartArgumentsError } from './startArguments';
+import { describePortInUse } from './portInUse';
+import { parseStartArguments, START_USAGE, StartArgumentsError } from './startArguments';
 
 /**
  * `npm start`: the whole pipeline on this machine. Ports come from local.settings.json (or the sample); the
@@ -17,7 +18,11 @@ import { parseStartArguments, StartArgumentsError } from './startArguments';
  */
 async function main(): Promise<void> {
     const appRoot = path.resolve(__dirname, '..', '..', '..');
-    const { verbose, servicesOnly, stateDirectory } = parseStartArguments(process.argv.slice(2), appRoot);
+    const { help, verbose, servicesOnly, stateDirectory } = parseStartArguments(process.argv.slice(2), appRoot);
+    if (help) {
+        console.log(START_USAGE);
+        return;
+    }
     let runtime: LocalRuntime | undefined = undefined;
     const isTty = process.stdout.isTTY === true;
     const log = (line: string) => {
@@ -108,9 +113,12 @@ function stateLine(stateDirectory: string | undefined): string {
 }
 
 main().catch((error: unknown) => {
-    // A known refusal (bad flag, state folder in use or damaged) is its message; anything else, its stack.
+    // A known refusal (bad flag, state folder in use or damaged, a port taken) is one line; anything else, its stack.
     const known = error instanceof NamestreamError || error instanceof StartArgumentsError;
-    console.error(error instanceof Error ? (known ? error.message : (error.stack ?? error.message)) : error);
+    const portInUse = describePortInUse(error);
+    console.error(
+        portInUse ?? (error instanceof Error ? (known ? error.message : (error.stack ?? error.message)) : error),
+    );
     process.exit(1);
 });
 

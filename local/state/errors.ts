@@ -3,14 +3,15 @@ import { NamestreamError, quote } from '../../domain/errors';
 /** Another process holds the state folder: two runtimes writing one folder would corrupt it. */
 export class StateLockedError extends NamestreamError {
     readonly code = 'StateLocked';
+    /** @param advice what the refused command can do instead (by default npm start's choices) */
     constructor(
         readonly directory: string,
         readonly owner: string | undefined,
+        advice = 'Stop it first, start with --state-dir <another folder>, or use --in-memory.',
     ) {
         super(
             `The state folder ${quote(directory)} is in use by another namestream process` +
-                `${owner ? ` (${owner})` : ''}. Stop it first, start with --state-dir <another folder>, ` +
-                'or use --in-memory.',
+                `${owner ? ` (${owner})` : ''}. ${advice}`,
         );
         this.name = 'StateLockedError';
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { formatAge, formatRate, heatLevel } from '../../dashboard/src/format';
+import { formatAge, formatRate, formatWindowCount, heatLevel } from '../../dashboard/src/format';
 
 describe('heatLevel', () => {
     it('keeps step 0 for empty cells only and spreads the rest up to the top step', () => {
@@ -28,5 +28,11 @@ describe('formatAge', () => {
 describe('formatRate', () => {
     it('shows one decimal below 100 per minute and none above', () => {
         expect([0, 7.25, 99.94, 212.4].map(formatRate)).toEqual(['0.0', '7.3', '99.9', '212']);
+    });
+});
+
+describe('formatWindowCount', () => {
+    it('says "window" for one and "windows" otherwise', () => {
+        expect([0, 1, 2, 60].map(formatWindowCount)).toEqual(['0 windows', '1 window', '2 windows', '60 windows']);
     });
 });

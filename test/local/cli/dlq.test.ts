@@ -114,6 +114,18 @@ describe('runDlq', () => {
         ]);
     });
 
+    it('prints the usage for --help and -h without calling the runtime', async () => {
+        const usage = [
+            'Usage: npm run dlq -- [list | resubmit [seq] | purge [seq]] [--queue <name>] [--url <url>]',
+            '  list (the default)  the dead-lettered messages with their reason',
+            '  resubmit [seq]      send one (by sequence number) or all back to the queue',
+            '  purge [seq]         delete one or all',
+        ].join('\n');
+        expect(await runDlq(['--help'], (line) => lines.push(line))).toBe(0);
+        expect(await runDlq(['resubmit', '-h'], (line) => lines.push(line))).toBe(0);
+        expect(lines).toEqual([usage, usage]);
+    });
+
     it('exits 1 when something other than the local runtime answers', async () => {
         const other = await startHttpHost({
             port: 0,

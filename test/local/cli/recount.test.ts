@@ -78,6 +78,15 @@ describe('runRecount', () => {
         );
     });
 
+    it.each([['--help'], ['-h']])('prints the usage for %s without calling the runtime', async (flag) => {
+        requests.length = 0;
+        expect(await run(flag)).toEqual({
+            code: 0,
+            lines: ['Usage: npm run recount -- --since 2h [--until 5m, default 120s] [--url <url>]'],
+        });
+        expect(requests).toEqual([]);
+    });
+
     it('says when the runtime is not running', async () => {
         const lines: string[] = [];
         expect(await runRecount(['--url', 'http://127.0.0.1:1'], (line) => lines.push(line))).toBe(1);

@@ -49,12 +49,33 @@ describe('npm run reset-state', () => {
         expect(readdirSync(folder)).toEqual(['notes.txt']);
     });
 
+    it('takes a relative --state-dir from the folder npm was run in', () => {
+        const shellFolder = newRoot();
+        const folder = path.join(shellFolder, 'runs', 'one');
+        populate(folder);
+        const lines: string[] = [];
+        runResetState(['--state-dir', 'runs/one'], '/unused', (line) => lines.push(line), shellFolder);
+        expect(lines).toEqual([`Reset ${folder}: removed azurite, eventgrid-deadletters, namestream.db.`]);
+    });
+
     it('refuses while a runtime holds the folder, and removes nothing', () => {
         const folder = path.join(newRoot(), 'busy');
         populate(folder);
         const store = StateStore.open({ directory: folder });
         try {
-            expect(() => runResetState(['--state-dir', folder], '/unused', () => undefined)).toThrow(StateLockedError);
+            let error: unknown;
+            try {
+                runResetState(['--state-dir', folder], '/unused', () => undefined);
+            } catch (caught) {
+                error = caught;
+            }
+            expect(error).toBeInstanceOf(StateLockedError);
+            expect((error as Error).message).toMatch(
+                new RegExp(
+                    `^The state folder "${folder}" is in use by another namestream process \\(process ${process.pid}, started [^)]+\\)\\. ` +
+                        'Stop it first \\(Ctrl-C where it runs\\), then run npm run reset-state again\\.$',
+                ),
+            );
             expect(readdirSync(folder).sort()).toEqual([
                 'azurite',
                 'eventgrid-deadletters',
@@ -75,5 +96,19 @@ describe('npm run reset-state', () => {
         runResetState(['--state-dir', folder], '/unused', (line) => lines.push(line));
         expect(lines).toEqual([`Reset ${folder}: removed namestream.db.`]);
         expect(() => readdirSync(folder)).toThrow('ENOENT');
+    });
+
+    it('prints its usage with --help, and with it the reason for an unknown option', () => {
+        const usage = [
+            'Usage: npm run reset-state -- [--state-dir <folder>]',
+            '  --state-dir <folder>  the folder to empty (default .local/state, relative to the app)',
+        ].join('\n');
+        const lines: string[] = [];
+        runResetState(['--help'], '/unused', (line) => lines.push(line));
+        runResetState(['-h'], '/unused', (line) => lines.push(line));
+        expect(lines).toEqual([usage, usage]);
+        expect(() => runResetState(['--stat-dir', 'x'], '/unused', () => undefined)).toThrow(
+            new TypeError(`Unknown option '--stat-dir'\n${usage}`),
+        );
     });
 });
