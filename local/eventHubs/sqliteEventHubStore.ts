@@ -53,9 +53,10 @@ const TRIM_INTERVAL_MS = 10_000;
 /**
  * At most this many rows per DELETE, the rest in later turns of the event loop: a start after a downtime longer than
  * retention deletes up to the whole disk cap (1,000,000 per partition), which in one statement blocked the start for
- * 6.4 s per 1,000,000 rows on a loaded 2-vCPU machine and held the whole deletion in the WAL (bench/longRun.bench.ts).
+ * 6.4 s per 1,000,000 rows on a loaded 2-vCPU machine and held the whole deletion in the WAL; chunks of 10,000 still
+ * held the loop for up to 0.26 s each there (bench/longRun.bench.ts, docs/local-runtime.md).
  */
-const DELETE_CHUNK_ROWS = 10_000;
+const DELETE_CHUNK_ROWS = 2_000;
 /** Checkpoints of this long are written in one transaction (a reader checkpoints after every batch). */
 const CHECKPOINT_DELAY_MS = 100;
 
