@@ -50,6 +50,13 @@ const FORMAT_V8 = 3;
 const TRIM_BATCH_EVENTS = 1024;
 /** ...or for this long since its last trim, so a slow partition's expired events do not linger either. */
 const TRIM_INTERVAL_MS = 10_000;
+/**
+ * At most this many rows per DELETE, the rest in later turns of the event loop: a start after a downtime longer than
+ * retention deletes up to the whole disk cap (1,000,000 per partition), which in one statement blocked the start for
+ * 6.4 s per 1,000,000 rows on a loaded 2-vCPU machine and held the whole deletion in the WAL; chunks of 10,000 still
+ * held the loop for up to 0.26 s each there (bench/longRun.bench.ts, docs/local-runtime.md).
+ */
+const DELETE_CHUNK_ROWS = 2_000;
 /** Checkpoints of this long are written in one transaction (a reader checkpoints after every batch). */
 const CHECKPOINT_DELAY_MS = 100;
 
@@ -90,7 +97,11 @@ interface PartitionBound {
 interface PartitionTrim {
     /** Lowest sequence number that may still be on disk. */
     storedFrom: number;
+    /** The rows before this one are to go (the log's beginning at the last trim); storedFrom catches up in chunks. */
+    deleteBefore: number;
     lastTrimMs: number;
+    /** The next chunk's turn, while one is pending. */
+    pending: NodeJS.Immediate | undefined;
 }
 
 /**
@@ -119,6 +130,7 @@ export class SqliteEventHubStore implements EventHubStore {
     readonly #checkpoints = new Map<string, Record<string, number>>();
     readonly #pendingGroups = new Set<string>();
     #checkpointTimer: NodeJS.Timeout | undefined;
+    #closed = false;
 
     constructor(state: StateStore, eventHubName: string) {
         this.#state = state;
@@ -254,15 +266,16 @@ export class SqliteEventHubStore implements EventHubStore {
     trim(partitionId: string, beginningSequenceNumber: number, end: PartitionLogEnd, nowMs: number): void {
         let trim = this.#trims.get(partitionId);
         if (trim === undefined) {
-            trim = { storedFrom: 0, lastTrimMs: nowMs };
+            trim = { storedFrom: 0, deleteBefore: 0, lastTrimMs: nowMs, pending: undefined };
             this.#trims.set(partitionId, trim);
         }
         const removable = beginningSequenceNumber - trim.storedFrom;
         if (removable <= 0 || (removable < TRIM_BATCH_EVENTS && nowMs - trim.lastTrimMs < TRIM_INTERVAL_MS)) {
             return;
         }
+        trim.deleteBefore = Math.max(trim.deleteBefore, beginningSequenceNumber);
         this.#state.transaction(() => {
-            this.#delete.run(this.#eventHubName, partitionId, beginningSequenceNumber);
+            this.#deleteChunk(partitionId, trim);
             // Where the log ends, for a restart after retention removed every event: numbering continues from it.
             this.#partitionEnds.put(partitionId, {
                 endSequenceNumber: end.endSequenceNumber,
@@ -277,8 +290,43 @@ export class SqliteEventHubStore implements EventHubStore {
                           },
             });
         });
-        trim.storedFrom = beginningSequenceNumber;
         trim.lastTrimMs = nowMs;
+        this.#scheduleDeletes(partitionId, trim);
+    }
+
+    /**
+     * Deletes the next chunk of the rows before `deleteBefore`. Sequence numbers are contiguous, so a range of
+     * DELETE_CHUNK_ROWS numbers holds at most that many rows. Rows left for a later chunk are never read (the hub reads
+     * only from the log's beginning on); if the runtime stops first, the next start finds them expired or over the
+     * cap again and deletes them then.
+     */
+    #deleteChunk(partitionId: string, trim: PartitionTrim): void {
+        const upTo = Math.min(trim.deleteBefore, trim.storedFrom + DELETE_CHUNK_ROWS);
+        this.#delete.run(this.#eventHubName, partitionId, upTo);
+        trim.storedFrom = upTo;
+    }
+
+    #scheduleDeletes(partitionId: string, trim: PartitionTrim): void {
+        if (trim.pending !== undefined || trim.storedFrom >= trim.deleteBefore || this.#closed) {
+            return;
+        }
+        trim.pending = setImmediate(() => {
+            trim.pending = undefined;
+            if (this.#closed) {
+                return;
+            }
+            try {
+                this.#deleteChunk(partitionId, trim);
+            } catch (error) {
+                // The disk refused it (full, read-only): the rows stay, unread, and the next trim tries again.
+                console.warn(
+                    `[eventHubs:${this.#eventHubName}] partition ${partitionId}: deleting trimmed events from ` +
+                        `${this.#state.databaseFile} failed (${error instanceof Error ? error.message : String(error)})`,
+                );
+                return;
+            }
+            this.#scheduleDeletes(partitionId, trim);
+        }).unref();
     }
 
     createConsumerGroup(name: string): void {
@@ -297,6 +345,11 @@ export class SqliteEventHubStore implements EventHubStore {
     }
 
     close(): void {
+        this.#closed = true;
+        for (const trim of this.#trims.values()) {
+            clearImmediate(trim.pending);
+            trim.pending = undefined;
+        }
         this.#writeCheckpoints();
     }
 
@@ -341,7 +394,12 @@ export class SqliteEventHubStore implements EventHubStore {
         const last = (this.#last.get(this.#eventHubName, partitionId) as PartitionBound).bound;
         if (first !== null && last !== null) {
             const lastRow = this.#position.get(this.#eventHubName, partitionId, last) as PositionRow;
-            this.#trims.set(partitionId, { storedFrom: first, lastTrimMs: -Infinity });
+            this.#trims.set(partitionId, {
+                storedFrom: first,
+                deleteBefore: first,
+                lastTrimMs: -Infinity,
+                pending: undefined,
+            });
             return {
                 first: this.position(partitionId, first),
                 endSequenceNumber: last + 1,
@@ -350,7 +408,13 @@ export class SqliteEventHubStore implements EventHubStore {
             };
         }
         const end = this.#partitionEnds.get(partitionId);
-        this.#trims.set(partitionId, { storedFrom: end?.endSequenceNumber ?? 0, lastTrimMs: -Infinity });
+        const storedFrom = end?.endSequenceNumber ?? 0;
+        this.#trims.set(partitionId, {
+            storedFrom,
+            deleteBefore: storedFrom,
+            lastTrimMs: -Infinity,
+            pending: undefined,
+        });
         const lastEnqueued: LastEnqueuedEvent | undefined =
             end === undefined || end.lastEnqueued === null
                 ? undefined

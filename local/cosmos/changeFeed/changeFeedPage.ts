@@ -16,6 +16,14 @@ export interface ChangeFeedRequest {
     partitionKeyPaths: string[];
 }
 
+/** A container's documents, as the change feed reads them. */
+export interface ChangeFeedSource {
+    /** No document has a higher `_lsn` (changeSequence.ts highestSequenceOf); a poll from it on is a 304. */
+    highestLsn: number;
+    /** The documents as stored, at their latest version; called only when the page may hold some. */
+    documents(): StoredDocument[];
+}
+
 export type ChangeFeedPage =
     | { status: 200; etag: string; documents: StoredDocument[] }
     | { status: 304; etag: string }
@@ -36,18 +44,23 @@ export const DEFAULT_MAX_ITEM_COUNT = 100;
  * current end when there is none yet, so a start time in the future behaves as "from now"; Azure documents the start
  * time as approximate (change-feed-modes.md). Bad header values give a 400 whose message quotes them.
  */
-export function readChangeFeedPage(stored: StoredDocument[], request: ChangeFeedRequest): ChangeFeedPage {
-    let documents = stored.filter((document) => typeof document._lsn === 'number');
-    if (request.partitionKey !== undefined) {
-        const key = parsePartitionKey(request.partitionKey);
-        if (key === undefined) {
-            return badRequest('x-ms-documentdb-partitionkey', request.partitionKey, 'must be a JSON array of values');
-        }
-        documents = documents.filter((document) => matchesPartition(document, request.partitionKeyPaths, key));
+export function readChangeFeedPage(source: ChangeFeedSource, request: ChangeFeedRequest): ChangeFeedPage {
+    const key = request.partitionKey === undefined ? undefined : parsePartitionKey(request.partitionKey);
+    if (request.partitionKey !== undefined && key === undefined) {
+        return badRequest('x-ms-documentdb-partitionkey', request.partitionKey, 'must be a JSON array of values');
     }
     const maxItemCount = parseMaxItemCount(request.maxItemCount);
     if (maxItemCount === undefined) {
         return badRequest('x-ms-max-item-count', request.maxItemCount, 'must be a positive integer or -1');
+    }
+    // The trigger's steady state, a poll from the end of the feed: answered without looking at the documents.
+    const etagPosition = parseEtag(request.ifNoneMatch);
+    if (etagPosition !== undefined && etagPosition >= source.highestLsn) {
+        return { status: 304, etag: quoteLsn(etagPosition) };
+    }
+    let documents = source.documents().filter((document) => typeof document._lsn === 'number');
+    if (key !== undefined) {
+        documents = documents.filter((document) => matchesPartition(document, request.partitionKeyPaths, key));
     }
     const after = startPosition(documents, request);
     if (typeof after === 'string') return { status: 400, message: after };
@@ -76,11 +89,10 @@ function startPosition(documents: StoredDocument[], request: ChangeFeedRequest):
     const { ifNoneMatch, ifModifiedSince } = request;
     if (ifNoneMatch !== undefined && ifNoneMatch !== '') {
         if (ifNoneMatch.trim() === '*') return highestSequence(documents);
-        const match = /^\s*(?:W\/)?"?(\d+)"?\s*$/.exec(ifNoneMatch);
-        if (match?.[1] === undefined) {
-            return `Invalid change feed request: header If-None-Match must be *, or an etag this feed returned (got ${JSON.stringify(ifNoneMatch)})`;
-        }
-        return Number(match[1]);
+        return (
+            parseEtag(ifNoneMatch) ??
+            `Invalid change feed request: header If-None-Match must be *, or an etag this feed returned (got ${JSON.stringify(ifNoneMatch)})`
+        );
     }
     if (ifModifiedSince !== undefined && ifModifiedSince !== '') {
         const since = Date.parse(ifModifiedSince);
@@ -103,6 +115,12 @@ function startPosition(documents: StoredDocument[], request: ChangeFeedRequest):
         return first === undefined ? latest : first - 1;
     }
     return 0;
+}
+
+/** The `_lsn` an `If-None-Match` etag names (`"24"`, `W/"24"` or `24`), or undefined when it names none. */
+function parseEtag(ifNoneMatch: string | undefined): number | undefined {
+    const match = ifNoneMatch === undefined ? null : /^\s*(?:W\/)?"?(\d+)"?\s*$/.exec(ifNoneMatch);
+    return match?.[1] === undefined ? undefined : Number(match[1]);
 }
 
 function parseMaxItemCount(value: string | undefined): number | undefined {

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 
 import type Account from '@vercel/cosmosdb-server/lib/account';
 
+import { highestSequenceOf } from '../changeSequence';
 import { readChangeFeedPage } from './changeFeedPage';
 
 type RouteHandler = (
@@ -93,8 +94,16 @@ function serveChangeFeed(
             message: `Change feeds of a part of a partition key range are not served locally; read the whole container or one partition key (got x-ms-start-epk ${JSON.stringify(startEpk)}, x-ms-end-epk ${JSON.stringify(endEpk)})`,
         };
     }
-    const { result } = collection.documents.read() as { result: Record<string, unknown>[] };
-    const page = readChangeFeedPage(result, {
+    const documents = collection.documents;
+    // The stored documents themselves, not a `SELECT * FROM c` (documents.read()), whose query engine copies each one.
+    const source = {
+        highestLsn: highestSequenceOf(documents),
+        documents: () =>
+            Array.from(documents._data.values(), (item) => item.read() as Record<string, unknown> | null).filter(
+                (document): document is Record<string, unknown> => document !== null && document !== undefined,
+            ),
+    };
+    const page = readChangeFeedPage(source, {
         ifNoneMatch: header(req, 'if-none-match'),
         ifModifiedSince: header(req, 'if-modified-since'),
         maxItemCount: header(req, 'x-ms-max-item-count'),

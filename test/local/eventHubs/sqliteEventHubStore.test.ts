@@ -180,6 +180,31 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
         });
     });
 
+    it('deletes what expired during a long downtime in chunks of 2,000 rows, between turns of the event loop', async () => {
+        const folder = durableFolder();
+        let hub = folder.open({ retentionMs: HOUR_MS });
+        for (let sent = 0; sent < 5_000; sent += 1_000) {
+            hub.send(
+                Array.from({ length: 1_000 }, (_, index) => ({ body: sent + index })),
+                { partitionId: '0' },
+            );
+        }
+        hub.send([{ body: 'other partition' }], { partitionId: '1' });
+        folder.close();
+        folder.advance(2 * HOUR_MS);
+
+        // 1,000,000 rows per partition in one DELETE blocked a start for seconds (docs/local-runtime.md).
+        hub = folder.open({ retentionMs: HOUR_MS });
+        expect(folder.rowCounts()).toEqual({ 0: 3_000 });
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(folder.rowCounts()).toEqual({ 0: 1_000 });
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(folder.rowCounts()).toEqual({});
+        expect(hub.getPartitionProperties('0')).toMatchObject({ beginningSequenceNumber: 5_000, isEmpty: true });
+        expect(hub.read('0', 0, 10)).toEqual([]);
+        expect(hub.send([{ body: 'after' }], { partitionId: '0' })[0]!.sequenceNumber).toBe(5_000);
+    });
+
     it('serves a reader before the memory tail from the database, then from memory, as one log', async () => {
         const folder = durableFolder();
         let hub = folder.open({ maxRetainedEventsPerPartition: 2 });

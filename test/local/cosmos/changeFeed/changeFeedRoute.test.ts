@@ -2,7 +2,8 @@ import https from 'node:https';
 
 import type { ChangeFeedIteratorResponse, Container, CosmosClient } from '@azure/cosmos';
 import { ChangeFeedMode, ChangeFeedStartFrom } from '@azure/cosmos';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import Document from '@vercel/cosmosdb-server/lib/account/document';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { ensureCosmosResources } from '../../../../local/cosmos/cosmosResources';
 import { createLocalCosmosClient } from '../../../../local/cosmos/localCosmosClient';
@@ -157,6 +158,27 @@ describe('the local Cosmos DB change feed, read with @azure/cosmos getChangeFeed
         } finally {
             otherClient.dispose();
         }
+    });
+
+    it('answers a poll at the end of the feed without reading a document, so polling costs the same whatever the container holds', async () => {
+        for (let n = 0; n < 5; n++) await write(`d${n}`, 1);
+        const iterator = container.items.getChangeFeedIterator<Versioned>({
+            changeFeedStartFrom: ChangeFeedStartFrom.Beginning(),
+        });
+        expect(versions(await iterator.readNext())).toEqual(['d0@1', 'd1@1', 'd2@1', 'd3@1', 'd4@1']);
+        // The trigger polls every 500 ms; a week of letter counts is about 540,000 documents (docs/local-runtime.md).
+        const documentReads = vi.spyOn(Document.prototype, 'read');
+        let atEnd: Page;
+        let reads: number;
+        try {
+            atEnd = await iterator.readNext();
+            reads = documentReads.mock.calls.length;
+        } finally {
+            documentReads.mockRestore();
+        }
+        expect([atEnd.statusCode, reads]).toEqual([304, 0]);
+        await write('d1', 2);
+        expect(versions(await iterator.readNext())).toEqual(['d1@2']);
     });
 
     it('for one partition key: only that logical partition', async () => {
