@@ -67,6 +67,22 @@ function durableFolder() {
     };
 }
 
+/** `store` with the methods in `replaced` swapped for the test's own (a disk that fails where the test says). */
+function storeWith(store: EventHubStore, replaced: Partial<EventHubStore>): EventHubStore {
+    return {
+        snapshot: (ids, createdAt) => store.snapshot(ids, createdAt),
+        append: (events) => store.append(events),
+        read: (...args) => store.read(...args),
+        position: (...args) => store.position(...args),
+        firstPositionFrom: (...args) => store.firstPositionFrom(...args),
+        trim: (...args) => store.trim(...args),
+        createConsumerGroup: (name) => store.createConsumerGroup(name),
+        checkpoint: (...args) => store.checkpoint(...args),
+        close: () => store.close(),
+        ...replaced,
+    };
+}
+
 /** An event as the AMQP endpoint hands it over: decoded from the producer's message, with its encoding. */
 function amqpEvent(): ReturnType<typeof eventFromMessage> {
     const sent = {
@@ -354,23 +370,17 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
     it('acknowledges nothing it could not commit: a failed commit leaves the log as it was', () => {
         const folder = durableFolder();
         let failNext = false;
-        const hub = folder.open({}, (store) => ({
-            snapshot: (ids, createdAt) => store.snapshot(ids, createdAt),
-            read: (...args) => store.read(...args),
-            position: (...args) => store.position(...args),
-            firstPositionFrom: (...args) => store.firstPositionFrom(...args),
-            append: (events) => {
-                if (failNext) {
-                    failNext = false;
-                    throw new Error('disk full');
-                }
-                store.append(events);
-            },
-            trim: (...args) => store.trim(...args),
-            createConsumerGroup: (name) => store.createConsumerGroup(name),
-            checkpoint: (...args) => store.checkpoint(...args),
-            close: () => store.close(),
-        }));
+        const hub = folder.open({}, (store) =>
+            storeWith(store, {
+                append: (events) => {
+                    if (failNext) {
+                        failNext = false;
+                        throw new Error('disk full');
+                    }
+                    store.append(events);
+                },
+            }),
+        );
         hub.send([{ body: 'kept' }], { partitionId: '0' });
         const properties = hub.getPartitionProperties('0');
         failNext = true;
@@ -385,24 +395,18 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
         const folder = durableFolder();
         const commits: string[][] = [];
         let failNext = false;
-        const hub = folder.open({}, (store) => ({
-            snapshot: (ids, createdAt) => store.snapshot(ids, createdAt),
-            read: (...args) => store.read(...args),
-            position: (...args) => store.position(...args),
-            firstPositionFrom: (...args) => store.firstPositionFrom(...args),
-            append: (events) => {
-                if (failNext) {
-                    failNext = false;
-                    throw new Error('disk full');
-                }
-                store.append(events);
-                commits.push(events.map(({ event }) => `${event.partitionId}:${event.sequenceNumber}`));
-            },
-            trim: (...args) => store.trim(...args),
-            createConsumerGroup: (name) => store.createConsumerGroup(name),
-            checkpoint: (...args) => store.checkpoint(...args),
-            close: () => store.close(),
-        }));
+        const hub = folder.open({}, (store) =>
+            storeWith(store, {
+                append: (events) => {
+                    if (failNext) {
+                        failNext = false;
+                        throw new Error('disk full');
+                    }
+                    store.append(events);
+                    commits.push(events.map(({ event }) => `${event.partitionId}:${event.sequenceNumber}`));
+                },
+            }),
+        );
         const woken: string[] = [];
         hub.onEventsAppended('1', () =>
             woken.push(`1 at ${hub.getPartitionProperties('1').lastEnqueuedSequenceNumber}`),
@@ -436,22 +440,16 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
     it('resolves committed sendAsync calls when trimming or a reader throws after the commit, and logs it', async () => {
         const folder = durableFolder();
         let refuseTrims = false;
-        const hub = folder.open({}, (store) => ({
-            snapshot: (ids, createdAt) => store.snapshot(ids, createdAt),
-            read: (...args) => store.read(...args),
-            position: (...args) => store.position(...args),
-            firstPositionFrom: (...args) => store.firstPositionFrom(...args),
-            append: (events) => store.append(events),
-            trim: (...args) => {
-                if (refuseTrims) {
-                    throw new Error('disk trim refused');
-                }
-                store.trim(...args);
-            },
-            createConsumerGroup: (name) => store.createConsumerGroup(name),
-            checkpoint: (...args) => store.checkpoint(...args),
-            close: () => store.close(),
-        }));
+        const hub = folder.open({}, (store) =>
+            storeWith(store, {
+                trim: (...args) => {
+                    if (refuseTrims) {
+                        throw new Error('disk trim refused');
+                    }
+                    store.trim(...args);
+                },
+            }),
+        );
         const woken: string[] = [];
         hub.onEventsAppended('1', () => {
             throw new Error('reader broke');
