@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createRequire } from 'node:module';
 
 import type Account from '@vercel/cosmosdb-server/lib/account';
 import type Collection from '@vercel/cosmosdb-server/lib/account/collection';
@@ -16,6 +15,7 @@ import type SqliteDatabase from 'better-sqlite3';
 
 import { type StateComponent, StateCorruptError, type StateStore } from '../state';
 import { raiseSequence } from './changeSequence';
+import { installServerRoute, type RouteHandler } from './serverRoutes';
 
 /**
  * The Cosmos DB stand-in's tables. Bodies are the server's own stored JSON, system properties included (`_rid`,
@@ -297,13 +297,6 @@ function writeThrough(
     };
 }
 
-type RouteHandler = (
-    account: Account,
-    req: IncomingMessage,
-    res: ServerResponse,
-    params: Record<string, string>,
-) => unknown;
-type Router = (req: IncomingMessage) => [Record<string, string>, RouteHandler] | undefined;
 const batchRouteInstalled = Symbol.for('namestream.cosmos.batchRoute');
 
 function isTrueHeader(req: IncomingMessage, name: string): boolean {
@@ -317,16 +310,12 @@ function isTrueHeader(req: IncomingMessage, name: string): boolean {
  * the operations, so no synchronous scope can enclose them from outside; this handler reads the body the same way and
  * runs the same loop over the library's own operations (handler/_document-operations: status codes, 424 after a
  * failure unless continue-on-error, as handler/batch-documents.js does) inside the account's batch transaction.
- * Accounts without a state, and every other request, go to the library's router (the same seam as
- * installChangeFeedRoute). Like the library, operations before a failed one stay applied (it has no atomic rollback).
+ * Accounts without a state, and every other request, go to the library's router (put in front of it with
+ * installServerRoute, like installChangeFeedRoute). Like the library, operations before a failed one stay applied
+ * (it has no atomic rollback).
  */
 function installBatchRoute(): void {
-    const routes = createRequire(__filename)('@vercel/cosmosdb-server/lib/routes') as {
-        default: Router & { [batchRouteInstalled]?: true };
-    };
-    if (routes.default[batchRouteInstalled]) return;
-    const next = routes.default;
-    const router: Router & { [batchRouteInstalled]?: true } = (req) => {
+    installServerRoute(batchRouteInstalled, (next) => (req) => {
         const routed = next(req);
         if (routed === undefined || req.method !== 'POST' || !isTrueHeader(req, 'x-ms-cosmos-is-batch-request')) {
             return routed;
@@ -335,9 +324,7 @@ function installBatchRoute(): void {
             return routed;
         }
         return [routed[0], (account, request, res, params) => serveBatch(account, request, res, params, routed[1])];
-    };
-    router[batchRouteInstalled] = true;
-    routes.default = router;
+    });
 }
 
 async function serveBatch(

@@ -1,18 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createRequire } from 'node:module';
 
 import type Account from '@vercel/cosmosdb-server/lib/account';
 
 import { highestSequenceOf } from '../changeSequence';
+import { installServerRoute } from '../serverRoutes';
 import { readChangeFeedPage } from './changeFeedPage';
-
-type RouteHandler = (
-    account: Account,
-    req: IncomingMessage,
-    res: ServerResponse,
-    params: Record<string, string>,
-) => unknown;
-type Router = (req: IncomingMessage) => [Record<string, string>, RouteHandler] | undefined;
 
 const installed = Symbol.for('namestream.cosmos.changeFeedRoute');
 const READ_DOCUMENTS_PATH = /^\/+dbs\/([^/]+)\/colls\/([^/]+)\/docs\/*$/;
@@ -28,21 +20,14 @@ function header(req: IncomingMessage, name: string): string | undefined {
  * .NET change feed processor the Functions trigger embeds (wire-protocols.md §5). cosmosdb-server answers such a
  * request with its plain read feed and then 304 forever, so new writes never appear.
  *
- * Why a route and not a wrapper around the HTTP server: the server keeps its in-memory account private and hands it
- * only to route handlers, and its request handler looks its router up on the `routes` module at every request, so
- * putting a router in front of the library's own one is the one seam that reaches the documents without a second copy
- * of them. The library's response step rewrites any 200 to a request carrying `A-IM` and `If-None-Match` into a 304
- * with etag "1"; the handler removes `A-IM` from the request once read, so that step leaves its answer alone.
+ * Why a route and not a wrapper around the HTTP server: a router in front of the library's own one
+ * (installServerRoute) is the one seam that reaches the documents without a second copy of them. The library's
+ * response step rewrites any 200 to a request carrying `A-IM` and `If-None-Match` into a 304 with etag "1"; the
+ * handler removes `A-IM` from the request once read, so that step leaves its answer alone.
  * Process-wide and idempotent, like installChangeSequence.
  */
 export function installChangeFeedRoute(): void {
-    const requireFromHere = createRequire(__filename);
-    const routes = requireFromHere('@vercel/cosmosdb-server/lib/routes') as {
-        default: Router & { [installed]?: true };
-    };
-    if (routes.default[installed]) return;
-    const libraryRouter = routes.default;
-    const router: Router & { [installed]?: true } = (req) => {
+    installServerRoute(installed, (libraryRouter) => (req) => {
         const aIm = header(req, 'a-im');
         if (req.method === 'GET' && aIm !== undefined) {
             const match = READ_DOCUMENTS_PATH.exec(new URL(req.url ?? '/', 'http://localhost').pathname);
@@ -51,9 +36,7 @@ export function installChangeFeedRoute(): void {
             }
         }
         return libraryRouter(req);
-    };
-    router[installed] = true;
-    routes.default = router;
+    });
 }
 
 function serveChangeFeed(

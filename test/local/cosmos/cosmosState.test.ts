@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { KEPT_VALIDITY_MS, RENEW_BEFORE_MS } from '../../../local/cosmos/localCe
 import { createLocalCosmosClient } from '../../../local/cosmos/localCosmosClient';
 import { type LocalCosmos, startLocalCosmos } from '../../../local/cosmos/localCosmosServer';
 import { StateCorruptError, StateStore } from '../../../local/state';
+import { startReadyChild } from '../../support/readyChild';
 
 interface Running {
     store: StateStore;
@@ -393,26 +394,13 @@ interface ChildServer {
 
 /** The local Cosmos DB in a real child process on `folder` (fixtures/cosmosProcess.ts), once it serves. */
 async function startChild(folder: string): Promise<ChildServer> {
-    const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', path.join(__dirname, 'fixtures', 'cosmosProcess.ts'), folder],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
+    const { child, exited, ready } = await startReadyChild<{ connectionString: string; ca: string }>(
+        path.join(__dirname, 'fixtures', 'cosmosProcess.ts'),
+        [folder],
+        'the Cosmos DB child',
+        (spawned) => children.push(spawned),
     );
-    children.push(child);
-    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
-        child.once('exit', (_code, signal) => resolve(signal)),
-    );
-    const line = await new Promise<string>((resolve, reject) => {
-        let output = '';
-        let errors = '';
-        child.stdout.on('data', (chunk: Buffer) => {
-            output += chunk.toString();
-            if (output.includes('\n')) resolve(output.trim());
-        });
-        child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-        void exited.then(() => reject(new Error(`the Cosmos DB child exited before it was up:\n${errors}`)));
-    });
-    return { child, exited, ...(JSON.parse(line) as { connectionString: string; ca: string }) };
+    return { child, exited, ...ready };
 }
 
 interface Item {

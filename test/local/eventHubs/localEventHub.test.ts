@@ -4,6 +4,7 @@ import { systemClock } from '../../../domain/clock';
 import type { ReceivedEventData } from '../../../local/eventHubs/events';
 import { LocalEventHub, type LocalEventHubOptions } from '../../../local/eventHubs/localEventHub';
 import type { PartitionErrorContext } from '../../../local/eventHubs/partitionPump';
+import { withHeldConsumerGroup } from './heldConsumerGroup';
 
 const START = Date.parse('2026-03-01T12:00:00.000Z');
 const HOUR_MS = 3_600_000;
@@ -269,48 +270,38 @@ describe('LocalEventHub', () => {
 
         it('counts and warns once per burst when the count cap drops events a subscribed group has not read', async () => {
             const hub = hubWith({ partitionCount: 1, maxRetainedEventsPerPartition: 3 });
-            let release: () => void = () => undefined;
-            const seen: unknown[] = [];
-            const subscription = hub.subscribe('$Default', {
-                startPosition: 'earliest',
-                maxBatchSize: 1,
-                handler: async (_partitionId, events) => {
-                    seen.push(...events.map((event) => event.body));
-                    await new Promise<void>((resolve) => (release = resolve));
+            await withHeldConsumerGroup(
+                hub,
+                'earliest',
+                (event) => event.body,
+                async ({ seen, release, warned }) => {
+                    hub.send([{ body: 0 }]);
+                    await flush(); // the group holds event 0 in its handler
+                    for (let n = 1; n <= 6; n++) {
+                        hub.send([{ body: n }]); // 4, 5 and 6 drop 1, 2 and 3 before the group read them
+                    }
+                    expect(hub.unreadEventsTrimmed()).toEqual({ $Default: 3 });
+                    expect(warned.mock.calls).toEqual([
+                        [
+                            '[eventHubs:names] partition 0: the retention cap of 3 events dropped 1 events consumer ' +
+                                'group "$Default" had not read (from sequence number 1); further losses while it stays ' +
+                                'behind are counted, not logged',
+                        ],
+                    ]);
+                    for (let n = 0; n < 4; n++) {
+                        release();
+                        await flush();
+                    }
+                    expect(seen).toEqual([0, 4, 5, 6]);
+                    hub.send([{ body: 7 }]); // caught up: this drop (of 4) loses nothing and ends the burst
+                    await flush(); // the group holds event 7 in its handler
+                    for (let n = 8; n <= 11; n++) {
+                        hub.send([{ body: n }]); // 11 drops 8, unread: a new burst
+                    }
+                    expect(hub.unreadEventsTrimmed()).toEqual({ $Default: 4 });
+                    expect(warned).toHaveBeenCalledTimes(2);
                 },
-            });
-            const warned = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
-            try {
-                hub.send([{ body: 0 }]);
-                await flush(); // the group holds event 0 in its handler
-                for (let n = 1; n <= 6; n++) {
-                    hub.send([{ body: n }]); // 4, 5 and 6 drop 1, 2 and 3 before the group read them
-                }
-                expect(hub.unreadEventsTrimmed()).toEqual({ $Default: 3 });
-                expect(warned.mock.calls).toEqual([
-                    [
-                        '[eventHubs:names] partition 0: the retention cap of 3 events dropped 1 events consumer ' +
-                            'group "$Default" had not read (from sequence number 1); further losses while it stays ' +
-                            'behind are counted, not logged',
-                    ],
-                ]);
-                for (let n = 0; n < 4; n++) {
-                    release();
-                    await flush();
-                }
-                expect(seen).toEqual([0, 4, 5, 6]);
-                hub.send([{ body: 7 }]); // caught up: this drop (of 4) loses nothing and ends the burst
-                await flush(); // the group holds event 7 in its handler
-                for (let n = 8; n <= 11; n++) {
-                    hub.send([{ body: n }]); // 11 drops 8, unread: a new burst
-                }
-                expect(hub.unreadEventsTrimmed()).toEqual({ $Default: 4 });
-                expect(warned).toHaveBeenCalledTimes(2);
-            } finally {
-                warned.mockRestore();
-                release();
-                await subscription.close();
-            }
+            );
         });
 
         it('from latest, sees only events sent after subscribing, and wakes when they arrive', async () => {

@@ -14,6 +14,7 @@ import { LocalEventHub, type LocalEventHubOptions } from '../../../local/eventHu
 import type { PartitionErrorContext } from '../../../local/eventHubs/partitionPump';
 import { EVENT_HUBS_STATE_COMPONENT, SqliteEventHubStore } from '../../../local/eventHubs/sqliteEventHubStore';
 import { StateCorruptError, StateStore } from '../../../local/state';
+import { withHeldConsumerGroup } from './heldConsumerGroup';
 
 const START = Date.parse('2026-11-30T09:00:00.000Z');
 const HOUR_MS = 3_600_000;
@@ -63,6 +64,22 @@ function durableFolder() {
         get state() {
             return state!;
         },
+    };
+}
+
+/** `store` with the methods in `replaced` swapped for the test's own (a disk that fails where the test says). */
+function storeWith(store: EventHubStore, replaced: Partial<EventHubStore>): EventHubStore {
+    return {
+        snapshot: (ids, createdAt) => store.snapshot(ids, createdAt),
+        append: (events) => store.append(events),
+        read: (...args) => store.read(...args),
+        position: (...args) => store.position(...args),
+        firstPositionFrom: (...args) => store.firstPositionFrom(...args),
+        trim: (...args) => store.trim(...args),
+        createConsumerGroup: (name) => store.createConsumerGroup(name),
+        checkpoint: (...args) => store.checkpoint(...args),
+        close: () => store.close(),
+        ...replaced,
     };
 }
 
@@ -295,39 +312,29 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
         );
 
         // A group held at event 1300: the memory tail (50) passing it loses nothing; the database's cap does.
-        let release: () => void = () => undefined;
-        const seen: number[] = [];
-        const subscription = hub.subscribe('$Default', {
-            startPosition: 'latest',
-            maxBatchSize: 1,
-            handler: async (_partitionId, events) => {
-                seen.push(...events.map((event) => event.sequenceNumber));
-                await new Promise<void>((resolve) => (release = resolve));
+        await withHeldConsumerGroup(
+            hub,
+            'latest',
+            (event) => event.sequenceNumber,
+            async ({ seen, release, warned }) => {
+                hub.send([{ body: 'held' }], { partitionId: '3' });
+                await vi.waitFor(() => expect(seen).toEqual([1300]));
+                sendHundred();
+                expect(hub.unreadEventsTrimmed()).toEqual({});
+                sendHundred();
+                expect(hub.unreadEventsTrimmed()).toEqual({ $Default: 100 });
+                expect(warned.mock.calls).toEqual([
+                    [
+                        '[eventHubs:names] partition 3: the disk cap of 100 events dropped 100 events consumer group ' +
+                            '"$Default" had not read (from sequence number 1301); further losses while it stays behind ' +
+                            'are counted, not logged',
+                    ],
+                ]);
+                release();
+                // The group continues at the database's beginning, before the memory tail.
+                await vi.waitFor(() => expect(seen).toEqual([1300, 1401]));
             },
-        });
-        const warned = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
-        try {
-            hub.send([{ body: 'held' }], { partitionId: '3' });
-            await vi.waitFor(() => expect(seen).toEqual([1300]));
-            sendHundred();
-            expect(hub.unreadEventsTrimmed()).toEqual({});
-            sendHundred();
-            expect(hub.unreadEventsTrimmed()).toEqual({ $Default: 100 });
-            expect(warned.mock.calls).toEqual([
-                [
-                    '[eventHubs:names] partition 3: the disk cap of 100 events dropped 100 events consumer group ' +
-                        '"$Default" had not read (from sequence number 1301); further losses while it stays behind ' +
-                        'are counted, not logged',
-                ],
-            ]);
-            release();
-            // The group continues at the database's beginning, before the memory tail.
-            await vi.waitFor(() => expect(seen).toEqual([1300, 1401]));
-        } finally {
-            warned.mockRestore();
-            release();
-            await subscription.close();
-        }
+        );
     });
 
     it('does not blame the disk cap for events retention had expired between its once-a-second checks', async () => {
@@ -341,32 +348,22 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
         send(1);
         folder.advance(500);
         send(50);
-        let release: () => void = () => undefined;
-        const seen: number[] = [];
-        const subscription = hub.subscribe('$Default', {
-            startPosition: 'earliest',
-            maxBatchSize: 1,
-            handler: async (_partitionId, events) => {
-                seen.push(...events.map((event) => event.sequenceNumber));
-                await new Promise<void>((resolve) => (release = resolve));
+        await withHeldConsumerGroup(
+            hub,
+            'earliest',
+            (event) => event.sequenceNumber,
+            async ({ seen, warned }) => {
+                await vi.waitFor(() => expect(seen).toEqual([0]));
+                // Event 0 expires and a check moves the beginning to 1; 500 ms later events 1-50 expire, before the next.
+                folder.advance(HOUR_MS - 500 + 1);
+                expect(hub.getPartitionProperties('2').beginningSequenceNumber).toBe(1);
+                folder.advance(500);
+                send(100);
+                expect(hub.unreadEventsTrimmed()).toEqual({});
+                expect(warned.mock.calls).toEqual([]);
+                expect(hub.getPartitionProperties('2').beginningSequenceNumber).toBe(51);
             },
-        });
-        const warned = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
-        try {
-            await vi.waitFor(() => expect(seen).toEqual([0]));
-            // Event 0 expires and a check moves the beginning to 1; 500 ms later events 1-50 expire, before the next.
-            folder.advance(HOUR_MS - 500 + 1);
-            expect(hub.getPartitionProperties('2').beginningSequenceNumber).toBe(1);
-            folder.advance(500);
-            send(100);
-            expect(hub.unreadEventsTrimmed()).toEqual({});
-            expect(warned.mock.calls).toEqual([]);
-            expect(hub.getPartitionProperties('2').beginningSequenceNumber).toBe(51);
-        } finally {
-            warned.mockRestore();
-            release();
-            await subscription.close();
-        }
+        );
     });
 
     it('trims the database by time beyond the memory tail, and reports its beginning', () => {
@@ -398,23 +395,17 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
     it('acknowledges nothing it could not commit: a failed commit leaves the log as it was', () => {
         const folder = durableFolder();
         let failNext = false;
-        const hub = folder.open({}, (store) => ({
-            snapshot: (ids, createdAt) => store.snapshot(ids, createdAt),
-            read: (...args) => store.read(...args),
-            position: (...args) => store.position(...args),
-            firstPositionFrom: (...args) => store.firstPositionFrom(...args),
-            append: (events) => {
-                if (failNext) {
-                    failNext = false;
-                    throw new Error('disk full');
-                }
-                store.append(events);
-            },
-            trim: (...args) => store.trim(...args),
-            createConsumerGroup: (name) => store.createConsumerGroup(name),
-            checkpoint: (...args) => store.checkpoint(...args),
-            close: () => store.close(),
-        }));
+        const hub = folder.open({}, (store) =>
+            storeWith(store, {
+                append: (events) => {
+                    if (failNext) {
+                        failNext = false;
+                        throw new Error('disk full');
+                    }
+                    store.append(events);
+                },
+            }),
+        );
         hub.send([{ body: 'kept' }], { partitionId: '0' });
         const properties = hub.getPartitionProperties('0');
         failNext = true;
@@ -429,24 +420,18 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
         const folder = durableFolder();
         const commits: string[][] = [];
         let failNext = false;
-        const hub = folder.open({}, (store) => ({
-            snapshot: (ids, createdAt) => store.snapshot(ids, createdAt),
-            read: (...args) => store.read(...args),
-            position: (...args) => store.position(...args),
-            firstPositionFrom: (...args) => store.firstPositionFrom(...args),
-            append: (events) => {
-                if (failNext) {
-                    failNext = false;
-                    throw new Error('disk full');
-                }
-                store.append(events);
-                commits.push(events.map(({ event }) => `${event.partitionId}:${event.sequenceNumber}`));
-            },
-            trim: (...args) => store.trim(...args),
-            createConsumerGroup: (name) => store.createConsumerGroup(name),
-            checkpoint: (...args) => store.checkpoint(...args),
-            close: () => store.close(),
-        }));
+        const hub = folder.open({}, (store) =>
+            storeWith(store, {
+                append: (events) => {
+                    if (failNext) {
+                        failNext = false;
+                        throw new Error('disk full');
+                    }
+                    store.append(events);
+                    commits.push(events.map(({ event }) => `${event.partitionId}:${event.sequenceNumber}`));
+                },
+            }),
+        );
         const woken: string[] = [];
         hub.onEventsAppended('1', () =>
             woken.push(`1 at ${hub.getPartitionProperties('1').lastEnqueuedSequenceNumber}`),
@@ -480,22 +465,16 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
     it('resolves committed sendAsync calls when trimming or a reader throws after the commit, and logs it', async () => {
         const folder = durableFolder();
         let refuseTrims = false;
-        const hub = folder.open({}, (store) => ({
-            snapshot: (ids, createdAt) => store.snapshot(ids, createdAt),
-            read: (...args) => store.read(...args),
-            position: (...args) => store.position(...args),
-            firstPositionFrom: (...args) => store.firstPositionFrom(...args),
-            append: (events) => store.append(events),
-            trim: (...args) => {
-                if (refuseTrims) {
-                    throw new Error('disk trim refused');
-                }
-                store.trim(...args);
-            },
-            createConsumerGroup: (name) => store.createConsumerGroup(name),
-            checkpoint: (...args) => store.checkpoint(...args),
-            close: () => store.close(),
-        }));
+        const hub = folder.open({}, (store) =>
+            storeWith(store, {
+                trim: (...args) => {
+                    if (refuseTrims) {
+                        throw new Error('disk trim refused');
+                    }
+                    store.trim(...args);
+                },
+            }),
+        );
         const woken: string[] = [];
         hub.onEventsAppended('1', () => {
             throw new Error('reader broke');

@@ -39,6 +39,14 @@ async function eventually<T>(observe: () => T | Promise<T>, done: (value: T) => 
     }
 }
 
+/** Waits, as eventually does, until `list` (the batches or calls a handler recorded) holds exactly `count` entries. */
+function untilLength(list: readonly unknown[], count: number): Promise<number> {
+    return eventually(
+        () => list.length,
+        (n) => n === count,
+    );
+}
+
 /** The user part of each delivered document, batch by batch. */
 function summary(batches: ChangedDocument[][]): { id: unknown; version: unknown }[][] {
     return batches.map((batch) => batch.map((document) => ({ id: document.id, version: document.version })));
@@ -157,10 +165,7 @@ describe('startChangeFeedProcessor', () => {
         const { batches, handler } = recorder();
         await start({ handler, startFromBeginning: true });
 
-        await eventually(
-            () => batches.length,
-            (n) => n === 1,
-        );
+        await untilLength(batches, 1);
         const { resource: stored } = await monitored.item('a', 'p').read<ChangedDocument>();
         expect(batches[0]).toEqual([stored]);
         expect(stored).toMatchObject({ _lsn: expect.any(Number), _ts: expect.any(Number), _etag: expect.any(String) });
@@ -170,22 +175,13 @@ describe('startChangeFeedProcessor', () => {
         await write('old', 1);
         const { batches, handler } = recorder();
         await start({ handler, startFromBeginning: true });
-        await eventually(
-            () => batches.length,
-            (n) => n === 1,
-        );
+        await untilLength(batches, 1);
 
         await monitored.item('old', 'p').delete();
         await write('new', 1);
-        await eventually(
-            () => batches.length,
-            (n) => n === 2,
-        );
+        await untilLength(batches, 2);
         await write('new', 2);
-        await eventually(
-            () => batches.length,
-            (n) => n === 3,
-        );
+        await untilLength(batches, 3);
 
         expect(summary(batches)).toEqual([
             [{ id: 'old', version: 1 }],
@@ -200,10 +196,7 @@ describe('startChangeFeedProcessor', () => {
         await start({ handler });
         await write('after', 1);
 
-        await eventually(
-            () => batches.length,
-            (n) => n === 1,
-        );
+        await untilLength(batches, 1);
         expect(summary(batches)).toEqual([[{ id: 'after', version: 1 }]]);
     });
 
@@ -212,10 +205,7 @@ describe('startChangeFeedProcessor', () => {
         await write('y', 1);
         const fromPast = recorder();
         await start({ handler: fromPast.handler, startFromTime: new Date('2000-01-01T00:00:00Z') });
-        await eventually(
-            () => fromPast.batches.length,
-            (n) => n === 1,
-        );
+        await untilLength(fromPast.batches, 1);
         expect(summary(fromPast.batches)).toEqual([
             [
                 { id: 'x', version: 1 },
@@ -230,10 +220,7 @@ describe('startChangeFeedProcessor', () => {
             startFromTime: new Date(Date.now() + 3_600_000),
         });
         await write('z', 1);
-        await eventually(
-            () => fromFuture.batches.length,
-            (n) => n === 1,
-        );
+        await untilLength(fromFuture.batches, 1);
         expect(summary(fromFuture.batches)).toEqual([[{ id: 'z', version: 1 }]]);
     });
 
@@ -241,10 +228,7 @@ describe('startChangeFeedProcessor', () => {
         await write('a', 1);
         const { batches, handler } = recorder();
         const handle = await start({ handler, startFromBeginning: true, leaseContainerPrefix: 'dashboard-' });
-        await eventually(
-            () => batches.length,
-            (n) => n === 1,
-        );
+        await untilLength(batches, 1);
         const deliveredLsn = batches[0]![0]!._lsn;
         const whileRunning = await eventually(
             () => readLease('dashboard-'),
@@ -275,10 +259,7 @@ describe('startChangeFeedProcessor', () => {
         await write('b', 1);
         const first = recorder();
         const handle = await start({ handler: first.handler, startFromBeginning: true });
-        await eventually(
-            () => first.batches.length,
-            (n) => n === 1,
-        );
+        await untilLength(first.batches, 1);
         await handle.stop();
 
         await write('c', 1);
@@ -318,20 +299,14 @@ describe('startChangeFeedProcessor', () => {
                 return calls.length === 1 ? Promise.reject(failure) : Promise.resolve();
             },
         });
-        await eventually(
-            () => calls.length,
-            (n) => n === 1,
-        );
+        await untilLength(calls, 1);
         const failedLsn = calls[0]![0]!._lsn;
         await eventually(
             () => readLease(),
             (lease) => lease?.ContinuationToken === `"${failedLsn}"`,
         );
         await write('b', 1);
-        await eventually(
-            () => calls.length,
-            (n) => n === 2,
-        );
+        await untilLength(calls, 2);
 
         expect(summary(calls)).toEqual([[{ id: 'a', version: 1 }], [{ id: 'b', version: 1 }]]);
         expect(errors).toEqual([failure]);
@@ -351,15 +326,9 @@ describe('startChangeFeedProcessor', () => {
                 return calls.length <= 2 ? Promise.reject(new Error(`attempt ${calls.length}`)) : Promise.resolve();
             },
         });
-        await eventually(
-            () => calls.length,
-            (n) => n === 3,
-        );
+        await untilLength(calls, 3);
         await write('b', 1);
-        await eventually(
-            () => calls.length,
-            (n) => n === 4,
-        );
+        await untilLength(calls, 4);
 
         expect(summary(calls)).toEqual([
             [{ id: 'a', version: 1 }],
@@ -381,15 +350,9 @@ describe('startChangeFeedProcessor', () => {
                 return documents[0]!.id === 'a' ? Promise.reject(new Error('always fails')) : Promise.resolve();
             },
         });
-        await eventually(
-            () => calls.length,
-            (n) => n === 2,
-        );
+        await untilLength(calls, 2);
         await write('b', 1);
-        await eventually(
-            () => calls.length,
-            (n) => n === 3,
-        );
+        await untilLength(calls, 3);
 
         expect(summary(calls)).toEqual([
             [{ id: 'a', version: 1 }],
@@ -413,10 +376,7 @@ describe('startChangeFeedProcessor', () => {
                 await leases.item(lease.id, lease.id).replace({ ...lease, Owner: 'instance-2' });
             },
         });
-        await eventually(
-            () => errors.length,
-            (n) => n === 1,
-        );
+        await untilLength(errors, 1);
         expect(errors).toEqual([new LeaseLostError(leaseId(), 'instance-1')]);
         expect((errors[0] as Error).message).toBe(
             `Lease "${leaseId()}" was lost by owner "instance-1": its document changed or vanished before the checkpoint`,
@@ -424,10 +384,7 @@ describe('startChangeFeedProcessor', () => {
 
         const second = recorder();
         await start({ handler: second.handler, instanceName: 'instance-2' });
-        await eventually(
-            () => second.batches.length,
-            (n) => n === 1,
-        );
+        await untilLength(second.batches, 1);
         expect(summary(first)).toEqual(summary(second.batches));
         expect(summary(second.batches)).toEqual([
             [
@@ -448,10 +405,7 @@ describe('startChangeFeedProcessor', () => {
                 return new Promise<void>((resolve) => (release = resolve));
             },
         });
-        await eventually(
-            () => entered.length,
-            (n) => n === 1,
-        );
+        await untilLength(entered, 1);
         const stopped = handle.stop();
         release();
         await stopped;
@@ -469,10 +423,7 @@ describe('startChangeFeedProcessor', () => {
                 return new Promise<void>((resolve) => (release = resolve));
             },
         });
-        await eventually(
-            () => entered.length,
-            (n) => n === 1,
-        );
+        await untilLength(entered, 1);
         clock.set(new Date((entered[0]![0]!._ts + 7) * 1000));
         expect(handle.lagMs()).toBe(7000);
 
