@@ -91,7 +91,7 @@ describe('RuntimeMetrics', () => {
     it('counts a failed invocation once on the status line, not again as warnings for its error lines', () => {
         const { metrics } = setUp();
         for (let i = 0; i < 10; i += 1) {
-            // What the host reports for one failed delivery: the function's own error line, then its own.
+            // What the host reports for one failed delivery: the function's own error line, then the host's.
             metrics.recordFunctionLog('storeLetterCounts', 'error', `Could not store window ${i}`);
             metrics.recordFunctionLog('storeLetterCounts', 'error', `Error: Could not store window ${i}`);
             metrics.recordInvocation('storeLetterCounts', 'failed');
