@@ -1,3 +1,5 @@
+import { parseArgs } from 'node:util';
+
 /**
  * `npm run dlq`: lists and resubmits dead-lettered messages of the running local runtime (`npm start`).
  *
@@ -24,25 +26,32 @@ const DLQ_USAGE =
     '  purge [seq]         delete one or all';
 
 export async function runDlq(argv: string[], print: (line: string) => void = console.log): Promise<number> {
-    const options = { queue: 'newnames-queue', url: process.env.NAMESTREAM_URL ?? 'http://127.0.0.1:7071' };
-    const positional: string[] = [];
-    for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i]!;
-        if (arg === '--help' || arg === '-h') {
-            print(DLQ_USAGE);
-            return 0;
-        }
-        if (arg === '--queue' || arg === '--url') {
-            const value = argv[++i];
-            if (!value) {
-                print(`${arg} needs a value`);
-                return 2;
-            }
-            options[arg === '--queue' ? 'queue' : 'url'] = value;
-        } else {
-            positional.push(arg);
-        }
+    let values: { queue?: string; url?: string; help?: boolean };
+    let positional: string[];
+    try {
+        ({ values, positionals: positional } = parseArgs({
+            args: argv,
+            options: {
+                queue: { type: 'string' },
+                url: { type: 'string' },
+                help: { type: 'boolean', short: 'h' },
+            },
+            strict: true,
+            allowPositionals: true,
+        }));
+    } catch (error) {
+        // node's message names the option: "Unknown option '--bogus'", "Option '--queue <value>' argument missing".
+        print(`${(error as Error).message}\n${DLQ_USAGE}`);
+        return 2;
     }
+    if (values.help === true) {
+        print(DLQ_USAGE);
+        return 0;
+    }
+    const options = {
+        queue: values.queue ?? 'newnames-queue',
+        url: values.url ?? process.env.NAMESTREAM_URL ?? 'http://127.0.0.1:7071',
+    };
     const [command = 'list', sequence] = positional;
     if (sequence !== undefined && !/^\d+$/.test(sequence)) {
         print(`Sequence number must be a whole number (got ${JSON.stringify(sequence)})`);

@@ -40,9 +40,19 @@ export async function runRecount(argv: string[], print: (line: string) => void =
     const untilText = values.until ?? `${RECOUNT_SETTLE_MS / 1000}s`;
     const sinceMs = parseDuration(sinceText);
     const untilMs = parseDuration(untilText);
-    if (sinceMs === undefined || untilMs === undefined || untilMs >= sinceMs) {
+    // One reason per refusal, quoting the value: a bad spelling, a zero --since, or the two the wrong way round.
+    if (sinceMs === undefined || untilMs === undefined) {
+        const [flag, text] = sinceMs === undefined ? ['--since', sinceText] : ['--until', untilText];
+        print(`${flag} must be a duration such as 90s, 30m, 2h or 1d (got ${JSON.stringify(text)})`);
+        return 2;
+    }
+    if (sinceMs === 0) {
+        print(`--since must be a positive duration (got ${JSON.stringify(sinceText)})`);
+        return 2;
+    }
+    if (untilMs >= sinceMs) {
         print(
-            `--since and --until must be durations such as 90s, 30m, 2h or 1d, --since the longer ` +
+            '--since must be longer than --until: windows that ended between --since and --until ago are recounted ' +
                 `(got --since ${JSON.stringify(sinceText)} --until ${JSON.stringify(untilText)})`,
         );
         return 2;

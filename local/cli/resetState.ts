@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 
 import { NamestreamError } from '../../domain/errors';
 import { DEFAULT_STATE_FOLDER, resetStateFolder, StateLockedError } from '../state';
+import { findAppRoot } from './appRoot';
 
 const RESET_STATE_USAGE = `Usage: npm run reset-state -- [--state-dir <folder>]
   --state-dir <folder>  the folder to empty (default ${DEFAULT_STATE_FOLDER}, relative to the app)`;
@@ -62,7 +63,7 @@ export function runResetState(
 
 if (require.main === module) {
     try {
-        runResetState(process.argv.slice(2), path.resolve(__dirname, '..', '..', '..'), (line) => console.log(line));
+        runResetState(process.argv.slice(2), findAppRoot(), (line) => console.log(line));
     } catch (error) {
         console.error(error instanceof NamestreamError || error instanceof TypeError ? error.message : error);
         process.exit(1);

@@ -5,6 +5,7 @@ import { NamestreamError } from '../../domain/errors';
 import { type LocalRuntime, startLocalRuntime } from '../runtime/localRuntime';
 import { managementApi } from '../runtime/managementApi';
 import { formatStatusLine } from '../runtime/statusLine';
+import { findAppRoot } from './appRoot';
 import { describePortInUse } from './portInUse';
 import { parseStartArguments, START_USAGE, StartArgumentsError } from './startArguments';
 
@@ -17,7 +18,7 @@ import { parseStartArguments, START_USAGE, StartArgumentsError } from './startAr
  * (kept in the state folder and reused while valid, so it is trusted once; new at every start with --in-memory).
  */
 async function main(): Promise<void> {
-    const appRoot = path.resolve(__dirname, '..', '..', '..');
+    const appRoot = findAppRoot();
     const { help, verbose, servicesOnly, stateDirectory } = parseStartArguments(process.argv.slice(2), appRoot);
     if (help) {
         console.log(START_USAGE);

@@ -44,8 +44,12 @@ export interface RuntimeSnapshot {
      * summed over hubs and groups since start; each burst is also logged with its hub, partition and group.
      */
     unreadEventsTrimmed: number;
-    /** Warnings and errors functions logged: how many per function, and the newest few with their text. */
-    problems: { byFunction: Record<string, number>; recent: LoggedProblem[] };
+    /**
+     * Warnings and errors functions logged: how many per function, and the newest few with their text.
+     * `warnings` counts only the lines at level warning: a failed invocation logs error lines (the function's own and
+     * the host's), and those are counted once, as the failed invocation in `invocations`.
+     */
+    problems: { byFunction: Record<string, number>; warnings: number; recent: LoggedProblem[] };
 }
 
 const RATE_WINDOW_MS = 5_000;
@@ -66,6 +70,7 @@ export class RuntimeMetrics {
     #lag: () => number | undefined = () => undefined;
     #jobMetrics: () => JobMetrics | undefined = () => undefined;
     readonly #problemCounts: Record<string, number> = {};
+    #warnings = 0;
     readonly #recentProblems: LoggedProblem[] = [];
     /** (time, total names) at each snapshot, back to the newest one at least RATE_WINDOW_MS old. */
     readonly #nameSamples: Array<{ at: number; total: number }> = [];
@@ -132,6 +137,9 @@ export class RuntimeMetrics {
             return;
         }
         this.#problemCounts[functionName] = (this.#problemCounts[functionName] ?? 0) + 1;
+        if (level === 'warning') {
+            this.#warnings += 1;
+        }
         this.#recentProblems.push({ at: this.#clock.now().toISOString(), functionName, level, message });
         if (this.#recentProblems.length > RECENT_PROBLEMS) {
             this.#recentProblems.shift();
@@ -164,7 +172,11 @@ export class RuntimeMetrics {
                 (sum, hub) => Object.values(hub.unreadEventsTrimmed()).reduce((total, n) => total + n, sum),
                 0,
             ),
-            problems: { byFunction: { ...this.#problemCounts }, recent: structuredClone(this.#recentProblems) },
+            problems: {
+                byFunction: { ...this.#problemCounts },
+                warnings: this.#warnings,
+                recent: structuredClone(this.#recentProblems),
+            },
         };
     }
 }

@@ -3,11 +3,11 @@ import type { RuntimeSnapshot } from './runtimeMetrics';
 /**
  * One line for the terminal: throughput, backlog, failures, windows, change-feed lag, and every name the live counts
  * miss: events the Stream Analytics job dropped (late, early or out of order) and warnings functions logged (an
- * unusable name left out, say), and events the Event Hub's count cap dropped before a consumer group read them.
+ * unusable name left out, say; a failed invocation's error lines are counted once, as the failed invocation), and
+ * events the Event Hub's count cap dropped before a consumer group read them.
  */
 export function formatStatusLine(snapshot: RuntimeSnapshot): string {
     const failed = Object.values(snapshot.invocations).reduce((sum, c) => sum + c.failed, 0);
-    const warnings = Object.values(snapshot.problems.byFunction).reduce((sum, count) => sum + count, 0);
     const asa = snapshot.streamAnalytics;
     const dropped = asa
         ? `${asa.droppedEvents} (late ${asa.lateInputEvents}, early ${asa.earlyInputEvents}, out of order ${asa.outOfOrderEvents})`
@@ -22,7 +22,7 @@ export function formatStatusLine(snapshot: RuntimeSnapshot): string {
         `change-feed lag ${lag}`,
         `failed invocations ${failed}`,
         `dropped events ${dropped}`,
-        `warnings ${warnings}`,
+        `warnings ${snapshot.problems.warnings}`,
         // Only when it happened: the Event Hub's count cap overtook a consumer group (see unreadEventsTrimmed).
         ...(snapshot.unreadEventsTrimmed > 0 ? [`events trimmed unread ${snapshot.unreadEventsTrimmed}`] : []),
     ].join(' | ');

@@ -143,6 +143,23 @@ export class StateStore {
         return new StateStore(directory, file, database, options.clock ?? systemClock);
     }
 
+    /**
+     * Checks that no other process holds the state folder, as open() does (same lock, same StateLockedError), and
+     * releases the lock at once: `npm start` asks this before its build, so a second start on a folder in use is
+     * refused in a second instead of after rebuilding dist/ under the running one. Creates nothing: a folder without
+     * a database is free. Not a reservation: open() takes the lock for real (and may still be refused) later.
+     * @throws StateLockedError when another process holds the folder
+     * @throws StateCorruptError when the database is not one SQLite (or namestream) can use
+     */
+    static probeLock(directory: string): void {
+        const folder = path.resolve(directory);
+        const file = path.join(folder, STATE_DATABASE_FILE);
+        if (!existsSync(file)) {
+            return;
+        }
+        lockDatabase(file, folder).close();
+    }
+
     /** The database, for a component's own prepared statements on the tables its migrations created. */
     get database(): Database.Database {
         this.#assertOpen();

@@ -16,6 +16,13 @@ import { startManagementHost } from '../../support/managementHost';
 
 const clock = fixedClock('2025-01-01T00:00:00Z');
 
+const usage = [
+    'Usage: npm run dlq -- [list | resubmit [seq] | purge [seq]] [--queue <name>] [--url <url>]',
+    '  list (the default)  the dead-lettered messages with their reason',
+    '  resubmit [seq]      send one (by sequence number) or all back to the queue',
+    '  purge [seq]         delete one or all',
+].join('\n');
+
 describe('runDlq', () => {
     let host: HttpHost;
     let eventGrid: LocalEventGridTopic;
@@ -107,20 +114,16 @@ describe('runDlq', () => {
         expect(await runDlq(['resubmit', 'abc'], (line) => lines.push(line))).toBe(2);
         expect(await runDlq(['frobnicate'], (line) => lines.push(line))).toBe(2);
         expect(await runDlq(['--queue'], (line) => lines.push(line))).toBe(2);
+        expect(await runDlq(['--bogus'], (line) => lines.push(line))).toBe(2);
         expect(lines).toEqual([
             'Sequence number must be a whole number (got "abc")',
             'Unknown command "frobnicate": use list, resubmit [seq] or purge [seq]',
-            '--queue needs a value',
+            `Option '--queue <value>' argument missing\n${usage}`,
+            `Unknown option '--bogus'. To specify a positional argument starting with a '-', place it at the end of the command after '--', as in '-- "--bogus"\n${usage}`,
         ]);
     });
 
     it('prints the usage for --help and -h without calling the runtime', async () => {
-        const usage = [
-            'Usage: npm run dlq -- [list | resubmit [seq] | purge [seq]] [--queue <name>] [--url <url>]',
-            '  list (the default)  the dead-lettered messages with their reason',
-            '  resubmit [seq]      send one (by sequence number) or all back to the queue',
-            '  purge [seq]         delete one or all',
-        ].join('\n');
         expect(await runDlq(['--help'], (line) => lines.push(line))).toBe(0);
         expect(await runDlq(['resubmit', '-h'], (line) => lines.push(line))).toBe(0);
         expect(lines).toEqual([usage, usage]);

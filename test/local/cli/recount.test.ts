@@ -56,13 +56,12 @@ describe('runRecount', () => {
     });
 
     it.each([
-        [
-            ['--since', 'two hours'],
-            '--since and --until must be durations such as 90s, 30m, 2h or 1d, --since the longer (got --since "two hours" --until "120s")',
-        ],
+        [['--since', 'two hours'], '--since must be a duration such as 90s, 30m, 2h or 1d (got "two hours")'],
+        [['--until', '5 min'], '--until must be a duration such as 90s, 30m, 2h or 1d (got "5 min")'],
+        [['--since', '0s'], '--since must be a positive duration (got "0s")'],
         [
             ['--since', '5m', '--until', '1h'],
-            '--since and --until must be durations such as 90s, 30m, 2h or 1d, --since the longer (got --since "5m" --until "1h")',
+            '--since must be longer than --until: windows that ended between --since and --until ago are recounted (got --since "5m" --until "1h")',
         ],
     ])('refuses %j without calling the runtime', async (argv, message) => {
         requests.length = 0;

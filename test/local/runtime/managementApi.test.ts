@@ -104,6 +104,7 @@ describe('managementApi', () => {
                 unreadEventsTrimmed: 0,
                 problems: {
                     byFunction: { dequeueNames: 1 },
+                    warnings: 1,
                     recent: [
                         {
                             at: clock.now().toISOString(),

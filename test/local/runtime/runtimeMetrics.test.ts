@@ -32,7 +32,7 @@ describe('RuntimeMetrics', () => {
             invocations: {},
             streamAnalytics: undefined,
             unreadEventsTrimmed: 0,
-            problems: { byFunction: {}, recent: [] },
+            problems: { byFunction: {}, warnings: 0, recent: [] },
         });
     });
 
@@ -72,6 +72,7 @@ describe('RuntimeMetrics', () => {
         metrics.recordFunctionLog('broadcastLetterCounts', 'error', 'boom');
         const { problems } = metrics.snapshot();
         expect(problems.byFunction).toEqual({ dequeueNames: 21, broadcastLetterCounts: 1 });
+        expect(problems.warnings).toBe(21);
         expect(problems.recent).toHaveLength(20);
         expect(problems.recent[0]).toEqual({
             at: '2025-01-01T00:00:02.000Z',
@@ -85,6 +86,21 @@ describe('RuntimeMetrics', () => {
             level: 'error',
             message: 'boom',
         });
+    });
+
+    it('counts a failed invocation once on the status line, not again as warnings for its error lines', () => {
+        const { metrics } = setUp();
+        for (let i = 0; i < 10; i += 1) {
+            // What the host reports for one failed delivery: the function's own error line, then the host's.
+            metrics.recordFunctionLog('storeLetterCounts', 'error', `Could not store window ${i}`);
+            metrics.recordFunctionLog('storeLetterCounts', 'error', `Error: Could not store window ${i}`);
+            metrics.recordInvocation('storeLetterCounts', 'failed');
+        }
+        metrics.recordFunctionLog('dequeueNames', 'warning', 'Left out an unusable name');
+        metrics.recordFunctionLog('dequeueNames', 'warning', 'Left out an unusable name');
+        const line = formatStatusLine(metrics.snapshot());
+        expect(line).toContain(' | failed invocations 10 | ');
+        expect(line).toMatch(/ \| warnings 2$/);
     });
 
     it("shows the Stream Analytics job's late, early, out-of-order and dropped events", () => {
@@ -209,7 +225,7 @@ describe('formatStatusLine', () => {
                     invalidTimestampEvents: 0,
                 },
                 unreadEventsTrimmed: 0,
-                problems: { byFunction: { dequeueNames: 2, letterCounts: 1 }, recent: [] },
+                problems: { byFunction: { dequeueNames: 2, letterCounts: 1 }, warnings: 3, recent: [] },
             }),
         ).toBe(
             'names/s 12.3 | names 1000 | queue 3 | dead letters 1 | windows 7 | change-feed lag 1.3s | failed invocations 3 | dropped events 7 (late 4, early 1, out of order 2) | warnings 3',
@@ -228,7 +244,7 @@ describe('formatStatusLine', () => {
                 invocations: {},
                 streamAnalytics: undefined,
                 unreadEventsTrimmed: 0,
-                problems: { byFunction: {}, recent: [] },
+                problems: { byFunction: {}, warnings: 0, recent: [] },
             }),
         ).toBe(
             'names/s 0.0 | names 0 | queue 0 | dead letters 0 | windows 0 | change-feed lag - | failed invocations 0 | dropped events - | warnings 0',

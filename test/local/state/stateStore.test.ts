@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import {
     chmodSync,
     closeSync,
+    existsSync,
     mkdtempSync,
     openSync,
     readFileSync,
@@ -234,12 +235,28 @@ describe('StateStore', () => {
         expect(() => StateStore.open({ directory: folder })).toThrow(
             new StateLockedError(folder, `process ${holder.child.pid}, started ${owner.startedAt}`),
         );
+        // npm start's check before its build: the same refusal, through the same lock.
+        expect(() => StateStore.probeLock(folder)).toThrow(
+            new StateLockedError(folder, `process ${holder.child.pid}, started ${owner.startedAt}`),
+        );
         expect(new StateLockedError(folder, 'process 7').message).toBe(
             `The state folder "${folder}" is in use by another namestream process (process 7). Stop it first, ` +
                 'start with --state-dir <another folder>, or use --in-memory.',
         );
         expect(await holder.kill()).toBe('SIGKILL');
         // The OS dropped the dead holder's file lock: the folder is free at once, not stuck.
+        StateStore.probeLock(folder);
+        StateStore.open({ directory: folder }).close();
+    });
+
+    it('probes a free folder without keeping its lock, and creates nothing where there is no state', () => {
+        const folder = newFolder();
+        const missing = path.join(folder, 'not-yet');
+        StateStore.probeLock(missing);
+        expect(existsSync(missing)).toBe(false);
+        StateStore.open({ directory: folder }).close();
+        StateStore.probeLock(folder);
+        // Released: the real open after the probe takes the lock.
         StateStore.open({ directory: folder }).close();
     });
 

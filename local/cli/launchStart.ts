@@ -1,0 +1,91 @@
+import { spawn, spawnSync } from 'node:child_process';
+import path from 'node:path';
+
+import { NamestreamError } from '../../domain/errors';
+import { StateStore } from '../state';
+import { findAppRoot } from './appRoot';
+import { parseStartArguments, START_USAGE, StartArgumentsError } from './startArguments';
+
+/**
+ * What `npm start` checks before it builds, from the sources (tsx) so nothing needs building first: a bad flag,
+ * --help, and a state folder another `npm start` holds are answered in about a second, and the build (which
+ * rewrites dist/ and the dashboard bundle) never runs under a running instance. The lock is checked as the runtime
+ * takes it (StateStore.probeLock) and refused with the same message; the runtime still takes it for real after the
+ * build, so a start that wins the race in between is refused there, as before.
+ * @returns the exit status when `npm start` ends here (0 after --help, 1 after a refusal), or undefined to go on
+ */
+export function checkStart(
+    argv: readonly string[],
+    appRoot: string,
+    print: (line: string) => void,
+    printError: (line: string) => void,
+    cwd?: string,
+): number | undefined {
+    try {
+        const { help, stateDirectory } = parseStartArguments(argv, appRoot, cwd);
+        if (help) {
+            print(START_USAGE);
+            return 0;
+        }
+        if (stateDirectory !== undefined) {
+            StateStore.probeLock(stateDirectory);
+        }
+        return undefined;
+    } catch (error) {
+        if (error instanceof StartArgumentsError || error instanceof NamestreamError) {
+            printError(error.message);
+            return 1;
+        }
+        throw error;
+    }
+}
+
+/**
+ * `npm start` = this: the checks above, then `npm run build`, then the compiled runtime (dist/local/cli/start.js)
+ * with the same arguments. npm appends a script's arguments to its last command only, so one process has to see them
+ * before the build and hand them on; it stays as the runtime's parent, passing on the signals npm or a supervisor
+ * sends it and exiting as the runtime exits.
+ */
+function main(): void {
+    const argv = process.argv.slice(2);
+    const appRoot = findAppRoot();
+    const code = checkStart(
+        argv,
+        appRoot,
+        (line) => console.log(line),
+        (line) => console.error(line),
+    );
+    if (code !== undefined) {
+        process.exit(code);
+    }
+    // The npm that runs this script (npm_execpath), so the build uses the same npm and node.
+    const npm = process.env.npm_execpath;
+    const build = npm
+        ? spawnSync(process.execPath, [npm, 'run', 'build'], { cwd: appRoot, stdio: 'inherit' })
+        : spawnSync('npm', ['run', 'build'], { cwd: appRoot, stdio: 'inherit', shell: process.platform === 'win32' });
+    if (build.status !== 0) {
+        process.exit(build.status ?? 1);
+    }
+    const runtime = spawn(process.execPath, [path.join(appRoot, 'dist', 'local', 'cli', 'start.js'), ...argv], {
+        stdio: 'inherit',
+    });
+    // Ctrl-C reaches the runtime from the terminal too; a second SIGINT is harmless (it stops once).
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+    for (const signal of signals) {
+        process.on(signal, () => runtime.kill(signal));
+    }
+    runtime.on('exit', (exitCode, signal) => {
+        if (signal) {
+            for (const name of signals) {
+                process.removeAllListeners(name);
+            }
+            process.kill(process.pid, signal);
+        } else {
+            process.exit(exitCode ?? 1);
+        }
+    });
+}
+
+if (require.main === module) {
+    main();
+}
