@@ -8,6 +8,7 @@ import { formatStatusLine } from '../runtime/statusLine';
 import { findAppRoot } from './appRoot';
 import { describePortInUse } from './portInUse';
 import { parseStartArguments, START_USAGE, StartArgumentsError } from './startArguments';
+import { formatStateLine } from './stateLine';
 
 /**
  * `npm start`: the whole pipeline on this machine. Ports come from local.settings.json (or the sample); the
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
   SignalR            ${urls.signalR}
   Event Grid topic   ${urls.eventGrid}
   Service Bus and Event Hubs (AMQP)  amqp://127.0.0.1:${runtime.amqp.port}
-  State              ${stateLine(stateDirectory)}
+  State              ${formatStateLine(stateDirectory, findAppRoot(), process.env.INIT_CWD ?? process.cwd())}
 Run the functions with "func start" and the same local.settings.json (see README.md, "func start").
 Nothing serves /_local/* in this mode: npm run dlq and npm run recount need a full npm start.
 Press Ctrl-C to stop.`);
@@ -102,15 +103,9 @@ function printEndpoints(runtime: LocalRuntime, stateDirectory: string | undefine
   SignalR            ${urls.signalR}
   Event Grid topic   ${urls.eventGrid}
   Event Hubs (AMQP)  amqp://127.0.0.1:${runtime.amqp.port}  (EventHubConnection in the settings; official SDKs)
-  State              ${stateLine(stateDirectory)}
+  State              ${formatStateLine(stateDirectory, findAppRoot(), process.env.INIT_CWD ?? process.cwd())}
 Functions: ${[...runtime.app.functions.keys()].join(', ')}
 Press Ctrl-C to stop.`);
-}
-
-function stateLine(stateDirectory: string | undefined): string {
-    return stateDirectory
-        ? `${path.relative(process.cwd(), stateDirectory) || '.'} (empty it: npm run reset-state)`
-        : 'in memory (--in-memory)';
 }
 
 main().catch((error: unknown) => {
