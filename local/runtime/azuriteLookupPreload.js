@@ -34,14 +34,19 @@
 //    between adaptive inserts (newest first) and a rebuild (oldest first).
 // 6. With --location, Azurite appends each blob's content to an extent file and calls fdatasync on it before it
 //    answers (FSExtentStore.streamPipe): one flush to the disk per upload, about 700 a second at the pipeline's
-//    capacity, each waiting behind every other write the disk has queued. The flush buys nothing: the metadata that
-//    makes the blob exist is LokiJS's, kept in memory and saved every 5 s with a plain writeFile (no fsync), so a
-//    power loss loses the blobs of the last seconds whether or not their content was flushed, and a killed process
-//    (Azurite or the runtime) loses nothing either way, since the content is in the kernel's page cache. The flush is
-//    skipped (streamPipe is given no descriptor, its own way of not flushing); the content is written exactly as
-//    before, and the kernel writes it back as it does the state database's log (docs/local-runtime.md, "Fsync
-//    policy"; the capacity it gave back is measured there).
+//    capacity, each waiting behind every other write the disk has queued. What that flush guarantees is an order:
+//    the metadata that makes a blob exist is LokiJS's, kept in memory and saved every 5 s (writeFile to a temporary
+//    file, then rename; no fsync), so any saved metadata names only content already on the disk, and after a power
+//    loss a blob is whole or absent (a killed process loses nothing either way: the content is in the page cache).
+//    The same order costs one flush per save instead of one per upload: the flush per upload is skipped
+//    (streamPipe is given no descriptor, its own way of not flushing), each extent file an upload completed in is
+//    remembered, and a save of LokiJS's file adapter flushes those files before it writes the metadata it was
+//    handed. That metadata was serialized before the save was called, so it names only uploads that had completed,
+//    and so were remembered, by then. Saves are chained, so a save never writes before the flushes of the saves
+//    started before it. The content is written exactly as before (docs/local-runtime.md, "Fsync policy", measures
+//    the capacity this gave back).
 'use strict';
+const fs = require('node:fs');
 const Module = require('node:module');
 const path = require('node:path');
 const SELECTIVE_KEYS = ['name', 'blobName'];
@@ -200,6 +205,31 @@ function memoizeDispatch(dispatchModule, filename) {
     };
 }
 
+// Fix 6: extent files appended to since the last metadata save, and the chain of flushes saves wait for.
+const appendedExtents = new Set();
+let flushes = Promise.resolve();
+
+/** fdatasync of each file by path, one after another (any descriptor flushes the file's data); a file deleted meanwhile
+ * (its blobs deleted and the extent collected) needs none. */
+async function flushFiles(files) {
+    for (const file of files) {
+        let handle;
+        try {
+            handle = await fs.promises.open(file, 'r');
+        } catch (error) {
+            if (error.code === 'ENOENT') {
+                continue;
+            }
+            throw error;
+        }
+        try {
+            await handle.datasync();
+        } finally {
+            await handle.close();
+        }
+    }
+}
+
 const load = Module._load;
 let memoizedUriTemplate;
 Module._load = function (request, parent, isMain) {
@@ -234,6 +264,23 @@ Module._load = function (request, parent, isMain) {
             return undefined;
         };
         prototype.__namestreamPatched = true;
+        const fileAdapter = exported.LokiFsAdapter.prototype;
+        const saveDatabase = fileAdapter.saveDatabase;
+        // Fix 6: the extent files named by the metadata being saved reach the disk before the metadata does.
+        fileAdapter.saveDatabase = function (dbname, dbstring, callback) {
+            const files = [...appendedExtents];
+            appendedExtents.clear();
+            const flushed = flushes.then(() => flushFiles(files));
+            flushes = flushed.catch(() => undefined);
+            flushed.then(
+                () => saveDatabase.call(this, dbname, dbstring, callback),
+                (error) => {
+                    // Not flushed: remembered again for the next save, and this save reports the failure.
+                    files.forEach((file) => appendedExtents.add(file));
+                    callback(error);
+                },
+            );
+        };
         // A new database creates the collection, one loaded from --location disk storage finds it.
         const { addCollection, getCollection } = exported.prototype;
         exported.prototype.addCollection = function (...args) {
@@ -259,8 +306,18 @@ Module._load = function (request, parent, isMain) {
         const { prototype } = exported.default;
         const streamPipe = prototype.streamPipe;
         // Fix 6: streamPipe flushes the extent file only when it is given the file descriptor.
-        prototype.streamPipe = function (rs, ws, _fd, contextId) {
-            return streamPipe.call(this, rs, ws, undefined, contextId);
+        prototype.streamPipe = function (rs, ws, fd, contextId) {
+            const extent = this.activeWriteExtents?.find((candidate) => candidate.fd === fd);
+            if (typeof fd !== 'number' || extent === undefined) {
+                // Not an append this fix knows how to defer: flushed as Azurite would.
+                return streamPipe.call(this, rs, ws, fd, contextId);
+            }
+            const file = this.generateExtentPath(extent.locationId, extent.id);
+            return streamPipe.call(this, rs, ws, undefined, contextId).then((count) => {
+                // Remembered before the caller records the upload in LokiJS, so before any save can serialize it.
+                appendedExtents.add(file);
+                return count;
+            });
         };
         prototype.__namestreamPatched = true;
     }

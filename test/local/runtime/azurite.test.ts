@@ -307,34 +307,87 @@ describe('startAzurite', () => {
         });
     });
 
-    it('writes an extent without flushing it to the disk, byte for byte as Azurite writes it', () => {
-        // FSExtentStore.streamPipe as appendExtent calls it: the upload's stream, the extent's write stream and its
-        // descriptor. fs.fdatasync is counted, not stubbed.
+    it('flushes the extent files of completed uploads once per metadata save, before the metadata is written', () => {
+        // The order Azurite's flush per upload kept: saved metadata names only content already on the disk. Uploads go
+        // through Azurite's own FSExtentStore.appendExtent on a folder, the save through LokiJS's file adapter as
+        // Azurite's autosave does; flushes, writes and renames are logged in the order they happen.
         const script = `
             const fs = require('fs');
             const os = require('os');
             const path = require('path');
-            const { Readable } = require('stream');
-            let flushes = 0;
+            const log = [];
             const fdatasync = fs.fdatasync;
-            fs.fdatasync = (fd, callback) => { flushes++; return fdatasync(fd, callback); };
+            fs.fdatasync = (fd, callback) => { log.push('flush on upload'); return fdatasync(fd, callback); };
+            const open = fs.promises.open;
+            fs.promises.open = async (file, flags) => {
+                const handle = await open(file, flags);
+                const datasync = handle.datasync.bind(handle);
+                handle.datasync = () => { log.push('flush ' + path.basename(file)); return datasync(); };
+                return handle;
+            };
+            const writeFile = fs.writeFile;
+            fs.writeFile = (file, ...rest) => { log.push('write ' + path.basename(file)); return writeFile(file, ...rest); };
+            const rename = fs.rename;
+            fs.rename = (from, to, callback) => { log.push('rename to ' + path.basename(to)); return rename(from, to, callback); };
+            const Loki = require('lokijs');
             const FSExtentStore = require('azurite/dist/src/common/persistence/FSExtentStore').default;
             const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'namestream-extent-'));
-            const file = path.join(directory, 'extent');
-            const fd = fs.openSync(file, 'a');
-            const ws = fs.createWriteStream(file, { fd, autoClose: false });
-            const store = { logger: { debug() {} } };
-            const upload = Readable.from([Buffer.from('{"id":"1",'), Buffer.from('"names":["Zoë","李"]}')]);
-            FSExtentStore.prototype.streamPipe.call(store, upload, ws, fd, 'context').then((count) => {
+            const logger = { info() {}, debug() {}, verbose() {}, warn() {}, error() {} };
+            const metadata = { updateExtent: async () => {} };
+            const extents = new FSExtentStore(metadata, [{ locationId: 'loc', locationPath: directory, maxConcurrency: 1 }], logger);
+            const db = new Loki(path.join(directory, 'metadata.json'));
+            db.addCollection('blobs').insert({ name: 'raw-names/1.json' });
+            const save = (label) => {
+                log.push(label);
+                return new Promise((resolve, reject) => db.saveDatabase((error) => (error ? reject(error) : resolve())));
+            };
+            (async () => {
+                const first = await extents.appendExtent(Buffer.from('Zoë'));
+                await extents.appendExtent(Buffer.from('李'));
+                await save('save 1');
+                await save('save 2 (no upload since)');
+                await extents.appendExtent(Buffer.from('Ana'));
+                const content = fs.readFileSync(path.join(directory, first.id), 'utf8');
+                fs.rmSync(path.join(directory, first.id));
+                await save('save 3 (its extent collected meanwhile)');
+                // Not one of the store's active extents: flushed on upload, as Azurite does.
+                const other = path.join(directory, 'other');
+                const fd = fs.openSync(other, 'a');
+                const { Readable } = require('stream');
+                await extents.streamPipe(Readable.from([Buffer.from('Émile')]), fs.createWriteStream(other, { fd, autoClose: false }), fd, 'context');
                 fs.closeSync(fd);
-                const content = fs.readFileSync(file, 'utf8');
                 fs.rmSync(directory, { recursive: true });
-                console.log(JSON.stringify({ count, content, flushes }));
-            });`;
-        const content = '{"id":"1","names":["Zoë","李"]}';
-        const count = Buffer.byteLength(content);
-        expect(JSON.parse(runWithPreload(script))).toEqual({ count, content, flushes: 0 });
-        expect(JSON.parse(runWithPreload(script, false))).toEqual({ count, content, flushes: 1 });
+                console.log(JSON.stringify({ log: log.map((line) => line.replace(first.id, 'the extent')), content }));
+            })();`;
+        const saved = ['write metadata.json~', 'rename to metadata.json'];
+        expect(JSON.parse(runWithPreload(script))).toEqual({
+            log: [
+                'save 1',
+                'flush the extent',
+                ...saved,
+                'save 2 (no upload since)',
+                ...saved,
+                'save 3 (its extent collected meanwhile)',
+                ...saved,
+                'flush on upload',
+            ],
+            content: 'Zoë李Ana',
+        });
+        expect(JSON.parse(runWithPreload(script, false))).toEqual({
+            log: [
+                'flush on upload',
+                'flush on upload',
+                'save 1',
+                ...saved,
+                'save 2 (no upload since)',
+                ...saved,
+                'flush on upload',
+                'save 3 (its extent collected meanwhile)',
+                ...saved,
+                'flush on upload',
+            ],
+            content: 'Zoë李Ana',
+        });
     });
 
     it("removes one document as LokiJS's single removal does: same data, valid indices, no index rebuilt", () => {
