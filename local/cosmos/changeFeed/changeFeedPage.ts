@@ -70,9 +70,10 @@ export function readChangeFeedPage(source: ChangeFeedSource, request: ChangeFeed
         .slice(0, maxItemCount);
     const last = page[page.length - 1];
     // An empty page means no document this feed serves has an _lsn in (after, highestLsn], so the continuation moves
-    // to highestLsn, as Azure's 304 carries the partition's current LSN rather than the one asked for. Echoing `after`
-    // would leave a client below a highest no document holds (a document created and deleted between two polls, a
-    // write rolled back) on this slow path at every poll until the next write.
+    // to highestLsn: the SDK takes every 304's etag as its new continuation (wire-protocols.md §5.2), and Azure's 304
+    // advances it (the Azure SDK for Rust's change-feed design, github.com/Azure/azure-sdk-for-rust/issues/3565).
+    // Echoing `after` would leave a client below a highest no document holds (a document created and deleted between
+    // two polls, a write rolled back) on this slow path at every poll until the next write.
     if (last === undefined) return { status: 304, etag: quoteLsn(Math.max(after, source.highestLsn)) };
     return { status: 200, etag: quoteLsn(last._lsn as number), documents: page };
 }
