@@ -37,8 +37,9 @@ export const DEFAULT_MAX_ITEM_COUNT = 100;
  * feed` answers it (https://learn.microsoft.com/rest/api/cosmos-db/list-documents): the documents whose `_lsn` is past
  * the requested position, in `_lsn` order, each once at its latest version (a store holds only that), deletes never.
  * The `etag` is the quoted `_lsn` of the last document returned, or on a 304 the later of the position asked for and
- * `source.highestLsn` (the SDK overwrites its continuation with every response's etag, so a 304 must carry one). Positions come only from `_lsn`, which is
- * stored in the documents, so an etag stays valid for as long as the documents do.
+ * `source.highestLsn` (the SDK overwrites its continuation with every response's etag, so a 304 must carry one).
+ * Positions come only from `_lsn`, which is stored in the documents, so an etag stays valid for as long as the
+ * documents do.
  *
  * `If-Modified-Since` starts just before the first change whose `_ts` (seconds) is at or after the instant, or at the
  * current end when there is none yet, so a start time in the future behaves as "from now"; Azure documents the start
