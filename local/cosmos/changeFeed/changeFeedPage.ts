@@ -36,9 +36,10 @@ export const DEFAULT_MAX_ITEM_COUNT = 100;
  * One page of the latest-version change feed of a container's documents, as `GET .../docs` with `A-IM: Incremental
  * feed` answers it (https://learn.microsoft.com/rest/api/cosmos-db/list-documents): the documents whose `_lsn` is past
  * the requested position, in `_lsn` order, each once at its latest version (a store holds only that), deletes never.
- * The `etag` is the quoted `_lsn` of the last document returned, or on a 304 the position asked for (the SDK overwrites
- * its continuation with every response's etag, so a 304 must echo one). Positions come only from `_lsn`, which is
- * stored in the documents, so an etag stays valid for as long as the documents do.
+ * The `etag` is the quoted `_lsn` of the last document returned, or on a 304 the later of the position asked for and
+ * `source.highestLsn` (the SDK overwrites its continuation with every response's etag, so a 304 must carry one).
+ * Positions come only from `_lsn`, which is stored in the documents, so an etag stays valid for as long as the
+ * documents do.
  *
  * `If-Modified-Since` starts just before the first change whose `_ts` (seconds) is at or after the instant, or at the
  * current end when there is none yet, so a start time in the future behaves as "from now"; Azure documents the start
@@ -69,7 +70,12 @@ export function readChangeFeedPage(source: ChangeFeedSource, request: ChangeFeed
         .sort((a, b) => (a._lsn as number) - (b._lsn as number))
         .slice(0, maxItemCount);
     const last = page[page.length - 1];
-    if (last === undefined) return { status: 304, etag: quoteLsn(after) };
+    // An empty page means no document this feed serves has an _lsn in (after, highestLsn], so the continuation moves
+    // to highestLsn: the SDK takes every 304's etag as its new continuation (wire-protocols.md §5.2), and Azure's 304
+    // advances it (the Azure SDK for Rust's change-feed design, github.com/Azure/azure-sdk-for-rust/issues/3565).
+    // Echoing `after` would leave a client below a highest no document holds (a document created and deleted between
+    // two polls, a write rolled back) on this slow path at every poll until the next write.
+    if (last === undefined) return { status: 304, etag: quoteLsn(Math.max(after, source.highestLsn)) };
     return { status: 200, etag: quoteLsn(last._lsn as number), documents: page };
 }
 
