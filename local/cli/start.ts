@@ -14,11 +14,11 @@ import { onStopSignals } from './stopSignals';
 /**
  * `npm start`: the whole pipeline on this machine. Ports come from local.settings.json (or the sample); the functions
  * port can be overridden with PORT. State is kept in .local/state unless --state-dir or --in-memory says otherwise
- * (see startArguments.ts). Ctrl-C, SIGTERM or closing the terminal (SIGHUP) stops everything (stopSignals.ts). `npm
- * start -- --services-only` starts everything but the functions (Azurite, the Service Bus and Event Hubs endpoints,
- * Cosmos DB, SignalR, Event Grid and the Stream Analytics job), for `func start` to run them; it writes the Cosmos DB
- * CA certificate to `.local/cosmos-ca.pem` (kept in the state folder and reused while valid, so it is trusted once;
- * new at every start with --in-memory).
+ * (see startArguments.ts). Ctrl-C, SIGTERM or closing the terminal (SIGHUP) stops everything (stopSignals.ts).
+ * `npm start -- --services-only` starts everything but the functions (Azurite, the Service Bus and Event Hubs
+ * endpoints, Cosmos DB, SignalR, Event Grid and the Stream Analytics job), for `func start` to run them; it writes the
+ * Cosmos DB CA certificate to `.local/cosmos-ca.pem` (kept in the state folder and reused while valid, so it is
+ * trusted once; new at every start with --in-memory).
  */
 async function main(): Promise<void> {
     const appRoot = findAppRoot();
