@@ -45,7 +45,7 @@ export function checkStart(
  * `npm start` = this: the checks above, then `npm run build`, then the compiled runtime (dist/local/cli/start.js)
  * with the same arguments. npm appends a script's arguments to its last command only, so one process has to see them
  * before the build and hand them on; it stays as the runtime's parent, passing on the signals npm or a supervisor
- * sends it and exiting as the runtime exits.
+ * sends it (not on Windows, see superviseRuntime) and exiting as the runtime exits.
  */
 function main(): void {
     const argv = process.argv.slice(2);
