@@ -5,6 +5,7 @@ import { NamestreamError } from '../../domain/errors';
 import { StateStore } from '../state';
 import { findAppRoot } from './appRoot';
 import { parseStartArguments, START_USAGE, StartArgumentsError } from './startArguments';
+import { STOP_SIGNALS, type StopSignal } from './stopSignals';
 
 /**
  * What `npm start` checks before it builds, from the sources (tsx) so nothing needs building first: a bad flag,
@@ -44,7 +45,7 @@ export function checkStart(
  * `npm start` = this: the checks above, then `npm run build`, then the compiled runtime (dist/local/cli/start.js)
  * with the same arguments. npm appends a script's arguments to its last command only, so one process has to see them
  * before the build and hand them on; it stays as the runtime's parent, passing on the signals npm or a supervisor
- * sends it and exiting as the runtime exits.
+ * sends it (not on Windows, see superviseRuntime) and exiting as the runtime exits.
  */
 function main(): void {
     const argv = process.argv.slice(2);
@@ -69,19 +70,61 @@ function main(): void {
     const runtime = spawn(process.execPath, [path.join(appRoot, 'dist', 'local', 'cli', 'start.js'), ...argv], {
         stdio: 'inherit',
     });
-    // Ctrl-C reaches the runtime from the terminal too; a second SIGINT is harmless (it stops once).
-    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-    for (const signal of signals) {
-        process.on(signal, () => runtime.kill(signal));
+    superviseRuntime(runtime, process, process.platform, (line) => console.error(line));
+}
+
+/** The runtime child as superviseRuntime uses it: a ChildProcess, or a stand-in in tests. */
+export interface RuntimeChild {
+    kill(signal: NodeJS.Signals): boolean;
+    on(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
+    on(event: 'error', listener: (error: Error) => void): unknown;
+}
+
+/** The launcher's own process as superviseRuntime uses it: `process`, or a stand-in in tests. */
+export interface LauncherProcess {
+    readonly pid: number;
+    on(event: StopSignal, listener: () => void): unknown;
+    removeAllListeners(event: StopSignal): unknown;
+    kill(pid: number, signal: NodeJS.Signals): unknown;
+    exit(code: number): void;
+}
+
+/**
+ * Keeps the launcher alive as the runtime's parent until the runtime exits, then exits as it did (same code, or the
+ * same signal). Stop signals the launcher receives are passed on to the runtime on POSIX. On Windows only SIGTERM is:
+ * there `subprocess.kill` ends the process outright whatever the signal
+ * (https://nodejs.org/api/child_process.html#subprocesskillsignal), which would cut the runtime's clean stop short,
+ * while Ctrl-C and closing the console already reach every process attached to the console, the runtime included;
+ * the launcher only waits for it. A runtime that cannot be started (or signalled) is reported in one line, exit 1.
+ * @param platform process.platform; a parameter so both behaviours are tested on any machine
+ */
+export function superviseRuntime(
+    runtime: RuntimeChild,
+    launcher: LauncherProcess,
+    platform: NodeJS.Platform,
+    printError: (line: string) => void,
+): void {
+    for (const signal of STOP_SIGNALS) {
+        const relay = platform !== 'win32' || signal === 'SIGTERM';
+        // A listener even when not relaying: without one, node's default for the signal would end the launcher first.
+        launcher.on(signal, () => {
+            if (relay) {
+                runtime.kill(signal);
+            }
+        });
     }
+    runtime.on('error', (error) => {
+        printError(`npm start: the runtime process failed: ${error.message}`);
+        launcher.exit(1);
+    });
     runtime.on('exit', (exitCode, signal) => {
         if (signal) {
-            for (const name of signals) {
-                process.removeAllListeners(name);
+            for (const name of STOP_SIGNALS) {
+                launcher.removeAllListeners(name);
             }
-            process.kill(process.pid, signal);
+            launcher.kill(launcher.pid, signal);
         } else {
-            process.exit(exitCode ?? 1);
+            launcher.exit(exitCode ?? 1);
         }
     });
 }

@@ -33,9 +33,15 @@ export function runResetState(
         print(RESET_STATE_USAGE);
         return;
     }
-    const folder = values['state-dir']
-        ? path.resolve(cwd, values['state-dir'])
-        : path.join(appRoot, DEFAULT_STATE_FOLDER);
+    // An empty value (`--state-dir "$DIR"` with DIR unset) is refused, not read as "the default": it would empty
+    // the default folder the user did not name (as parseStartArguments refuses it for npm start).
+    if (values['state-dir'] === '') {
+        throw new TypeError(`--state-dir needs a folder (got "")\n${RESET_STATE_USAGE}`);
+    }
+    const folder =
+        values['state-dir'] !== undefined
+            ? path.resolve(cwd, values['state-dir'])
+            : path.join(appRoot, DEFAULT_STATE_FOLDER);
     let result: { removed: string[]; kept: string[] };
     try {
         result = resetStateFolder(folder);

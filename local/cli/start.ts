@@ -9,14 +9,16 @@ import { findAppRoot } from './appRoot';
 import { describePortInUse } from './portInUse';
 import { parseStartArguments, START_USAGE, StartArgumentsError } from './startArguments';
 import { formatStateLine } from './stateLine';
+import { onStopSignals } from './stopSignals';
 
 /**
- * `npm start`: the whole pipeline on this machine. Ports come from local.settings.json (or the sample); the
- * functions port can be overridden with PORT. State is kept in .local/state unless --state-dir or --in-memory
- * says otherwise (see startArguments.ts). Ctrl-C stops everything. `npm start -- --services-only` starts everything
- * but the functions (Azurite, the Service Bus and Event Hubs endpoints, Cosmos DB, SignalR, Event Grid and the Stream
- * Analytics job), for `func start` to run them; it writes the Cosmos DB CA certificate to `.local/cosmos-ca.pem`
- * (kept in the state folder and reused while valid, so it is trusted once; new at every start with --in-memory).
+ * `npm start`: the whole pipeline on this machine. Ports come from local.settings.json (or the sample); the functions
+ * port can be overridden with PORT. State is kept in .local/state unless --state-dir or --in-memory says otherwise
+ * (see startArguments.ts). Ctrl-C, SIGTERM or closing the terminal (SIGHUP) stops everything (stopSignals.ts).
+ * `npm start -- --services-only` starts everything but the functions (Azurite, the Service Bus and Event Hubs
+ * endpoints, Cosmos DB, SignalR, Event Grid and the Stream Analytics job), for `func start` to run them; it writes the
+ * Cosmos DB CA certificate to `.local/cosmos-ca.pem` (kept in the state folder and reused while valid, so it is
+ * trusted once; new at every start with --in-memory).
  */
 async function main(): Promise<void> {
     const appRoot = findAppRoot();
@@ -86,8 +88,7 @@ Press Ctrl-C to stop.`);
         console.log('Stopped.');
         process.exit(0);
     };
-    process.on('SIGINT', () => void shutdown('SIGINT'));
-    process.on('SIGTERM', () => void shutdown('SIGTERM'));
+    onStopSignals(process, (signal) => void shutdown(signal));
 }
 
 function printEndpoints(runtime: LocalRuntime, stateDirectory: string | undefined): void {

@@ -46,10 +46,12 @@ export interface RuntimeSnapshot {
     unreadEventsTrimmed: number;
     /**
      * Warnings and errors functions logged: how many per function, and the newest few with their text.
-     * `warnings` counts only the lines at level warning: a failed invocation logs error lines (the function's own and
-     * the host's), and those are counted once, as the failed invocation in `invocations`.
+     * `warnings` counts the lines at level warning (an unusable name left out, say); `errors` the lines at level error
+     * or critical, from any invocation: a failed one's (the function's own and the host's, its failure counted apart
+     * in `invocations`) and one that succeeded but logged an error (the dashboard answering 500, say), which nothing
+     * else counts.
      */
-    problems: { byFunction: Record<string, number>; warnings: number; recent: LoggedProblem[] };
+    problems: { byFunction: Record<string, number>; warnings: number; errors: number; recent: LoggedProblem[] };
 }
 
 const RATE_WINDOW_MS = 5_000;
@@ -71,6 +73,7 @@ export class RuntimeMetrics {
     #jobMetrics: () => JobMetrics | undefined = () => undefined;
     readonly #problemCounts: Record<string, number> = {};
     #warnings = 0;
+    #errors = 0;
     readonly #recentProblems: LoggedProblem[] = [];
     /** (time, total names) at each snapshot, back to the newest one at least RATE_WINDOW_MS old. */
     readonly #nameSamples: Array<{ at: number; total: number }> = [];
@@ -139,6 +142,8 @@ export class RuntimeMetrics {
         this.#problemCounts[functionName] = (this.#problemCounts[functionName] ?? 0) + 1;
         if (level === 'warning') {
             this.#warnings += 1;
+        } else {
+            this.#errors += 1;
         }
         this.#recentProblems.push({ at: this.#clock.now().toISOString(), functionName, level, message });
         if (this.#recentProblems.length > RECENT_PROBLEMS) {
@@ -175,6 +180,7 @@ export class RuntimeMetrics {
             problems: {
                 byFunction: { ...this.#problemCounts },
                 warnings: this.#warnings,
+                errors: this.#errors,
                 recent: structuredClone(this.#recentProblems),
             },
         };

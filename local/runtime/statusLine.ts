@@ -3,8 +3,9 @@ import type { RuntimeSnapshot } from './runtimeMetrics';
 /**
  * One line for the terminal: throughput, backlog, failures, windows, change-feed lag, and every name the live counts
  * miss: events the Stream Analytics job dropped (late, early or out of order) and warnings functions logged (an
- * unusable name left out, say; a failed invocation's error lines are counted once, as the failed invocation), and
- * events the Event Hub's count cap dropped before a consumer group read them.
+ * unusable name left out, say), and events the Event Hub's count cap dropped before a consumer group read them; then
+ * the error lines functions logged, so an invocation that succeeds but logs an error (the dashboard answering 500)
+ * shows too. A failed invocation counts once in `failed invocations` and its error lines count in `errors`.
  */
 export function formatStatusLine(snapshot: RuntimeSnapshot): string {
     const failed = Object.values(snapshot.invocations).reduce((sum, c) => sum + c.failed, 0);
@@ -23,6 +24,7 @@ export function formatStatusLine(snapshot: RuntimeSnapshot): string {
         `failed invocations ${failed}`,
         `dropped events ${dropped}`,
         `warnings ${snapshot.problems.warnings}`,
+        `errors ${snapshot.problems.errors}`,
         // Only when it happened: the Event Hub's count cap overtook a consumer group (see unreadEventsTrimmed).
         ...(snapshot.unreadEventsTrimmed > 0 ? [`events trimmed unread ${snapshot.unreadEventsTrimmed}`] : []),
     ].join(' | ');

@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { checkStart } from '../../../local/cli/launchStart';
+import { checkStart, superviseRuntime } from '../../../local/cli/launchStart';
 import { START_USAGE } from '../../../local/cli/startArguments';
 import { StateLockedError, StateStore } from '../../../local/state';
 
@@ -101,4 +102,62 @@ describe("npm start's checks before the build", () => {
         );
         expect(code).toBe(1);
     }, 30_000);
+});
+
+describe("npm start's launcher as the runtime's parent", () => {
+    /** A runtime child and the launcher's process as stand-ins that record what superviseRuntime does to them. */
+    function supervise(platform: NodeJS.Platform) {
+        const calls: string[] = [];
+        const runtime = Object.assign(new EventEmitter(), {
+            kill: (signal: NodeJS.Signals) => calls.push(`runtime.kill ${signal}`) > 0,
+        });
+        const launcher = Object.assign(new EventEmitter(), {
+            pid: 4242,
+            kill: (pid: number, signal: NodeJS.Signals) => calls.push(`launcher.kill ${pid} ${signal}`),
+            exit: (code: number) => void calls.push(`launcher.exit ${code}`),
+        });
+        superviseRuntime(runtime, launcher, platform, (line) => calls.push(`error: ${line}`));
+        return { calls, runtime, launcher };
+    }
+
+    it('passes SIGINT, SIGTERM and SIGHUP on to the runtime on POSIX, and exits with its code', () => {
+        const { calls, runtime, launcher } = supervise('linux');
+        for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+            launcher.emit(signal);
+        }
+        runtime.emit('exit', 0, null);
+        expect(calls).toEqual([
+            'runtime.kill SIGINT',
+            'runtime.kill SIGTERM',
+            'runtime.kill SIGHUP',
+            'launcher.exit 0',
+        ]);
+    });
+
+    it('on Windows passes on only SIGTERM (kill ends the process outright; Ctrl-C reaches the runtime itself)', () => {
+        const { calls, runtime, launcher } = supervise('win32');
+        for (const signal of ['SIGINT', 'SIGHUP', 'SIGTERM']) {
+            launcher.emit(signal);
+        }
+        // The launcher still listens for SIGINT and SIGHUP, so node's default does not end it before the runtime.
+        expect([launcher.listenerCount('SIGINT'), launcher.listenerCount('SIGHUP')]).toEqual([1, 1]);
+        runtime.emit('exit', 3, null);
+        expect(calls).toEqual(['runtime.kill SIGTERM', 'launcher.exit 3']);
+    });
+
+    it('ends by the signal that ended the runtime, with its own listeners removed', () => {
+        const { calls, runtime, launcher } = supervise('linux');
+        runtime.emit('exit', null, 'SIGTERM');
+        expect(calls).toEqual(['launcher.kill 4242 SIGTERM']);
+        expect(['SIGINT', 'SIGTERM', 'SIGHUP'].map((signal) => launcher.listenerCount(signal))).toEqual([0, 0, 0]);
+    });
+
+    it('reports a runtime that cannot be started in one line and exits 1', () => {
+        const { calls, runtime } = supervise('linux');
+        runtime.emit('error', new Error('spawn /usr/bin/node EACCES'));
+        expect(calls).toEqual([
+            'error: npm start: the runtime process failed: spawn /usr/bin/node EACCES',
+            'launcher.exit 1',
+        ]);
+    });
 });

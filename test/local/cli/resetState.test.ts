@@ -58,6 +58,20 @@ describe('npm run reset-state', () => {
         expect(lines).toEqual([`Reset ${folder}: removed azurite, eventgrid-deadletters, namestream.db.`]);
     });
 
+    it('refuses an empty --state-dir (an unset shell variable) and leaves the default folder alone', () => {
+        const appRoot = newRoot();
+        const folder = path.join(appRoot, '.local', 'state');
+        populate(folder);
+        const usage = [
+            'Usage: npm run reset-state -- [--state-dir <folder>]',
+            '  --state-dir <folder>  the folder to empty (default .local/state, relative to the app)',
+        ].join('\n');
+        expect(() => runResetState(['--state-dir', ''], appRoot, () => undefined, appRoot)).toThrow(
+            new TypeError(`--state-dir needs a folder (got "")\n${usage}`),
+        );
+        expect(readdirSync(folder).sort()).toEqual(['azurite', 'eventgrid-deadletters', 'namestream.db']);
+    });
+
     it('refuses while a runtime holds the folder, and removes nothing', () => {
         const folder = path.join(newRoot(), 'busy');
         populate(folder);

@@ -105,6 +105,7 @@ describe('managementApi', () => {
                 problems: {
                     byFunction: { dequeueNames: 1 },
                     warnings: 1,
+                    errors: 0,
                     recent: [
                         {
                             at: clock.now().toISOString(),

@@ -32,7 +32,7 @@ describe('RuntimeMetrics', () => {
             invocations: {},
             streamAnalytics: undefined,
             unreadEventsTrimmed: 0,
-            problems: { byFunction: {}, warnings: 0, recent: [] },
+            problems: { byFunction: {}, warnings: 0, errors: 0, recent: [] },
         });
     });
 
@@ -53,7 +53,9 @@ describe('RuntimeMetrics', () => {
             await new Promise((resolve) => setImmediate(resolve)); // the group holds event 0 in its handler
             hub.send([{ body: 1 }, { body: 2 }, { body: 3 }, { body: 4 }]); // drops 1 and 2, unread
             expect(metrics.snapshot().unreadEventsTrimmed).toBe(2);
-            expect(formatStatusLine(metrics.snapshot())).toMatch(/ \| warnings 0 \| events trimmed unread 2$/);
+            expect(formatStatusLine(metrics.snapshot())).toMatch(
+                / \| warnings 0 \| errors 0 \| events trimmed unread 2$/,
+            );
             expect(warned).toHaveBeenCalledTimes(1);
         } finally {
             warned.mockRestore();
@@ -72,7 +74,7 @@ describe('RuntimeMetrics', () => {
         metrics.recordFunctionLog('broadcastLetterCounts', 'error', 'boom');
         const { problems } = metrics.snapshot();
         expect(problems.byFunction).toEqual({ dequeueNames: 21, broadcastLetterCounts: 1 });
-        expect(problems.warnings).toBe(21);
+        expect([problems.warnings, problems.errors]).toEqual([21, 1]);
         expect(problems.recent).toHaveLength(20);
         expect(problems.recent[0]).toEqual({
             at: '2025-01-01T00:00:02.000Z',
@@ -88,7 +90,7 @@ describe('RuntimeMetrics', () => {
         });
     });
 
-    it('counts a failed invocation once on the status line, not again as warnings for its error lines', () => {
+    it('counts a failed invocation as failed and its error lines as errors, not as warnings', () => {
         const { metrics } = setUp();
         for (let i = 0; i < 10; i += 1) {
             // What the host reports for one failed delivery: the function's own error line, then the host's.
@@ -100,7 +102,18 @@ describe('RuntimeMetrics', () => {
         metrics.recordFunctionLog('dequeueNames', 'warning', 'Left out an unusable name');
         const line = formatStatusLine(metrics.snapshot());
         expect(line).toContain(' | failed invocations 10 | ');
-        expect(line).toMatch(/ \| warnings 2$/);
+        expect(line).toMatch(/ \| warnings 2 \| errors 20$/);
+    });
+
+    it('shows the error lines of invocations that succeeded, such as a dashboard answering 500', () => {
+        const { metrics } = setUp();
+        metrics.recordFunctionLog('dashboard', 'error', 'Cannot serve the dashboard: ENOENT');
+        metrics.recordInvocation('dashboard', 'succeeded');
+        metrics.recordFunctionLog('dashboard', 'critical', 'Out of memory');
+        metrics.recordInvocation('dashboard', 'succeeded');
+        expect(formatStatusLine(metrics.snapshot())).toMatch(
+            / \| failed invocations 0 \| .* \| warnings 0 \| errors 2$/,
+        );
     });
 
     it("shows the Stream Analytics job's late, early, out-of-order and dropped events", () => {
@@ -225,10 +238,10 @@ describe('formatStatusLine', () => {
                     invalidTimestampEvents: 0,
                 },
                 unreadEventsTrimmed: 0,
-                problems: { byFunction: { dequeueNames: 2, letterCounts: 1 }, warnings: 3, recent: [] },
+                problems: { byFunction: { dequeueNames: 2, letterCounts: 1 }, warnings: 3, errors: 4, recent: [] },
             }),
         ).toBe(
-            'names/s 12.3 | names 1000 | queue 3 | dead letters 1 | windows 7 | change-feed lag 1.3s | failed invocations 3 | dropped events 7 (late 4, early 1, out of order 2) | warnings 3',
+            'names/s 12.3 | names 1000 | queue 3 | dead letters 1 | windows 7 | change-feed lag 1.3s | failed invocations 3 | dropped events 7 (late 4, early 1, out of order 2) | warnings 3 | errors 4',
         );
     });
 
@@ -244,10 +257,10 @@ describe('formatStatusLine', () => {
                 invocations: {},
                 streamAnalytics: undefined,
                 unreadEventsTrimmed: 0,
-                problems: { byFunction: {}, warnings: 0, recent: [] },
+                problems: { byFunction: {}, warnings: 0, errors: 0, recent: [] },
             }),
         ).toBe(
-            'names/s 0.0 | names 0 | queue 0 | dead letters 0 | windows 0 | change-feed lag - | failed invocations 0 | dropped events - | warnings 0',
+            'names/s 0.0 | names 0 | queue 0 | dead letters 0 | windows 0 | change-feed lag - | failed invocations 0 | dropped events - | warnings 0 | errors 0',
         );
     });
 });
