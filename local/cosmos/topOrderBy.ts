@@ -125,7 +125,7 @@ interface Candidate {
  * For a query of the shape in the module comment, the at most k documents of `collection` that its result consists
  * of, in collection order; undefined when the query has another shape, k is not a whole number below the document
  * count, or a value makes the engine's order depend on its sort algorithm (then run the query over everything).
- * O(n log k) time, O(k) memory beyond the candidates kept.
+ * O(n) comparisons in the usual case (see the sample below), O(n log k) at worst.
  */
 export function selectTopOrderByDocuments(
     ast: unknown,
@@ -143,22 +143,65 @@ export function selectTopOrderByDocuments(
     if (typeof k !== 'number' || !Number.isSafeInteger(k) || k < 0 || k >= collection.length) return undefined;
 
     const sign = shape.descending ? -1 : 1;
-    // Positive when a ranks after b in the engine's result.
-    const compare = (a: Candidate, b: Candidate): number =>
-        sign * compareValues(a.value, b.value) || compareValues(a.rid, b.rid) || a.position - b.position;
-    // A max-heap of the k best so far: its root is the worst of them, the one a better document replaces.
-    const heap: Candidate[] = [];
-    for (let position = 0; position < collection.length; position++) {
-        if (!(position in collection)) continue;
-        const document = collection[position];
-        if (document === undefined) continue; // the FROM clause skips these
+    // Positive when (value, rid, position) ranks after b in the engine's result; no two candidates tie (positions).
+    const compareTo = (value: unknown, rid: unknown, position: number, b: Candidate): number =>
+        sign * compareValues(value, b.value) || compareValues(rid, b.rid) || position - b.position;
+    const compare = (a: Candidate, b: Candidate): number => compareTo(a.value, a.rid, a.position, b);
+    const candidateAt = (position: number): Candidate | undefined => {
+        const document = collection[position] as Record<string, unknown> | undefined;
+        if (typeof document !== 'object' || document === null) return undefined;
+        const value = valueAt(document, shape.path);
+        return value === undefined ? undefined : { document, value, rid: document._rid, position };
+    };
+
+    // A threshold from an evenly spaced sample, ranked a little past where the k-th document is expected, so that
+    // about k documents (rarely fewer) rank at or before it: the one pass below then keeps only those, at one
+    // comparison each, where a heap over all of them costs O(n log k) comparisons when the documents come in the order
+    // that makes each replace the heap's root (a container loaded in write order, asked for its latest windows).
+    // Every document at or before the threshold is kept, so when at least k are, the k least are among them.
+    const count = collection.length;
+    const sampleSize = Math.min(count, Math.max(256, Math.ceil(16 * Math.sqrt(count))));
+    const sample: Candidate[] = [];
+    for (let i = 0; i < sampleSize; i++) {
+        const candidate = candidateAt(Math.floor((i * count) / sampleSize));
+        if (candidate) sample.push(candidate);
+    }
+    sample.sort(compare); // before the checks below: an unsafe value can only move the threshold
+    const expectedRank = (k * sampleSize) / count;
+    const threshold =
+        sampleSize === count ? sample[k - 1] : sample[Math.ceil(expectedRank + 3 * Math.sqrt(expectedRank) + 8)];
+
+    // One pass to check every document (see the module comment) and keep those at or before the threshold.
+    let kept: Candidate[] = [];
+    for (let position = 0; position < count; position++) {
+        const document = collection[position]; // a hole reads as undefined, which the FROM clause skips too
+        if (document === undefined) continue;
         if (typeof document !== 'object' || document === null || Array.isArray(document)) return undefined;
         const record = document as Record<string, unknown>;
         const value = valueAt(record, shape.path);
         const rid = record._rid;
         if (!isSafe(value) || !isSafe(rid)) return undefined;
-        if (value === undefined || k === 0) continue;
-        const candidate: Candidate = { document: record, value, rid, position };
+        if (value === undefined) continue;
+        if (threshold === undefined || compareTo(value, rid, position, threshold) <= 0) {
+            kept.push({ document: record, value, rid, position });
+        }
+    }
+    if (k === 0) return [];
+    if (kept.length < k) {
+        kept = [];
+        for (let position = 0; position < count; position++) {
+            const candidate = candidateAt(position);
+            if (candidate) kept.push(candidate);
+        }
+    }
+    const selected = selectLeast(kept, k, compare);
+    return selected.sort((a, b) => a.position - b.position).map(({ document }) => document);
+}
+
+/** The k least candidates by `compare`, in no particular order: a max-heap of the best so far. O(n log k). */
+function selectLeast(candidates: readonly Candidate[], k: number, compare: Compare): Candidate[] {
+    const heap: Candidate[] = [];
+    for (const candidate of candidates) {
         if (heap.length < k) {
             heap.push(candidate);
             siftUp(heap, heap.length - 1, compare);
@@ -167,7 +210,7 @@ export function selectTopOrderByDocuments(
             siftDown(heap, 0, compare);
         }
     }
-    return heap.sort((a, b) => a.position - b.position).map(({ document }) => document);
+    return heap;
 }
 
 type Compare = (a: Candidate, b: Candidate) => number;

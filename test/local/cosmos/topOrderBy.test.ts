@@ -125,6 +125,27 @@ describe('selectTopOrderByDocuments through installLinearQueries', () => {
         }
     });
 
+    it('returns the same from large containers, where a sample picks the threshold, and when the sample misleads it', () => {
+        const sampled = container(3, 3_000);
+        // The positions the selection samples (ceil(16 sqrt n), evenly spaced) far ahead of the rest: the threshold
+        // from the sample then keeps fewer than k documents, and the selection must start over from all of them.
+        const samplePositions = new Set(Array.from({ length: 877 }, (_, i) => Math.floor((i * 3_000) / 877)));
+        const misleading = container(4, 3_000).map((document, n) => ({
+            ...document,
+            windowEnd: samplePositions.has(n) ? 9 : 1,
+        }));
+        for (const documents of [sampled, misleading]) {
+            for (const sql of [
+                'SELECT TOP 40 * FROM c ORDER BY c.windowEnd DESC',
+                'SELECT TOP 40 * FROM c ORDER BY c.windowEnd',
+                'SELECT TOP 1 * FROM c ORDER BY c.a.b DESC',
+                'SELECT TOP 1000 * FROM c ORDER BY c.windowEnd DESC',
+            ]) {
+                expect(compile(sql).exec(documents), sql).toEqual(general(sql, documents));
+            }
+        }
+    });
+
     it('pages the same way: every page and continuation token, at page sizes that split ties', () => {
         const documents = container(7, 300, 1); // paging needs a `_rid` on every row, in both paths
         for (const sql of [
