@@ -89,52 +89,47 @@ class ExpiryHeap {
 }
 
 /**
- * A document store's map (`_rid` -> item) that also files every document version it is given under the instant it
- * can first match the TTL sweep's query (ttlSweeper.ts expiredItemsQuery): by `_ts + ttl` when the item has its own
- * positive `ttl`, by `_ts` (to be compared with now - defaultTtl) when it has no valid own `ttl`, and nowhere when its
- * `ttl` is -1 or its `_ts` is not a number (the query cannot select it). Keying the default-TTL heap on `_ts` rather
- * than `_ts + defaultTtl` keeps it valid when the container's default changes.
+ * A document store's expiry instants: every document version its map (`_rid` -> item) is given, filed under the
+ * instant it can first match the TTL sweep's query (ttlSweeper.ts expiredItemsQuery): by `_ts + ttl` when the item has
+ * its own positive `ttl`, by `_ts` (to be compared with now - defaultTtl) when it has no valid own `ttl`, and nowhere
+ * when its `ttl` is -1 or its `_ts` is not a number (the query cannot select it). Keying the default-TTL heap on `_ts`
+ * rather than `_ts + defaultTtl` keeps it valid when the container's default changes.
  *
  * Every write of the server, whatever wraps it (changeSequence.ts, cosmosState.ts, the loader's direct inserts, a
- * rollback's restores), ends in `this._data.set` or `this._data.delete` (items.js), so tracking the map rather than
- * the store's methods misses none. Deletes and overwrites are not looked up in the heaps: an entry is current only
- * while the map still holds its very document object under its `_rid` (lazy invalidation), and stale entries are
+ * rollback's restores), ends in `this._data.set` or `this._data.delete` (items.js), so watching the map's `set` rather
+ * than the store's methods misses none. Deletes and overwrites are not looked up in the heaps: an entry is current
+ * only while the map still holds its very document object under its `_rid` (lazy invalidation), and stale entries are
  * dropped when a sweep reaches them.
  */
-class ExpiryTrackedMap extends Map<string, StoredItem> {
+class ExpiryIndex {
     readonly ownTtl = new ExpiryHeap();
     readonly defaultTtl = new ExpiryHeap();
 
-    override set(rid: string, item: StoredItem): this {
-        super.set(rid, item);
-        const document = item?.read();
-        if (document) this.file(rid, document);
-        return this;
-    }
+    constructor(private readonly map: Map<string, StoredItem>) {}
 
-    override clear(): void {
-        super.clear();
-        this.ownTtl.clear();
-        this.defaultTtl.clear();
-    }
-
-    private file(rid: string, document: StoredDocument): void {
+    file(rid: string, document: StoredDocument | null | undefined): void {
+        if (!document) return;
         const { _ts: ts, ttl } = document;
         if (typeof ts !== 'number') return;
         if (typeof ttl === 'number' && ttl > 0) this.ownTtl.push({ key: ts + ttl, rid, document });
         else if (ttl !== -1) this.defaultTtl.push({ key: ts, rid, document });
     }
 
+    clear(): void {
+        this.ownTtl.clear();
+        this.defaultTtl.clear();
+    }
+
     /**
-     * The current documents whose key is at most `bound`, each once, in heap order; they stay filed (a sweep's delete
-     * may fail, and such a document must be found again). Stale entries met on the way are dropped. O(m log n) for m
-     * entries at or below `bound`.
+     * The current documents whose key is at most `bound`, each once; they stay filed (a sweep's delete may fail, and
+     * such a document must be found again). Stale entries met on the way are dropped. O(m log n) for m entries at or
+     * below `bound`.
      */
     due(heap: ExpiryHeap, bound: number, into: Set<StoredDocument>): void {
         const kept: ExpiryEntry[] = [];
         for (let entry = heap.peek(); entry !== undefined && entry.key <= bound; entry = heap.peek()) {
             heap.pop();
-            if (this.get(entry.rid)?.read() !== entry.document || into.has(entry.document)) continue;
+            if (this.map.get(entry.rid)?.read() !== entry.document || into.has(entry.document)) continue;
             into.add(entry.document);
             kept.push(entry);
         }
@@ -143,14 +138,30 @@ class ExpiryTrackedMap extends Map<string, StoredItem> {
 }
 
 const installed = Symbol.for('namestream.cosmos.expiryIndex');
+const indexes = new WeakMap<Map<string, StoredItem>, ExpiryIndex>();
 
-/** The store's map, made an ExpiryTrackedMap on first use: one pass over what it holds (loaded documents included). */
-function trackedMap(store: DocumentStore): ExpiryTrackedMap {
-    if (store._data instanceof ExpiryTrackedMap) return store._data;
-    const tracked = new ExpiryTrackedMap();
-    for (const [rid, item] of store._data) tracked.set(rid, item);
-    store._data = tracked;
-    return tracked;
+/**
+ * The store's expiry index, built on first use by one pass over what its map holds (loaded documents included), after
+ * which the map's own `set` and `clear` (instance properties over Map's) keep it current.
+ */
+function expiryIndexOf(store: DocumentStore): ExpiryIndex {
+    const map = store._data;
+    let index = indexes.get(map);
+    if (index) return index;
+    const built = new ExpiryIndex(map);
+    for (const [rid, item] of map) built.file(rid, item.read());
+    map.set = function setAndFile(this: Map<string, StoredItem>, rid: string, item: StoredItem) {
+        Map.prototype.set.call(this, rid, item);
+        built.file(rid, item?.read());
+        return this;
+    };
+    map.clear = function clearAll(this: Map<string, StoredItem>) {
+        Map.prototype.clear.call(this);
+        built.clear();
+    };
+    indexes.set(map, built);
+    index = built;
+    return index;
 }
 
 function numberParameter(body: QueryBody, name: string): number | undefined {
@@ -177,10 +188,10 @@ function answerExpiredItemsQuery(store: DocumentStore, body: QueryBody, options:
     const defaultCutoff = body.query === withDefault ? numberParameter(body, '@defaultCutoff') : undefined;
     if (now === undefined || (body.query === withDefault && defaultCutoff === undefined)) return undefined;
 
-    const map = trackedMap(store);
+    const index = expiryIndexOf(store);
     const due = new Set<StoredDocument>();
-    map.due(map.ownTtl, now, due);
-    if (defaultCutoff !== undefined) map.due(map.defaultTtl, defaultCutoff, due);
+    index.due(index.ownTtl, now, due);
+    if (defaultCutoff !== undefined) index.due(index.defaultTtl, defaultCutoff, due);
     // The rest restates Items#query (items.js) over the due documents instead of all of them.
     try {
         return store._getQuery(body.query).exec([...due], {
@@ -198,7 +209,7 @@ function answerExpiredItemsQuery(store: DocumentStore, body: QueryBody, options:
 
 /**
  * Makes the TTL sweep's query (ttlSweeper.ts) cost what it deletes rather than what the container holds: the
- * in-process cosmosdb-server answers it from per-container min-heaps of expiry instants (ExpiryTrackedMap) instead of
+ * in-process cosmosdb-server answers it from per-container min-heaps of expiry instants (ExpiryIndex) instead of
  * evaluating its WHERE over every document.
  *
  * Why: the sweeper runs once a minute, and over a week of letter counts (544,374 documents, the Bicep's 7-day TTL) the
