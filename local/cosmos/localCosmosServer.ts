@@ -11,6 +11,7 @@ import { installChangeFeedRoute } from './changeFeed/changeFeedRoute';
 import { installChangeSequence } from './changeSequence';
 import { attachCosmosState, type CosmosStateLoad } from './cosmosState';
 import { EMULATOR_ACCOUNT_KEY, toConnectionString } from './emulatorAccount';
+import { installExpiryIndex } from './expiryIndex';
 import { installLinearQueries } from './linearQueries';
 import {
     certificatesExpireAt,
@@ -70,6 +71,7 @@ export async function startLocalCosmos({
 }: LocalCosmosOptions = {}): Promise<LocalCosmos> {
     installChangeSequence();
     installLinearQueries();
+    installExpiryIndex();
     installChangeFeedRoute();
     let certificates: LocalCertificates;
     let caGenerated = true;

@@ -104,8 +104,9 @@ async function sweep(container: Container, clock: Clock): Promise<string[]> {
  * The query for the items expired at `nowSeconds`, by the rules of effectiveTtlSeconds (which the sweep applies again
  * to each row): an item's own valid `ttl` (a positive number) counts from its `_ts`, -1 never expires, and anything else
  * takes the container's default, unless that is -1. Filtering in the query, rather than reading every item each sweep,
- * keeps a sweep's response to the items it deletes; the server still evaluates the filter over every document, which
- * is linear since installLinearQueries (100,000 documents: see docs/local-runtime.md).
+ * keeps a sweep's response to the items it deletes. The in-process server recognises this exact text (installExpiryIndex,
+ * expiryIndex.ts) and evaluates the filter only over the documents due by per-container expiry heaps, so a sweep costs
+ * what has expired rather than what the container holds (a week of letter counts: see docs/local-runtime.md).
  */
 export function expiredItemsQuery(
     containerDefaultTtl: number,
