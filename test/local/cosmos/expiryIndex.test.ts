@@ -2,6 +2,7 @@ import Documents from '@vercel/cosmosdb-server/lib/account/documents';
 import Items from '@vercel/cosmosdb-server/lib/account/items';
 import { beforeAll, describe, expect, it } from 'vitest';
 
+import { createRandomSource } from '../../../domain/random';
 import { installExpiryIndex } from '../../../local/cosmos/expiryIndex';
 import { installLinearQueries } from '../../../local/cosmos/linearQueries';
 import { expiredItemsQuery } from '../../../local/cosmos/ttlSweeper';
@@ -52,15 +53,10 @@ function allPages(run: (options: object) => Page): StoredDocument[][] {
     return pages;
 }
 
-/** A deterministic PRNG (mulberry32), so a failing container can be rebuilt from its seed. */
+/** Numbers in [0, 1) from the project's seeded source, so a failing container can be rebuilt from its seed. */
 function random(seed: number): () => number {
-    let state = seed;
-    return () => {
-        state = (state + 0x6d2b79f5) | 0;
-        let t = Math.imul(state ^ (state >>> 15), 1 | state);
-        t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    const source = createRandomSource(seed);
+    return () => source.nextFloat();
 }
 
 // Valid and invalid per-item ttls, as in ttlSweeper.test.ts: only positive numbers and -1 override the default.

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { RECENT_LETTER_COUNTS_QUERY } from '../../../domain/letterCounts/recentWindows';
+import { createRandomSource } from '../../../domain/random';
 import { AppendOnlyCollection, installLinearQueries } from '../../../local/cosmos/linearQueries';
 import { matchTopOrderBy, selectTopOrderByDocuments } from '../../../local/cosmos/topOrderBy';
 
@@ -47,15 +48,10 @@ function allPages(run: (options: ExecOptions) => Page, maxItemCount: number): un
     return pages;
 }
 
-/** A deterministic PRNG (mulberry32), so a failing container can be rebuilt from its seed. */
+/** Numbers in [0, 1) from the project's seeded source, so a failing container can be rebuilt from its seed. */
 function random(seed: number): () => number {
-    let state = seed;
-    return () => {
-        state = (state + 0x6d2b79f5) | 0;
-        let t = Math.imul(state ^ (state >>> 15), 1 | state);
-        t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    const source = createRandomSource(seed);
+    return () => source.nextFloat();
 }
 
 /**
