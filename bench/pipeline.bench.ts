@@ -37,6 +37,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 
 import { systemClock } from '../domain/clock';
 import { createNewNamesMessage, type NamesPerMessage } from '../domain/messages/createNewNamesMessage';
@@ -46,6 +47,7 @@ import { type LocalRuntime, startLocalRuntime } from '../local/runtime/localRunt
 import type { ServiceBusPath } from '../local/runtime/localServices';
 import type { RetentionOverrides } from '../local/runtime/retentionOverrides';
 import type { ServiceBusMessageToSend } from '../local/serviceBus/messages';
+import { stateLayout } from '../local/state/stateFolder';
 import { letterCountsJobSettings } from '../local/streamAnalytics';
 import { SOAK_VERDICT_RULE, type SoakMeasure, soakSeriesLine } from './soakVerdict';
 
@@ -75,6 +77,30 @@ interface StepResult {
      * /proc is not readable. Unlike the rate it hardly depends on the machine's load, so it shows the cost on disk.
      */
     diskBytesPerName: number;
+    /**
+     * The step in slices of TIMELINE_SLICE_SECONDS, so a slow step shows whether it was slow throughout or stalled in
+     * places, and what the processes were doing meanwhile.
+     */
+    timeline: TimelineSlice[];
+}
+
+/** Seconds per slice of a step's timeline. */
+const TIMELINE_SLICE_SECONDS = 5;
+
+/** One slice of a step: what the pipeline delivered and what the runtime and Azurite spent on it. */
+interface TimelineSlice {
+    /** Names that reached the Event Hub in the slice, per second. */
+    namesPerSecond: number;
+    /** Share of the slice the runtime's event loop was busy (performance.eventLoopUtilization), in percent. */
+    eventLoopBusyPercent: number;
+    /** Garbage-collection pauses of the runtime in the slice (PerformanceObserver 'gc' entries), ms. */
+    gcMs: number;
+    /** CPU the runtime process used (all its threads: SQLite, libuv's pool, V8's helpers), in cores. */
+    runtimeCores: number;
+    /** CPU the Azurite process used, in cores; 0 where /proc is not readable. */
+    azuriteCores: number;
+    /** Size of the state database's write-ahead log at the slice's end, MB; undefined in memory. */
+    walMb: number | undefined;
 }
 
 const args = process.argv.slice(2);
@@ -134,11 +160,13 @@ async function main(): Promise<void> {
                             storage,
                         }),
                     );
-                    console.log(JSON.stringify({ round, ...results.at(-1), loadAverage: loadAverage() }));
+                    const { timeline, ...step } = results.at(-1)!;
+                    console.log(JSON.stringify({ round, ...step, loadAverage: loadAverage() }));
+                    console.log(timelineLines(timeline));
                 }
             }
         }
-        console.table(results);
+        console.table(results.map(({ timeline: _timeline, ...step }) => step));
         for (const serviceBusPath of paths) {
             const rates = (storage: Storage) =>
                 results
@@ -205,7 +233,7 @@ async function main(): Promise<void> {
                 },
             ),
         );
-        console.table(results);
+        console.table(results.map(({ timeline: _timeline, ...step }) => step));
         console.log(
             soakSummary(samples, retention?.rawNamesBlobMs === undefined ? undefined : retention.rawNamesBlobMs / 1000),
         );
@@ -232,7 +260,7 @@ async function main(): Promise<void> {
             }
         }
     }
-    console.table(results);
+    console.table(results.map(({ timeline: _timeline, ...step }) => step));
 }
 
 /**
@@ -320,6 +348,7 @@ async function runStep(spec: StepSpec, hooks: StepHooks = {}): Promise<StepResul
     const started = performance.now();
     const writtenAtStart = writtenBytes('self') + writtenBytes(runtime.azurite.pid);
     const namesAtStart = runtime.metrics.snapshot().totalNames;
+    const timeline = sampleTimeline(runtime, stateDirectory);
     const due =
         targetNamesPerSecond === 'capacity'
             ? () => sentMessages + Math.max(0, CAPACITY_BACKLOG_MESSAGES - queue.activeMessageCount)
@@ -350,6 +379,7 @@ async function runStep(spec: StepSpec, hooks: StepHooks = {}): Promise<StepResul
     const reached = snapshot.totalNames;
     const latencies = [...runtime.metrics.windowLatenciesMs].sort((a, b) => a - b);
     clearInterval(memoryTimer);
+    const slices = timeline.stop();
     const result = {
         storage,
         serviceBusPath,
@@ -370,6 +400,7 @@ async function runStep(spec: StepSpec, hooks: StepHooks = {}): Promise<StepResul
             (writtenBytes('self') + writtenBytes(runtime.azurite.pid) - writtenAtStart) /
                 Math.max(1, reached - namesAtStart),
         ),
+        timeline: slices,
     };
     hooks.beforeStop?.();
     await runtime.stop();
@@ -504,6 +535,89 @@ function writtenBytes(pid: number | 'self' | undefined): number {
     } catch {
         return 0;
     }
+}
+
+/** Samples a step's timeline every TIMELINE_SLICE_SECONDS until stopped; stop returns the whole slices. */
+function sampleTimeline(runtime: LocalRuntime, stateDirectory: string | undefined): { stop(): TimelineSlice[] } {
+    const slices: TimelineSlice[] = [];
+    let gcMs = 0;
+    const gcObserver = new PerformanceObserver((list) => {
+        for (const entry of list.getEntries()) {
+            gcMs += entry.duration;
+        }
+    });
+    gcObserver.observe({ entryTypes: ['gc'] });
+    let names = runtime.metrics.snapshot().totalNames;
+    let loop = performance.eventLoopUtilization();
+    let cpu = process.cpuUsage();
+    let azuriteMs = childCpuMs(runtime.azurite.pid);
+    const timer = setInterval(() => {
+        const nowNames = runtime.metrics.snapshot().totalNames;
+        const nowAzuriteMs = childCpuMs(runtime.azurite.pid);
+        const cpuDelta = process.cpuUsage(cpu);
+        const sliceMs = TIMELINE_SLICE_SECONDS * 1000;
+        slices.push({
+            namesPerSecond: Math.round((nowNames - names) / TIMELINE_SLICE_SECONDS),
+            eventLoopBusyPercent: Math.round(performance.eventLoopUtilization(loop).utilization * 100),
+            gcMs: Math.round(gcMs),
+            runtimeCores: Number(((cpuDelta.user + cpuDelta.system) / 1000 / sliceMs).toFixed(2)),
+            azuriteCores: Number(((nowAzuriteMs - azuriteMs) / sliceMs).toFixed(2)),
+            walMb: stateDirectory === undefined ? undefined : Number((walBytes(stateDirectory) / 2 ** 20).toFixed(1)),
+        });
+        names = nowNames;
+        loop = performance.eventLoopUtilization();
+        cpu = process.cpuUsage();
+        azuriteMs = nowAzuriteMs;
+        gcMs = 0;
+    }, TIMELINE_SLICE_SECONDS * 1000);
+    return {
+        stop: () => {
+            clearInterval(timer);
+            gcObserver.disconnect();
+            return slices;
+        },
+    };
+}
+
+function walBytes(stateDirectory: string): number {
+    try {
+        return statSync(`${stateLayout(stateDirectory).database}-wal`).size;
+    } catch {
+        return 0;
+    }
+}
+
+/** A step's timeline as one line per measure, a column per slice, for reading a slow step next to a fast one. */
+function timelineLines(slices: readonly TimelineSlice[]): string {
+    const row = (label: string, values: Array<number | undefined>) =>
+        `  ${label.padEnd(22)}${values.map((value) => String(value ?? '-').padStart(7)).join('')}`;
+    return [
+        `  timeline, ${TIMELINE_SLICE_SECONDS}-s slices:`,
+        row(
+            'names/s',
+            slices.map((slice) => slice.namesPerSecond),
+        ),
+        row(
+            'event loop busy %',
+            slices.map((slice) => slice.eventLoopBusyPercent),
+        ),
+        row(
+            'GC ms',
+            slices.map((slice) => slice.gcMs),
+        ),
+        row(
+            'runtime cores',
+            slices.map((slice) => slice.runtimeCores),
+        ),
+        row(
+            'Azurite cores',
+            slices.map((slice) => slice.azuriteCores),
+        ),
+        row(
+            'WAL MB',
+            slices.map((slice) => slice.walMb),
+        ),
+    ].join('\n');
 }
 
 function childCpuMs(pid: number | undefined): number {
