@@ -2,10 +2,10 @@ import Documents from '@vercel/cosmosdb-server/lib/account/documents';
 import Items from '@vercel/cosmosdb-server/lib/account/items';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { createRandomSource } from '../../../domain/random';
 import { installExpiryIndex } from '../../../local/cosmos/expiryIndex';
 import { installLinearQueries } from '../../../local/cosmos/linearQueries';
 import { expiredItemsQuery } from '../../../local/cosmos/ttlSweeper';
+import { allPages, random } from './queryPages';
 
 type StoredDocument = Record<string, unknown>;
 interface Page {
@@ -40,23 +40,6 @@ function general(store: Store, spec: Spec, options: object = {}): Page {
         spec,
         options,
     );
-}
-
-function allPages(run: (options: object) => Page): StoredDocument[][] {
-    const pages: StoredDocument[][] = [];
-    let continuation: { token: string } | null = null;
-    do {
-        const page: Page = run({ maxItemCount: 5, ...(continuation ? { continuation } : {}) });
-        pages.push(page.result);
-        continuation = page.continuation;
-    } while (continuation && pages.length < 200);
-    return pages;
-}
-
-/** Numbers in [0, 1) from the project's seeded source, so a failing container can be rebuilt from its seed. */
-function random(seed: number): () => number {
-    const source = createRandomSource(seed);
-    return () => source.nextFloat();
 }
 
 // Valid and invalid per-item ttls, as in ttlSweeper.test.ts: only positive numbers and -1 override the default.
@@ -112,9 +95,9 @@ describe('installExpiryIndex', () => {
                         expect(answer, context).toEqual(general(store, spec));
                         selected += answer.result.length;
                         expect(
-                            allPages((options) => store.query(spec, options)),
+                            allPages((options) => store.query(spec, options), 5),
                             context,
-                        ).toEqual(allPages((options) => general(store, spec, options)));
+                        ).toEqual(allPages((options) => general(store, spec, options), 5));
                     }
                 }
                 // Between sweeps: rewrites of existing ids (new _ts and ttl), new documents, and a sweep's deletes

@@ -3,9 +3,9 @@ import { createRequire } from 'node:module';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { RECENT_LETTER_COUNTS_QUERY } from '../../../domain/letterCounts/recentWindows';
-import { createRandomSource } from '../../../domain/random';
 import { AppendOnlyCollection, installLinearQueries } from '../../../local/cosmos/linearQueries';
 import { matchTopOrderBy, selectTopOrderByDocuments } from '../../../local/cosmos/topOrderBy';
+import { allPages, random } from './queryPages';
 
 interface Page {
     result: unknown[];
@@ -34,24 +34,6 @@ const helpers = requireFromServer('@zeit/cosmosdb-query/lib/helpers') as { sort:
 /** The general engine: the query's compiled code over every document, without the exec patch's selection. */
 function general(sql: string, documents: unknown[], options: ExecOptions = {}): Page {
     return execute(AppendOnlyCollection.wrap(documents), { ...options, code: compile(sql).code });
-}
-
-/** Every page at `maxItemCount` rows a page, following continuation tokens, by `run`. */
-function allPages(run: (options: ExecOptions) => Page, maxItemCount: number): unknown[][] {
-    const pages: unknown[][] = [];
-    let continuation: { token: string } | null = null;
-    do {
-        const page: Page = run({ maxItemCount, ...(continuation ? { continuation } : {}) });
-        pages.push(page.result);
-        continuation = page.continuation;
-    } while (continuation && pages.length < 200);
-    return pages;
-}
-
-/** Numbers in [0, 1) from the project's seeded source, so a failing container can be rebuilt from its seed. */
-function random(seed: number): () => number {
-    const source = createRandomSource(seed);
-    return () => source.nextFloat();
 }
 
 /**
