@@ -269,7 +269,10 @@ export class SqliteEventHubStore implements EventHubStore {
             trim = { storedFrom: 0, deleteBefore: 0, lastTrimMs: nowMs, pending: undefined };
             this.#trims.set(partitionId, trim);
         }
-        const removable = beginningSequenceNumber - trim.storedFrom;
+        // Counted from where the last trim asked deletion to reach, not from what is deleted so far: while chunks
+        // of an earlier trim are still pending, each send would otherwise find thousands "removable" and delete a
+        // chunk of its own, synchronously, on the send's path.
+        const removable = beginningSequenceNumber - trim.deleteBefore;
         if (removable <= 0 || (removable < TRIM_BATCH_EVENTS && nowMs - trim.lastTrimMs < TRIM_INTERVAL_MS)) {
             return;
         }
