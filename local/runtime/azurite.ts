@@ -44,7 +44,31 @@ export async function startAzurite(
         }
     }
     const host = options.host ?? '127.0.0.1';
-    const port = options.port || (await findFreePort(host));
+    // A free port is found by binding and releasing it, then bound again by Azurite: another process can take it in
+    // between (seen once with many processes starting at once). Only a port this function chose is chosen again.
+    for (let attempt = 1; ; attempt++) {
+        const port = options.port || (await findFreePort(host));
+        try {
+            return await launchAzurite(options, host, port);
+        } catch (error) {
+            if (options.port || attempt >= PORT_ATTEMPTS || !(error instanceof PortTakenError)) {
+                throw error;
+            }
+        }
+    }
+}
+
+/** How many free ports startAzurite tries when Azurite finds the one it was given taken (EADDRINUSE). */
+const PORT_ATTEMPTS = 3;
+
+/** Azurite exited at start because its port was taken (its output names EADDRINUSE). */
+class PortTakenError extends Error {}
+
+async function launchAzurite(
+    options: { location?: string; extentGc?: AzuriteExtentGc },
+    host: string,
+    port: number,
+): Promise<RunningAzurite> {
     const executable = path.join(
         path.dirname(require.resolve('azurite/package.json')),
         'dist',
@@ -95,7 +119,9 @@ export async function startAzurite(
         child.once('exit', (code) =>
             reject(
                 damagedMetadata(options.location) ??
-                    new Error(`Azurite exited with code ${String(code)} before listening:\n${output}`),
+                    new (output.includes('EADDRINUSE') ? PortTakenError : Error)(
+                        `Azurite exited with code ${String(code)} before listening:\n${output}`,
+                    ),
             ),
         );
         child.once('error', reject);
