@@ -2,7 +2,10 @@ import { createServer, type Server } from 'node:net';
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
-// startAzurite's own port choice, replaced so a test can hand it a port that another process has taken in the
+import { startAzurite } from '../../../local/runtime/azurite';
+import type * as FreePort from '../../../local/runtime/freePort';
+
+// vi.mock is hoisted above the imports. startAzurite's own port choice, replaced so a test can hand it a port that another process has taken in the
 // meantime (the race a free-port probe leaves open). Its own file: the mock applies to the whole module graph.
 const ports: number[] = [];
 vi.mock('../../../local/runtime/freePort', () => ({
@@ -12,10 +15,10 @@ vi.mock('../../../local/runtime/freePort', () => ({
     }),
 }));
 
-const { startAzurite } = await import('../../../local/runtime/azurite');
-const { findFreePort } = await vi.importActual<typeof import('../../../local/runtime/freePort')>(
-    '../../../local/runtime/freePort',
-);
+/** A port free now, from the real probe. */
+async function findFreePort(): Promise<number> {
+    return (await vi.importActual<typeof FreePort>('../../../local/runtime/freePort')).findFreePort();
+}
 
 const servers: Server[] = [];
 afterEach(async () => {
