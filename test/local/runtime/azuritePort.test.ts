@@ -5,8 +5,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startAzurite } from '../../../local/runtime/azurite';
 import type * as FreePort from '../../../local/runtime/freePort';
 
-// vi.mock is hoisted above the imports. startAzurite's own port choice, replaced so a test can hand it a port that another process has taken in the
-// meantime (the race a free-port probe leaves open). Its own file: the mock applies to the whole module graph.
+// startAzurite's own port choice, replaced (vi.mock is hoisted above the imports) so a test can hand it a port that
+// another process has taken in the meantime, the race a free-port probe leaves open. Its own file: the mock applies
+// to the whole module graph.
 const ports: number[] = [];
 vi.mock('../../../local/runtime/freePort', () => ({
     findFreePort: vi.fn(() => {
