@@ -59,7 +59,16 @@
 //    turn its append resolved (Put Page, Append Block without an MD5, a size mismatch) is forgotten at the next turn
 //    (setImmediate), and a served one at once, so no chunk that blob metadata keeps holds its bytes; every later read
 //    (a download) reads the file as before. Put Page (uploadPages) reads nothing back and gains nothing.
+// 8. Azurite's uuid is 3.4.0, whose lib/rng.js calls crypto.randomBytes(16) for every id (three per upload: the
+//    request's context id and the append and read queues' operation ids): randomFillSync was 4.5 % of Azurite's main
+//    thread. uuid 8 pools instead (its dist/rng.js fills a 256-byte pool with randomFillSync and hands out 16-byte
+//    slices); this does the same with a 4 KiB pool when uuid 3's lib/rng.js loads (matched by its resolved file and
+//    its package's major version). The contract is uuid 3's: each call returns a new 16-byte Buffer of
+//    cryptographically strong random bytes that no other call returns; v4 sets the version and variant bits in it. A
+//    pool is never refilled in place: a used-up pool is dropped and a new one allocated, so a Buffer handed out is
+//    never written again.
 'use strict';
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const Module = require('node:module');
 const path = require('node:path');
@@ -329,6 +338,44 @@ function patchExtentReadBack(prototype) {
     };
 }
 
+// Fix 8: uuid 3's rng, pooled.
+const RANDOM_POOL_BYTES = 4096;
+const UUID3_RNG = path.join('uuid', 'lib', 'rng.js');
+let randomPool = Buffer.alloc(0);
+let randomPoolOffset = 0;
+
+function pooledRng() {
+    if (randomPoolOffset + 16 > randomPool.length) {
+        randomPool = crypto.randomFillSync(Buffer.allocUnsafeSlow(RANDOM_POOL_BYTES));
+        randomPoolOffset = 0;
+    }
+    randomPoolOffset += 16;
+    return randomPool.subarray(randomPoolOffset - 16, randomPoolOffset);
+}
+
+/** Resolved rng.js files -> whether each is uuid 3's. */
+const uuid3Rngs = new Map();
+
+function isUuid3Rng(request, parent, isMain) {
+    const base = path.basename(request);
+    if (base !== 'rng' && base !== 'rng.js') {
+        return false;
+    }
+    const filename = Module._resolveFilename(request, parent, isMain);
+    let isUuid3 = uuid3Rngs.get(filename);
+    if (isUuid3 === undefined) {
+        isUuid3 = false;
+        if (filename.endsWith(path.sep + UUID3_RNG)) {
+            const manifest = JSON.parse(
+                fs.readFileSync(path.join(path.dirname(filename), '..', 'package.json'), 'utf8'),
+            );
+            isUuid3 = manifest.name === 'uuid' && /^3\./.test(manifest.version);
+        }
+        uuid3Rngs.set(filename, isUuid3);
+    }
+    return isUuid3;
+}
+
 const load = Module._load;
 let memoizedUriTemplate;
 Module._load = function (request, parent, isMain) {
@@ -425,6 +472,9 @@ Module._load = function (request, parent, isMain) {
         };
         patchExtentReadBack(prototype);
         prototype.__namestreamPatched = true;
+    }
+    if (typeof exported === 'function' && isUuid3Rng(request, parent, isMain)) {
+        return pooledRng;
     }
     if (request === 'uri-templates' && typeof exported === 'function') {
         memoizedUriTemplate ??= memoizeTemplates(exported);

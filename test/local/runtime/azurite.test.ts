@@ -496,6 +496,42 @@ describe('startAzurite', () => {
         expect(JSON.parse(runWithPreload(script, false))).toEqual(fromFile([]));
     });
 
+    it("pools uuid 3's random bytes: valid distinct v4 ids, and a Buffer handed out is never written again", () => {
+        const script = `
+            const rng = require('uuid/lib/rng');
+            const v4 = require('uuid/v4');
+            const kept = rng();
+            const copy = Buffer.from(kept);
+            const ids = [];
+            for (let i = 0; i < 10000; i++) ids.push(v4());
+            const buffers = [];
+            for (let i = 0; i < 300; i++) buffers.push(rng());
+            console.log(JSON.stringify({
+                rng: rng.name,
+                v1: require('uuid').v1(),
+                distinct: new Set(ids).size,
+                notV4: ids.filter((id) => !/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(id)),
+                keptUnchanged: kept.equals(copy),
+                sixteenByteBuffers: buffers.every((buffer) => Buffer.isBuffer(buffer) && buffer.length === 16),
+                distinctBuffers: new Set(buffers.map((buffer) => buffer.toString('hex'))).size,
+            }));`;
+        const expected = {
+            distinct: 10000,
+            notV4: [],
+            keptUnchanged: true,
+            sixteenByteBuffers: true,
+            distinctBuffers: 300,
+        };
+        const withPreload = JSON.parse(runWithPreload(script)) as Record<string, unknown>;
+        expect(withPreload).toEqual({ ...expected, rng: 'pooledRng', v1: expect.stringMatching(UUID_V1) });
+        // Without the preload the same checks hold for uuid 3's own rng: the test sees the module it replaces.
+        expect(JSON.parse(runWithPreload(script, false))).toEqual({
+            ...expected,
+            rng: 'nodeRNG',
+            v1: expect.stringMatching(UUID_V1),
+        });
+    });
+
     it("removes one document as LokiJS's single removal does: same data, valid indices, no index rebuilt", () => {
         // Azurite's deleteBlob: count, then findAndRemove of one blob, among blobs with shared and unique names.
         const script = `
@@ -591,6 +627,8 @@ const DISPATCH_SCRIPT = `
         }
     }
     console.log(JSON.stringify({ memoized: dispatch.default.name === 'memoizedDispatch', decisions }));`;
+
+const UUID_V1 = /^[0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /** Bodies uploaded as block blobs: small JSON, empty, multi-byte UTF-8. */
 const MD5_BODIES: [string, Buffer][] = [
