@@ -752,8 +752,12 @@ async function startBareAzurite(location: string): Promise<{ connectionString: s
         ],
         { stdio: ['ignore', 'pipe', 'pipe'] },
     );
+    // Not left running if the test times out or its worker exits first (no lifeline, unlike startAzurite's child).
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
     const close = () =>
         new Promise<void>((resolve) => {
+            process.removeListener('exit', killOnExit);
             if (child.exitCode !== null) {
                 resolve();
                 return;
