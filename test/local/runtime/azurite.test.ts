@@ -401,9 +401,10 @@ describe('startAzurite', () => {
         const md5 = (body: string | Buffer) => createHash('md5').update(body).digest('base64');
         const bodies = Object.fromEntries(MD5_BODIES.map(([name, body]) => [name, { contentMD5: md5(body) }]));
         const readBack = { statusCode: 500 };
+        const blocks = { stageBlock: { contentMD5: undefined }, appendBlock: { contentMD5: undefined } };
         expect(withPreload).toEqual({
-            whileExtentAway: { ...bodies, 'big.bin': readBack },
-            afterExtentBack: { ...bodies, 'big.bin': { contentMD5: md5(BIG_BODY) } },
+            whileExtentAway: { ...bodies, 'big.bin': readBack, ...blocks },
+            afterExtentBack: { ...bodies, 'big.bin': { contentMD5: md5(BIG_BODY) }, ...blocks },
             badMD5: without.badMD5,
             downloads: without.downloads,
         });
@@ -413,6 +414,8 @@ describe('startAzurite', () => {
                 ...Object.fromEntries(MD5_BODIES.map(([name]) => [name, readBack])),
                 'empty.json': bodies['empty.json'],
                 'big.bin': readBack,
+                stageBlock: readBack,
+                appendBlock: readBack,
             },
             afterExtentBack: withPreload.afterExtentBack,
         });
@@ -676,6 +679,19 @@ async function md5Scenario(connectionString: string, location: string) {
                 async () => (await blob.getProperties()).contentMD5,
             );
         }
+        // Put Block and Append Block with a Content-MD5 read their body back too.
+        const block = Buffer.from('{"block":1}');
+        const transactionalContentMD5 = createHash('md5').update(block).digest();
+        outcomes.stageBlock = await outcome(() =>
+            container
+                .getBlockBlobClient(`${prefix}/staged.json`)
+                .stageBlock(Buffer.from('block').toString('base64'), block, block.length, { transactionalContentMD5 }),
+        );
+        const appendBlob = container.getAppendBlobClient(`${prefix}/append.log`);
+        await appendBlob.create();
+        outcomes.appendBlock = await outcome(() =>
+            appendBlob.appendBlock(block, block.length, { transactionalContentMD5 }),
+        );
         return outcomes;
     };
     renameSync(path.join(storage, extent!), path.join(storage, 'away'));
