@@ -1,5 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,7 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { describe, expect, it } from 'vitest';
 
-import { AZURITE_ACCOUNT, startAzurite } from '../../../local/runtime/azurite';
+import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite } from '../../../local/runtime/azurite';
+import { findFreePort } from '../../../local/runtime/freePort';
 import { waitForLeftoverProcess } from '../../../local/runtime/leftoverProcess';
 import { StateCorruptError } from '../../../local/state';
 
@@ -390,6 +392,149 @@ describe('startAzurite', () => {
         });
     });
 
+    it('stores the MD5 of the bytes uploaded without reading them back, and answers bad MD5s as Azurite does', async () => {
+        // The same requests against Azurite started as the runtime starts it and against Azurite without the preload.
+        // While the extent file is moved away, an upload that reads its body back from the file fails: that shows
+        // which uploads still read back.
+        const withPreload = await runOnAzurite(true, md5Scenario);
+        const without = await runOnAzurite(false, md5Scenario);
+        const md5 = (body: string | Buffer) => createHash('md5').update(body).digest('base64');
+        const bodies = Object.fromEntries(MD5_BODIES.map(([name, body]) => [name, { contentMD5: md5(body) }]));
+        const readBack = { statusCode: 500 };
+        const blocks = { stageBlock: { contentMD5: undefined }, appendBlock: { contentMD5: undefined } };
+        expect(withPreload).toEqual({
+            whileExtentAway: { ...bodies, 'big.bin': readBack, ...blocks },
+            afterExtentBack: { ...bodies, 'big.bin': { contentMD5: md5(BIG_BODY) }, ...blocks },
+            badMD5: without.badMD5,
+            downloads: without.downloads,
+        });
+        expect(without).toMatchObject({
+            // Azurite reads every non-empty body back; an empty one it answers without reading.
+            whileExtentAway: {
+                ...Object.fromEntries(MD5_BODIES.map(([name]) => [name, readBack])),
+                'empty.json': bodies['empty.json'],
+                'big.bin': readBack,
+                stageBlock: readBack,
+                appendBlock: readBack,
+            },
+            afterExtentBack: withPreload.afterExtentBack,
+        });
+        expect(withPreload.badMD5).toEqual({
+            upload: { statusCode: 400, code: 'InvalidOperation' },
+            stageBlock: { statusCode: 400, code: 'InvalidOperation' },
+            appendBlock: { statusCode: 400, code: 'Md5Mismatch' },
+        });
+        expect(withPreload.downloads).toEqual([
+            ...MD5_BODIES.map(([, body]) => body.toString('base64')),
+            BIG_BODY.toString('base64'),
+        ]);
+    }, 60_000);
+
+    it('serves only the first read of a chunk just appended from its bytes, in that turn, up to 4 MiB', () => {
+        // Azurite's own FSExtentStore on a folder; every read of an extent file goes through fs.createReadStream.
+        const script = `
+            const crypto = require('crypto');
+            const fs = require('fs');
+            const os = require('os');
+            const path = require('path');
+            const { Readable } = require('stream');
+            let fileReads = 0;
+            const createReadStream = fs.createReadStream;
+            fs.createReadStream = (...args) => { fileReads++; return createReadStream(...args); };
+            const FSExtentStore = require('azurite/dist/src/common/persistence/FSExtentStore').default;
+            const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'namestream-readback-'));
+            const logger = { info() {}, debug() {}, verbose() {}, warn() {}, error() {} };
+            const metadata = { updateExtent: async () => {}, getExtentLocationId: async () => 'loc' };
+            const extents = new FSExtentStore(metadata, [{ locationId: 'loc', locationPath: directory, maxConcurrency: 1 }], logger);
+            const read = async (chunk) => {
+                const before = fileReads;
+                const stream = await extents.readExtent(chunk);
+                const buffers = [];
+                for await (const data of stream) buffers.push(data);
+                const bytes = Buffer.concat(buffers);
+                return { md5: crypto.createHash('md5').update(bytes).digest('base64'), bytes: bytes.length, fromFile: fileReads > before };
+            };
+            const body = (...parts) => Readable.from(parts.map((part) => Buffer.from(part)), { objectMode: false });
+            const big = Buffer.alloc(4 * 1024 * 1024 + 1, 7);
+            (async () => {
+                const results = {};
+                const streamed = await extents.appendExtent(body('Zoë ', '李 ', '🚀'));
+                results.streamFirstRead = await read(streamed);
+                results.streamSecondRead = await read(streamed);
+                results.buffer = await read(await extents.appendExtent(Buffer.from('Ana')));
+                results.overBound = await read(await extents.appendExtent(Readable.from([big.subarray(0, 65536), big.subarray(65536)], { objectMode: false })));
+                results.atBound = await read(await extents.appendExtent(body(big.subarray(1))));
+                const later = await extents.appendExtent(body('later'));
+                await new Promise((resolve) => setImmediate(resolve));
+                results.nextTurn = await read(later);
+                const copied = await extents.appendExtent(body('copied'));
+                results.otherObject = await read({ ...copied });
+                results.altered = await read(Object.assign(await extents.appendExtent(body('altered')), { count: 3 }));
+                fs.rmSync(directory, { recursive: true });
+                console.log(JSON.stringify(results));
+            })();`;
+        const md5 = (body: string | Buffer, bytes = Buffer.byteLength(body)) => ({
+            md5: createHash('md5').update(body).digest('base64'),
+            bytes,
+        });
+        const big = Buffer.alloc(4 * 1024 * 1024 + 1, 7);
+        const contents = {
+            streamFirstRead: md5('Zoë 李 🚀'),
+            streamSecondRead: md5('Zoë 李 🚀'),
+            buffer: md5('Ana'),
+            overBound: md5(big),
+            atBound: md5(big.subarray(1)),
+            nextTurn: md5('later'),
+            otherObject: md5('copied'),
+            altered: md5('alt'),
+        };
+        const fromFile = (kept: string[]) =>
+            Object.fromEntries(
+                Object.entries(contents).map(([name, content]) => [
+                    name,
+                    { ...content, fromFile: !kept.includes(name) },
+                ]),
+            );
+        expect(JSON.parse(runWithPreload(script))).toEqual(fromFile(['streamFirstRead', 'buffer', 'atBound']));
+        expect(JSON.parse(runWithPreload(script, false))).toEqual(fromFile([]));
+    });
+
+    it("pools uuid 3's random bytes: valid distinct v4 ids, and a Buffer handed out is never written again", () => {
+        const script = `
+            const rng = require('uuid/lib/rng');
+            const v4 = require('uuid/v4');
+            const kept = rng();
+            const copy = Buffer.from(kept);
+            const ids = [];
+            for (let i = 0; i < 10000; i++) ids.push(v4());
+            const buffers = [];
+            for (let i = 0; i < 300; i++) buffers.push(rng());
+            console.log(JSON.stringify({
+                rng: rng.name,
+                v1: require('uuid').v1(),
+                distinct: new Set(ids).size,
+                notV4: ids.filter((id) => !/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(id)),
+                keptUnchanged: kept.equals(copy),
+                sixteenByteBuffers: buffers.every((buffer) => Buffer.isBuffer(buffer) && buffer.length === 16),
+                distinctBuffers: new Set(buffers.map((buffer) => buffer.toString('hex'))).size,
+            }));`;
+        const expected = {
+            distinct: 10000,
+            notV4: [],
+            keptUnchanged: true,
+            sixteenByteBuffers: true,
+            distinctBuffers: 300,
+        };
+        const withPreload = JSON.parse(runWithPreload(script)) as Record<string, unknown>;
+        expect(withPreload).toEqual({ ...expected, rng: 'pooledRng', v1: expect.stringMatching(UUID_V1) });
+        // Without the preload the same checks hold for uuid 3's own rng: the test sees the module it replaces.
+        expect(JSON.parse(runWithPreload(script, false))).toEqual({
+            ...expected,
+            rng: 'nodeRNG',
+            v1: expect.stringMatching(UUID_V1),
+        });
+    });
+
     it("removes one document as LokiJS's single removal does: same data, valid indices, no index rebuilt", () => {
         // Azurite's deleteBlob: count, then findAndRemove of one blob, among blobs with shared and unique names.
         const script = `
@@ -485,6 +630,178 @@ const DISPATCH_SCRIPT = `
         }
     }
     console.log(JSON.stringify({ memoized: dispatch.default.name === 'memoizedDispatch', decisions }));`;
+
+const UUID_V1 = /^[0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/** Bodies uploaded as block blobs: small JSON, empty, multi-byte UTF-8. */
+const MD5_BODIES: [string, Buffer][] = [
+    ['small.json', Buffer.from('{"name":"Ana"}')],
+    ['empty.json', Buffer.alloc(0)],
+    ['utf8.json', Buffer.from('{"name":"Zoë 李 🚀"}')],
+];
+/** One byte over what the preload keeps of an append (4 MiB): Azurite reads it back. */
+const BIG_BODY = Buffer.alloc(4 * 1024 * 1024 + 1, 'x');
+
+type Outcome = { contentMD5: string | undefined } | { statusCode: number; code?: string };
+
+async function outcome(action: () => Promise<unknown>, read?: () => Promise<Uint8Array | undefined>): Promise<Outcome> {
+    try {
+        await action();
+        const md5 = read ? await read() : undefined;
+        return { contentMD5: md5 === undefined ? undefined : Buffer.from(md5).toString('base64') };
+    } catch (error) {
+        const { statusCode, code } = error as { statusCode?: number; code?: string };
+        // A failed read-back is Azurite's internal error; only its status is compared.
+        return statusCode === 500 ? { statusCode } : { statusCode: statusCode ?? -1, code };
+    }
+}
+
+/**
+ * Uploads while the extent file is moved away (an upload reading its body back from the file fails), then with it
+ * back; then uploads with wrong MD5s, and downloads every body.
+ */
+async function md5Scenario(connectionString: string, location: string) {
+    // No retries: a failed read-back answers 500, which the SDK would retry for minutes.
+    const container = BlobServiceClient.fromConnectionString(connectionString, {
+        retryOptions: { maxTries: 1 },
+    }).getContainerClient('raw-names');
+    await container.create();
+    await container.getBlockBlobClient('first.json').upload('{}', 2);
+    const storage = path.join(location, '__blobstorage__');
+    const [extent, ...others] = readdirSync(storage);
+    expect(others).toEqual([]);
+    const uploads = async (prefix: string) => {
+        const outcomes: Record<string, Outcome> = {};
+        for (const [name, body] of [...MD5_BODIES, ['big.bin', BIG_BODY] as [string, Buffer]]) {
+            const blob = container.getBlockBlobClient(`${prefix}/${name}`);
+            outcomes[name] = await outcome(
+                () => blob.upload(body, body.length),
+                async () => (await blob.getProperties()).contentMD5,
+            );
+        }
+        // Put Block and Append Block with a Content-MD5 read their body back too.
+        const block = Buffer.from('{"block":1}');
+        const transactionalContentMD5 = createHash('md5').update(block).digest();
+        outcomes.stageBlock = await outcome(() =>
+            container
+                .getBlockBlobClient(`${prefix}/staged.json`)
+                .stageBlock(Buffer.from('block').toString('base64'), block, block.length, { transactionalContentMD5 }),
+        );
+        const appendBlob = container.getAppendBlobClient(`${prefix}/append.log`);
+        await appendBlob.create();
+        outcomes.appendBlock = await outcome(() =>
+            appendBlob.appendBlock(block, block.length, { transactionalContentMD5 }),
+        );
+        return outcomes;
+    };
+    renameSync(path.join(storage, extent!), path.join(storage, 'away'));
+    const whileExtentAway = await uploads('away');
+    renameSync(path.join(storage, 'away'), path.join(storage, extent!));
+    const afterExtentBack = await uploads('back');
+
+    const wrong = createHash('md5').update('not the body').digest();
+    const appendBlob = container.getAppendBlobClient('append.log');
+    await appendBlob.create();
+    const badMD5 = {
+        upload: await outcome(() =>
+            container.getBlockBlobClient('bad.json').upload('{}', 2, { blobHTTPHeaders: { blobContentMD5: wrong } }),
+        ),
+        stageBlock: await outcome(() =>
+            container
+                .getBlockBlobClient('staged.json')
+                .stageBlock(Buffer.from('block').toString('base64'), '{}', 2, { transactionalContentMD5: wrong }),
+        ),
+        appendBlock: await outcome(() => appendBlob.appendBlock('{}', 2, { transactionalContentMD5: wrong })),
+    };
+    const downloads: string[] = [];
+    for (const [name] of [...MD5_BODIES, ['big.bin']]) {
+        downloads.push((await container.getBlockBlobClient(`back/${name}`).downloadToBuffer()).toString('base64'));
+    }
+    return { whileExtentAway, afterExtentBack, badMD5, downloads };
+}
+
+/**
+ * Runs a scenario on a real Azurite on a temporary folder: started as the runtime starts it (startAzurite, with the
+ * preloads), or the same Azurite with the runtime's arguments and no preload.
+ */
+async function runOnAzurite<T>(
+    withPreload: boolean,
+    scenario: (connectionString: string, location: string) => Promise<T>,
+): Promise<T> {
+    const location = mkdtempSync(path.join(tmpdir(), 'azurite-md5-'));
+    try {
+        const azurite = withPreload ? await startAzurite({ port: 0, location }) : await startBareAzurite(location);
+        try {
+            return await scenario(azurite.connectionString, location);
+        } finally {
+            await azurite.close();
+        }
+    } finally {
+        rmSync(location, { recursive: true, force: true });
+    }
+}
+
+/** Azurite as startAzurite runs it (same executable and flags) but without any preload: the reference. */
+async function startBareAzurite(location: string): Promise<{ connectionString: string; close(): Promise<void> }> {
+    const port = await findFreePort();
+    const executable = path.join(
+        path.dirname(require.resolve('azurite/package.json')),
+        'dist',
+        'src',
+        'blob',
+        'main.js',
+    );
+    const child = spawn(
+        process.execPath,
+        [
+            executable,
+            '--blobHost',
+            '127.0.0.1',
+            '--blobPort',
+            String(port),
+            '--skipApiVersionCheck',
+            '--disableTelemetry',
+            '--loose',
+            '--silent',
+            '--location',
+            location,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    // Not left running if the test times out or its worker exits first (no lifeline, unlike startAzurite's child).
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    const close = () =>
+        new Promise<void>((resolve) => {
+            process.removeListener('exit', killOnExit);
+            if (child.exitCode !== null) {
+                resolve();
+                return;
+            }
+            child.once('exit', () => resolve());
+            child.kill('SIGTERM');
+        });
+    try {
+        await new Promise<void>((resolve, reject) => {
+            let output = '';
+            const onData = (chunk: Buffer) => {
+                output += chunk.toString();
+                if (output.includes('successfully listens')) resolve();
+            };
+            child.stdout.on('data', onData);
+            child.stderr.on('data', onData);
+            child.once('exit', (code) => reject(new Error(`Azurite exited with code ${String(code)}:\n${output}`)));
+        });
+    } catch (error) {
+        await close();
+        throw error;
+    }
+    const endpoint = `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
+    return {
+        connectionString: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${endpoint};`,
+        close,
+    };
+}
 
 /** Runs a script where the preload runs: a Node process started with it, resolving modules as Azurite does. */
 function runWithPreload(script: string, withPreload = true): string {
