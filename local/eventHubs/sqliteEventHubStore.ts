@@ -274,11 +274,24 @@ export class SqliteEventHubStore implements EventHubStore {
         // chunk of its own, synchronously, on the send's path.
         const removable = beginningSequenceNumber - trim.deleteBefore;
         if (removable <= 0 || (removable < TRIM_BATCH_EVENTS && nowMs - trim.lastTrimMs < TRIM_INTERVAL_MS)) {
+            // A chain of chunks that a failed DELETE stopped starts again here, off the send path, every 10 s at most.
+            if (
+                trim.pending === undefined &&
+                trim.storedFrom < trim.deleteBefore &&
+                nowMs - trim.lastTrimMs >= TRIM_INTERVAL_MS
+            ) {
+                trim.lastTrimMs = nowMs;
+                this.#scheduleDeletes(partitionId, trim);
+            }
             return;
         }
-        trim.deleteBefore = Math.max(trim.deleteBefore, beginningSequenceNumber);
+        const deleteBefore = Math.max(trim.deleteBefore, beginningSequenceNumber);
+        let storedFrom = trim.storedFrom;
         this.#state.transaction(() => {
-            this.#deleteChunk(partitionId, trim);
+            // While a chain of chunks is pending, it does the deleting; this trim only records where the log ends.
+            if (trim.pending === undefined) {
+                storedFrom = this.#deleteChunk(partitionId, storedFrom, deleteBefore);
+            }
             // Where the log ends, for a restart after retention removed every event: numbering continues from it.
             this.#partitionEnds.put(partitionId, {
                 endSequenceNumber: end.endSequenceNumber,
@@ -293,20 +306,24 @@ export class SqliteEventHubStore implements EventHubStore {
                           },
             });
         });
+        // Only once that commit succeeded: chunks never delete up to a point whose end record was not written (a
+        // restart of an emptied partition numbers from that record), and a rolled-back DELETE is not counted as done.
+        trim.storedFrom = storedFrom;
+        trim.deleteBefore = deleteBefore;
         trim.lastTrimMs = nowMs;
         this.#scheduleDeletes(partitionId, trim);
     }
 
     /**
-     * Deletes the next chunk of the rows before `deleteBefore`. Sequence numbers are contiguous, so a range of
-     * DELETE_CHUNK_ROWS numbers holds at most that many rows. Rows left for a later chunk are never read (the hub reads
-     * only from the log's beginning on); if the runtime stops first, the next start finds them expired or over the
-     * cap again and deletes them then.
+     * Deletes the rows from `storedFrom` up to the next chunk's end (at most `deleteBefore`) and returns that end.
+     * Sequence numbers are contiguous, so a range of DELETE_CHUNK_ROWS numbers holds at most that many rows. Rows left
+     * for a later chunk are never read (the hub reads only from the log's beginning on); if the runtime stops first,
+     * the next start finds them expired or over the cap again and deletes them then.
      */
-    #deleteChunk(partitionId: string, trim: PartitionTrim): void {
-        const upTo = Math.min(trim.deleteBefore, trim.storedFrom + DELETE_CHUNK_ROWS);
+    #deleteChunk(partitionId: string, storedFrom: number, deleteBefore: number): number {
+        const upTo = Math.min(deleteBefore, storedFrom + DELETE_CHUNK_ROWS);
         this.#delete.run(this.#eventHubName, partitionId, upTo);
-        trim.storedFrom = upTo;
+        return upTo;
     }
 
     #scheduleDeletes(partitionId: string, trim: PartitionTrim): void {
@@ -319,9 +336,10 @@ export class SqliteEventHubStore implements EventHubStore {
                 return;
             }
             try {
-                this.#deleteChunk(partitionId, trim);
+                trim.storedFrom = this.#deleteChunk(partitionId, trim.storedFrom, trim.deleteBefore);
             } catch (error) {
-                // The disk refused it (full, read-only): the rows stay, unread, and the next trim tries again.
+                // The disk refused it (full, read-only): the rows stay, unread, and a trim at least 10 s later starts
+                // the chain again.
                 console.warn(
                     `[eventHubs:${this.#eventHubName}] partition ${partitionId}: deleting trimmed events from ` +
                         `${this.#state.databaseFile} failed (${error instanceof Error ? error.message : String(error)})`,

@@ -229,6 +229,49 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
             [5_002, 'c'],
         ]);
         expect(hub.send([{ body: 'after' }], { partitionId: '0' })[0]!.sequenceNumber).toBe(5_003);
+
+        // Emptied by retention across a restart, the partition keeps its numbering.
+        folder.close();
+        folder.advance(2 * HOUR_MS);
+        hub = folder.open({ retentionMs: HOUR_MS });
+        expect(folder.rowCounts()).toEqual({});
+        expect(hub.getPartitionProperties('0')).toMatchObject({ beginningSequenceNumber: 5_004, isEmpty: true });
+        expect(hub.send([{ body: 'later' }], { partitionId: '0' })[0]!.sequenceNumber).toBe(5_004);
+    });
+
+    it('never deletes past a log end it could not record, so an emptied partition does not reuse numbers', async () => {
+        const folder = durableFolder();
+        let hub = folder.open({ retentionMs: HOUR_MS });
+        for (let sent = 0; sent < 5_000; sent += 1_000) {
+            hub.send(
+                Array.from({ length: 1_000 }, (_, index) => ({ body: sent + index })),
+                { partitionId: '0' },
+            );
+        }
+        folder.close();
+        folder.advance(2 * HOUR_MS);
+        hub = folder.open({ retentionMs: HOUR_MS });
+        expect(folder.rowCounts()).toEqual({ 0: 3_000 });
+        hub.send([{ body: 'fresh' }], { partitionId: '0' });
+
+        // The disk refuses the partition's end record (and only that) while the chain of chunks is still pending.
+        folder.state.database.exec(`
+            CREATE TEMP TRIGGER refuse_insert BEFORE INSERT ON records WHEN NEW.scope = 'eventHubs/names/partitions'
+            BEGIN SELECT RAISE(ABORT, 'disk full'); END;
+            CREATE TEMP TRIGGER refuse_update BEFORE UPDATE ON records WHEN NEW.scope = 'eventHubs/names/partitions'
+            BEGIN SELECT RAISE(ABORT, 'disk full'); END;`);
+        folder.advance(HOUR_MS + 1);
+        expect(() => hub.stats()).toThrow(/disk full/);
+        for (let turn = 0; turn < 3; turn++) {
+            await new Promise((resolve) => setImmediate(resolve));
+        }
+        // The chain deleted what the end record written at start covers, and kept 'fresh', whose end it could not record.
+        expect(folder.rowCounts()).toEqual({ 0: 1 });
+
+        folder.state.database.exec('DROP TRIGGER refuse_insert; DROP TRIGGER refuse_update;');
+        folder.close();
+        hub = folder.open({ retentionMs: HOUR_MS });
+        expect(hub.send([{ body: 'after' }], { partitionId: '0' })[0]!.sequenceNumber).toBe(5_001);
     });
 
     it('serves a reader before the memory tail from the database, then from memory, as one log', async () => {
