@@ -34,6 +34,9 @@ export interface AzuriteExtentGc {
  * Starts the real Azurite Blob service as a child process (in memory unless a location is given). The API version
  * check is skipped because the storage SDK pinned for Node 20 may be newer than this Azurite release.
  * @throws RangeError quoting the value when a field of extentGc is not a positive integer
+ * @throws StateCorruptError naming the file when Azurite cannot read its metadata at `location`
+ * @throws Error quoting Azurite's output when it exits before listening; when this function chose the port and
+ *   Azurite found it taken (EADDRINUSE), only after PORT_ATTEMPTS ports
  */
 export async function startAzurite(
     options: { port?: number; host?: string; location?: string; extentGc?: AzuriteExtentGc } = {},
@@ -54,6 +57,7 @@ export async function startAzurite(
             if (options.port || attempt >= PORT_ATTEMPTS || !(error instanceof PortTakenError)) {
                 throw error;
             }
+            console.warn(`[azurite] port ${port} was taken before Azurite could bind it; trying another`);
         }
     }
 }
