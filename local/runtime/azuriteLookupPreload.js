@@ -244,15 +244,17 @@ async function flushFiles(files) {
 
 // Fix 9: a save that took d ms is followed by at least SAVE_SPACING_FACTOR x d ms without one (5 % of the time at most).
 const SAVE_SPACING_FACTOR = 19;
+// The last save's duration per database, in ms; kept off the database, whose own fields LokiJS saves.
+const lastSaveMs = new WeakMap();
 
 /** LokiJS's autosave interval (its default when unset), in ms. */
 function autosaveInterval(db) {
     return typeof db.autosaveInterval === 'number' && db.autosaveInterval > 0 ? db.autosaveInterval : 5000;
 }
 
-/** The wait after the last save, which took __namestreamLastSaveMs (none yet: LokiJS's interval), in ms. */
+/** The wait after the database's last save (none yet: LokiJS's interval), in ms. */
 function autosaveDelay(db) {
-    return Math.max(autosaveInterval(db), SAVE_SPACING_FACTOR * (db.__namestreamLastSaveMs || 0));
+    return Math.max(autosaveInterval(db), SAVE_SPACING_FACTOR * (lastSaveMs.get(db) ?? 0));
 }
 
 /**
@@ -338,7 +340,7 @@ Module._load = function (request, parent, isMain) {
         exported.prototype.saveDatabaseInternal = function (callback) {
             const started = performance.now();
             return saveDatabaseInternal.call(this, (error) => {
-                this.__namestreamLastSaveMs = performance.now() - started;
+                lastSaveMs.set(this, performance.now() - started);
                 if (typeof callback === 'function') {
                     callback(error);
                 } else if (error) {

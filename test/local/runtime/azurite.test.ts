@@ -451,7 +451,10 @@ describe('startAzurite', () => {
                 blobs.insert({ name: 'raw-names/last.json' });
                 writeTakes = 7000;
                 await new Promise((resolve) => db.close(resolve));
-                const saved = JSON.parse(fs.readFileSync(file, 'utf8')).collections[0].data.map((blob) => blob.name);
+                const text = fs.readFileSync(file, 'utf8');
+                const saved = JSON.parse(text).collections[0].data.map((blob) => blob.name);
+                // The file holds LokiJS's own fields only.
+                if (text.includes('__namestream')) throw new Error('the preload wrote its own state into the file');
                 fs.rmSync(directory, { recursive: true });
                 console.log(JSON.stringify({ log, saved, timersLeft: pending.size }));
             })();`;
