@@ -47,15 +47,16 @@
 //    the capacity this gave back).
 // 9. LokiJS's autosave (on in Azurite, every 5 s) serializes the whole database on Azurite's only thread and writes it:
 //    the cost grows with the blobs held (docs/local-runtime.md, "Fsync policy", measures it), and while it runs every
-//    upload waits. At a fixed 5 s a save of 750 ms (about 45,000 blobs) already took 15 % of Azurite's time, and with
-//    the 7 days of blobs `npm start` keeps a save would take most of it. The autosave timer is rearmed after each save
-//    instead: a save that took d ms (serialize, fix 6's flushes, write and rename, as the save's own callback sees it)
-//    is followed by max(autosaveInterval, SAVE_SPACING_FACTOR x d) ms without one, so saving takes at most
-//    1 / (1 + SAVE_SPACING_FACTOR) = 5 % of Azurite's time, and exactly LokiJS's 5 s while a save takes under 263 ms.
-//    Every save still happens in order (a due save that finds nothing changed waits one interval and looks again;
-//    one that finds changes saves them all); only the spacing grows. close() disables the timer and saves a changed
-//    database as before, so a stop or the parent's death (azuriteParentWatch.js) still saves everything; what a power
-//    loss or a kill of Azurite alone can lose grows to the spacing (docs/local-runtime.md, "Fsync policy").
+//    upload waits. At a fixed 5 s a save of 750 ms (about 45,000 blobs) already took 15 % of Azurite's time, and at the
+//    7 days of blobs `npm start` keeps (300,000) a save takes about 10 s, longer than the interval. The autosave timer
+//    is rearmed after each save instead: a save that took d ms (serialize, fix 6's flushes, write and rename, as the
+//    save's own callback sees it) is followed by max(autosaveInterval, SAVE_SPACING_FACTOR x d) ms without one, so
+//    saving takes at most 1 / (1 + SAVE_SPACING_FACTOR) = 5 % of Azurite's time, and the spacing is exactly LokiJS's
+//    5 s while a save takes under 263 ms. Every save still happens in order (a due save that finds nothing changed
+//    waits one interval and looks again; one that finds changes saves them all); only the spacing grows. close()
+//    disables the timer and saves a changed database as before, so a stop or the parent's death
+//    (azuriteParentWatch.js) still saves everything; what a power loss or a kill of Azurite alone can lose grows to
+//    the spacing (docs/local-runtime.md, "Fsync policy").
 'use strict';
 const fs = require('node:fs');
 const Module = require('node:module');
@@ -242,7 +243,7 @@ async function flushFiles(files) {
     }
 }
 
-// Fix 9: a save that took d ms is followed by at least SAVE_SPACING_FACTOR x d ms without one (5 % of the time at most).
+// Fix 9: a save that took d ms is followed by at least SAVE_SPACING_FACTOR x d ms without one (at most 5 % saving).
 const SAVE_SPACING_FACTOR = 19;
 // The last save's duration per database, in ms; kept off the database, whose own fields LokiJS saves.
 const lastSaveMs = new WeakMap();
