@@ -67,12 +67,25 @@
 //    cryptographically strong random bytes that no other call returns; v4 sets the version and variant bits in it. A
 //    pool is never refilled in place: a used-up pool is dropped and a new one allocated, so a Buffer handed out is
 //    never written again.
+// 9. LokiJS's autosave (on in Azurite, every 5 s) serializes the whole database on Azurite's only thread and writes it:
+//    the cost grows with the blobs held (docs/local-runtime.md, "Fsync policy", measures it), and while it runs every
+//    upload waits. At a fixed 5 s a save of 750 ms (about 45,000 blobs) already took 15 % of Azurite's time, and at the
+//    7 days of blobs `npm start` keeps (300,000) a save takes about 10 s, longer than the interval. The autosave timer
+//    is rearmed after each save instead: a save that took d ms (serialize, fix 6's flushes, write and rename, as the
+//    save's own callback sees it) is followed by max(autosaveInterval, SAVE_SPACING_FACTOR x d) ms without one, so
+//    saving takes at most 1 / (1 + SAVE_SPACING_FACTOR) = 5 % of Azurite's time, and the spacing is exactly LokiJS's
+//    5 s while a save takes under 263 ms. Every save still happens in order (a due save that finds nothing changed
+//    waits one interval and looks again; one that finds changes saves them all); only the spacing grows. close()
+//    disables the timer and saves a changed database as before, so a stop or the parent's death
+//    (azuriteParentWatch.js) still saves everything; what a power loss or a kill of Azurite alone can lose grows to
+//    the spacing (docs/local-runtime.md, "Fsync policy").
 'use strict';
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const Module = require('node:module');
 const path = require('node:path');
 const { Readable } = require('node:stream');
+const { performance } = require('node:perf_hooks');
 const SELECTIVE_KEYS = ['name', 'blobName'];
 
 function reorder(query) {
@@ -376,6 +389,48 @@ function isUuid3Rng(request, parent, isMain) {
     return isUuid3;
 }
 
+// Fix 9: a save that took d ms is followed by at least SAVE_SPACING_FACTOR x d ms without one (at most 5 % saving).
+const SAVE_SPACING_FACTOR = 19;
+// The last save's duration per database, in ms; kept off the database, whose own fields LokiJS saves.
+const lastSaveMs = new WeakMap();
+
+/** LokiJS's autosave interval (its default when unset), in ms. */
+function autosaveInterval(db) {
+    return typeof db.autosaveInterval === 'number' && db.autosaveInterval > 0 ? db.autosaveInterval : 5000;
+}
+
+/** The wait after the database's last save (none yet: LokiJS's interval), in ms. */
+function autosaveDelay(db) {
+    return Math.max(autosaveInterval(db), SAVE_SPACING_FACTOR * (lastSaveMs.get(db) ?? 0));
+}
+
+/**
+ * LokiJS's autosave interval as a chain of timeouts: each runs LokiJS's own check (dirty and not ignoring autosave)
+ * and save, and the next is armed once the save has ended, by its duration. A timer disabled meanwhile (close) is
+ * not rearmed: autosaveDisable clears the handle.
+ */
+function scheduleAutosave(db, callback, delay = autosaveDelay(db)) {
+    const handle = setTimeout(() => {
+        if (db.autosaveHandle !== handle) {
+            return;
+        }
+        if (!db.autosaveDirty() || db.ignoreAutosave) {
+            // Nothing saved, so nothing to space out: looked at again after LokiJS's interval.
+            scheduleAutosave(db, callback, autosaveInterval(db));
+            return;
+        }
+        db.saveDatabase((error) => {
+            if (db.autosaveHandle === handle) {
+                scheduleAutosave(db, callback);
+            }
+            if (typeof callback === 'function') {
+                callback(error);
+            }
+        });
+    }, delay);
+    db.autosaveHandle = handle;
+}
+
 const load = Module._load;
 let memoizedUriTemplate;
 Module._load = function (request, parent, isMain) {
@@ -426,6 +481,30 @@ Module._load = function (request, parent, isMain) {
                     callback(error);
                 },
             );
+        };
+        // Fix 9: every save's duration is kept, and the autosave timer waits in proportion to the last one.
+        const saveDatabaseInternal = exported.prototype.saveDatabaseInternal;
+        exported.prototype.saveDatabaseInternal = function (callback) {
+            const started = performance.now();
+            return saveDatabaseInternal.call(this, (error) => {
+                lastSaveMs.set(this, performance.now() - started);
+                if (typeof callback === 'function') {
+                    callback(error);
+                } else if (error) {
+                    // What LokiJS does when a save without a callback fails.
+                    throw error;
+                }
+            });
+        };
+        exported.prototype.autosaveEnable = function (options, callback) {
+            this.autosave = true;
+            scheduleAutosave(this, callback);
+        };
+        exported.prototype.autosaveDisable = function () {
+            if (this.autosaveHandle !== undefined && this.autosaveHandle !== null) {
+                clearTimeout(this.autosaveHandle);
+                this.autosaveHandle = null;
+            }
         };
         // A new database creates the collection, one loaded from --location disk storage finds it.
         const { addCollection, getCollection } = exported.prototype;

@@ -535,6 +535,104 @@ describe('startAzurite', () => {
         });
     });
 
+    it('spaces autosaves by 19 times the last save, never under 5 s, and still saves at close', () => {
+        // LokiJS's own Loki and file adapter, configured as Azurite configures them, on a fake clock: the timers LokiJS
+        // and the preload arm for 5 s or more are recorded instead of run, and each save's write takes the time the
+        // test gives it (the clock moves while the file is written).
+        const script = `
+            const fs = require('fs');
+            const os = require('os');
+            const path = require('path');
+            let now = 0;
+            performance.now = () => now;
+            const realSetTimeout = setTimeout;
+            const pending = new Map();
+            globalThis.setTimeout = (fn, delay, ...args) => {
+                if (!(delay >= 5000)) return realSetTimeout(fn, delay, ...args);
+                const handle = { delay };
+                pending.set(handle, fn);
+                return handle;
+            };
+            const realClearTimeout = clearTimeout;
+            globalThis.clearTimeout = (handle) => (pending.delete(handle) ? undefined : realClearTimeout(handle));
+            // LokiJS alone arms one interval.
+            globalThis.setInterval = (fn, delay) => {
+                const handle = { delay, repeats: true };
+                pending.set(handle, fn);
+                return handle;
+            };
+            globalThis.clearInterval = (handle) => pending.delete(handle);
+            let writeTakes = 0;
+            const log = [];
+            const writeFile = fs.writeFile;
+            fs.writeFile = (file, data, callback) => {
+                now += writeTakes;
+                log.push('save of ' + JSON.parse(data).collections[0].data.length + ' taking ' + writeTakes);
+                return writeFile(file, data, callback);
+            };
+            const Loki = require('lokijs');
+            const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'namestream-autosave-'));
+            const file = path.join(directory, 'metadata.json');
+            const db = new Loki(file, { persistenceMethod: 'fs', autosave: true, autosaveInterval: 5000 });
+            const blobs = db.addCollection('blobs');
+            const settle = () => new Promise((resolve) => setImmediate(resolve));
+            // Fires the one armed autosave timer at its time, and waits for its save to end and a timer to be armed.
+            const fire = async () => {
+                const [[handle, fn]] = [...pending];
+                if (!handle.repeats) pending.delete(handle);
+                now += handle.delay;
+                log.push('timer after ' + handle.delay);
+                fn();
+                while (pending.size === 0 || db.throttledSavePending) await new Promise((resolve) => realSetTimeout(resolve, 5));
+                await new Promise((resolve) => realSetTimeout(resolve, 5));
+            };
+            (async () => {
+                await settle();
+                for (const [writes, takes] of [[1, 100], [0, 0], [1, 1000], [2, 3000], [1, 100], [0, 0]]) {
+                    for (let i = 0; i < writes; i++) blobs.insert({ name: 'raw-names/' + blobs.count() + '.json' });
+                    writeTakes = takes;
+                    await fire();
+                }
+                blobs.insert({ name: 'raw-names/last.json' });
+                writeTakes = 7000;
+                await new Promise((resolve) => db.close(resolve));
+                const text = fs.readFileSync(file, 'utf8');
+                const saved = JSON.parse(text).collections[0].data.map((blob) => blob.name);
+                // The file holds LokiJS's own fields only.
+                if (text.includes('__namestream')) throw new Error('the preload wrote its own state into the file');
+                fs.rmSync(directory, { recursive: true });
+                console.log(JSON.stringify({ log, saved, timersLeft: pending.size }));
+            })();`;
+        expect(JSON.parse(runWithPreload(script))).toEqual({
+            log: [
+                'timer after 5000',
+                'save of 1 taking 100',
+                'timer after 5000', // 19 x 100 ms is under LokiJS's 5 s; nothing changed since: no save
+                'timer after 5000',
+                'save of 2 taking 1000',
+                'timer after 19000', // 19 x 1 s
+                'save of 4 taking 3000',
+                'timer after 57000', // 19 x 3 s
+                'save of 5 taking 100',
+                'timer after 5000', // back to 5 s; nothing changed: no save
+                'save of 6 taking 7000', // close: LokiJS's final save of a changed database
+            ],
+            saved: [
+                'raw-names/0.json',
+                'raw-names/1.json',
+                'raw-names/2.json',
+                'raw-names/3.json',
+                'raw-names/4.json',
+                'raw-names/last.json',
+            ],
+            timersLeft: 0,
+        });
+        // LokiJS alone: the same saves every 5 s, whatever they take.
+        expect(
+            JSON.parse(runWithPreload(script, false)).log.filter((line: string) => line.startsWith('timer')),
+        ).toEqual(Array(6).fill('timer after 5000'));
+    });
+
     it("removes one document as LokiJS's single removal does: same data, valid indices, no index rebuilt", () => {
         // Azurite's deleteBlob: count, then findAndRemove of one blob, among blobs with shared and unique names.
         const script = `
