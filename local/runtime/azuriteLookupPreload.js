@@ -1,5 +1,6 @@
 // Preloaded into the Azurite child process (node --require) to remove costs that capped the pipeline's blob
-// writes. None changes what Azurite answers.
+// writes. None changes what Azurite answers while its files are intact (fix 7 no longer reads back, so it no longer
+// notices an extent file made unreadable right after the write, which the page cache hid anyway).
 //
 // 1. Azurite keeps blob metadata in LokiJS and looks a blob up with findOne({ accountName, containerName, name,
 //    snapshot }). LokiJS serves a multi-key query from the binary index of the FIRST key only, and every blob
@@ -35,7 +36,7 @@
 // 6. With --location, Azurite appends each blob's content to an extent file and calls fdatasync on it before it
 //    answers (FSExtentStore.streamPipe): one flush to the disk per upload, about 700 a second at the pipeline's
 //    capacity, each waiting behind every other write the disk has queued. What that flush guarantees is an order:
-//    the metadata that makes a blob exist is LokiJS's, kept in memory and saved every 5 s (writeFile to a temporary
+//    the metadata that makes a blob exist is LokiJS's, kept in memory and saved every 5 s (fix 9: or longer; writeFile to a temporary
 //    file, then rename; no fsync), so any saved metadata names only content already on the disk, and after a power
 //    loss a blob is whole or absent (a killed process loses nothing either way: the content is in the page cache).
 //    The same order costs one flush per save instead of one per upload: the flush per upload is skipped
@@ -69,7 +70,7 @@
 //    never written again.
 // 9. LokiJS's autosave (on in Azurite, every 5 s) serializes the whole database on Azurite's only thread and writes it:
 //    the cost grows with the blobs held (docs/local-runtime.md, "Fsync policy", measures it), and while it runs every
-//    upload waits. At a fixed 5 s a save of 750 ms (about 45,000 blobs) already took 15 % of Azurite's time, and at the
+//    upload waits. At a fixed 5 s a save of about 1 s (50,000 blobs, bench/azuriteMetadataSave.bench.ts) takes a fifth of Azurite's time, and at the
 //    7 days of blobs `npm start` keeps (300,000) a save takes about 10 s, longer than the interval. The autosave timer
 //    is rearmed after each save instead: a save that took d ms (serialize, fix 6's flushes, write and rename, as the
 //    save's own callback sees it) is followed by max(autosaveInterval, SAVE_SPACING_FACTOR x d) ms without one, so
@@ -497,6 +498,8 @@ Module._load = function (request, parent, isMain) {
             });
         };
         exported.prototype.autosaveEnable = function (options, callback) {
+            // One chain of timers: an enable without a disable first would leave the armed one running.
+            this.autosaveDisable();
             this.autosave = true;
             scheduleAutosave(this, callback);
         };
