@@ -73,31 +73,14 @@ async function launchAzurite(
     host: string,
     port: number,
 ): Promise<RunningAzurite> {
-    const executable = path.join(
-        path.dirname(require.resolve('azurite/package.json')),
-        'dist',
-        'src',
-        'blob',
-        'main.js',
-    );
     const args = [
         '--require',
         preloadPath('azuriteLookupPreload.js'),
         '--require',
         preloadPath('azuriteParentWatch.js'),
         ...(options.extentGc ? ['--require', preloadPath('azuriteExtentGcPreload.js')] : []),
-        executable,
-        '--blobHost',
-        host,
-        '--blobPort',
-        String(port),
-        '--skipApiVersionCheck',
-        '--disableTelemetry',
-        '--loose',
-        // The access log would cost Azurite a formatted console line per request.
-        '--silent',
+        ...azuriteArguments(host, port, options.location),
     ];
-    args.push(...(options.location ? ['--location', options.location] : ['--inMemoryPersistence']));
     // The IPC channel is only a lifeline: azuriteParentWatch.js stops Azurite when it closes, saving its metadata.
     // Detached (its own process group), so a kill of the runtime's whole group (`kill -9 -<pgid>`, an IDE's stop
     // button, `timeout -s KILL npm start`) does not take Azurite down with it before it saves the blobs of the last
@@ -148,6 +131,26 @@ async function launchAzurite(
                 child.kill('SIGTERM');
             }),
     };
+}
+
+/**
+ * Azurite's executable and flags as the runtime starts it, without the preloads (node --require) that go before them:
+ * tests start the same Azurite without the preloads as their reference.
+ */
+export function azuriteArguments(host: string, port: number, location: string | undefined): string[] {
+    return [
+        path.join(path.dirname(require.resolve('azurite/package.json')), 'dist', 'src', 'blob', 'main.js'),
+        '--blobHost',
+        host,
+        '--blobPort',
+        String(port),
+        '--skipApiVersionCheck',
+        '--disableTelemetry',
+        '--loose',
+        // The access log would cost Azurite a formatted console line per request.
+        '--silent',
+        ...(location ? ['--location', location] : ['--inMemoryPersistence']),
+    ];
 }
 
 /**

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { describe, expect, it } from 'vitest';
 
-import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite } from '../../../local/runtime/azurite';
+import { AZURITE_ACCOUNT, AZURITE_KEY, azuriteArguments, startAzurite } from '../../../local/runtime/azurite';
 import { findFreePort } from '../../../local/runtime/freePort';
 import { waitForLeftoverProcess } from '../../../local/runtime/leftoverProcess';
 import { StateCorruptError } from '../../../local/state';
@@ -842,30 +842,9 @@ async function runOnAzurite<T>(
 /** Azurite as startAzurite runs it (same executable and flags) but without any preload: the reference. */
 async function startBareAzurite(location: string): Promise<{ connectionString: string; close(): Promise<void> }> {
     const port = await findFreePort();
-    const executable = path.join(
-        path.dirname(require.resolve('azurite/package.json')),
-        'dist',
-        'src',
-        'blob',
-        'main.js',
-    );
-    const child = spawn(
-        process.execPath,
-        [
-            executable,
-            '--blobHost',
-            '127.0.0.1',
-            '--blobPort',
-            String(port),
-            '--skipApiVersionCheck',
-            '--disableTelemetry',
-            '--loose',
-            '--silent',
-            '--location',
-            location,
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawn(process.execPath, azuriteArguments('127.0.0.1', port, location), {
+        stdio: ['ignore', 'pipe', 'pipe'],
+    });
     // Not left running if the test times out or its worker exits first (no lifeline, unlike startAzurite's child).
     const killOnExit = () => child.kill('SIGKILL');
     process.once('exit', killOnExit);
