@@ -67,6 +67,16 @@ function durableFolder() {
     };
 }
 
+/** `thousands` sends of 1,000 events to partition 0, bodies 0, 1, 2...: a backlog chunked deletes take turns with. */
+function sendThousands(hub: LocalEventHub, thousands: number): void {
+    for (let sent = 0; sent < thousands * 1_000; sent += 1_000) {
+        hub.send(
+            Array.from({ length: 1_000 }, (_, index) => ({ body: sent + index })),
+            { partitionId: '0' },
+        );
+    }
+}
+
 /** `store` with the methods in `replaced` swapped for the test's own (a disk that fails where the test says). */
 function storeWith(store: EventHubStore, replaced: Partial<EventHubStore>): EventHubStore {
     return {
@@ -200,12 +210,7 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
     it('deletes what expired during a long downtime in chunks of 2,000 rows, between turns of the event loop', async () => {
         const folder = durableFolder();
         let hub = folder.open({ retentionMs: HOUR_MS });
-        for (let sent = 0; sent < 5_000; sent += 1_000) {
-            hub.send(
-                Array.from({ length: 1_000 }, (_, index) => ({ body: sent + index })),
-                { partitionId: '0' },
-            );
-        }
+        sendThousands(hub, 5);
         hub.send([{ body: 'other partition' }], { partitionId: '1' });
         folder.close();
         folder.advance(2 * HOUR_MS);
@@ -242,12 +247,7 @@ describe('SqliteEventHubStore under LocalEventHub', () => {
     it('never deletes past a log end it could not record, so an emptied partition does not reuse numbers', async () => {
         const folder = durableFolder();
         let hub = folder.open({ retentionMs: HOUR_MS });
-        for (let sent = 0; sent < 5_000; sent += 1_000) {
-            hub.send(
-                Array.from({ length: 1_000 }, (_, index) => ({ body: sent + index })),
-                { partitionId: '0' },
-            );
-        }
+        sendThousands(hub, 5);
         folder.close();
         folder.advance(2 * HOUR_MS);
         hub = folder.open({ retentionMs: HOUR_MS });
