@@ -595,31 +595,21 @@ function walBytes(stateDirectory: string): number {
 function timelineLines(slices: readonly TimelineSlice[]): string {
     const row = (label: string, values: Array<number | undefined>) =>
         `  ${label.padEnd(22)}${values.map((value) => String(value ?? '-').padStart(7)).join('')}`;
+    const measures: Array<[string, keyof TimelineSlice]> = [
+        ['names/s', 'namesPerSecond'],
+        ['event loop busy %', 'eventLoopBusyPercent'],
+        ['GC ms', 'gcMs'],
+        ['runtime cores', 'runtimeCores'],
+        ['Azurite cores', 'azuriteCores'],
+        ['WAL MB', 'walMb'],
+    ];
     return [
         `  timeline, ${TIMELINE_SLICE_SECONDS}-s slices:`,
-        row(
-            'names/s',
-            slices.map((slice) => slice.namesPerSecond),
-        ),
-        row(
-            'event loop busy %',
-            slices.map((slice) => slice.eventLoopBusyPercent),
-        ),
-        row(
-            'GC ms',
-            slices.map((slice) => slice.gcMs),
-        ),
-        row(
-            'runtime cores',
-            slices.map((slice) => slice.runtimeCores),
-        ),
-        row(
-            'Azurite cores',
-            slices.map((slice) => slice.azuriteCores),
-        ),
-        row(
-            'WAL MB',
-            slices.map((slice) => slice.walMb),
+        ...measures.map(([label, key]) =>
+            row(
+                label,
+                slices.map((slice) => slice[key]),
+            ),
         ),
     ].join('\n');
 }
