@@ -168,15 +168,7 @@ describe('the local Cosmos DB change feed, read with @azure/cosmos getChangeFeed
         });
         expect(versions(await iterator.readNext())).toEqual(['d0@1', 'd1@1', 'd2@1', 'd3@1', 'd4@1']);
         // The trigger polls every 500 ms; a week of letter counts is about 540,000 documents (docs/local-runtime.md).
-        const documentReads = vi.spyOn(Document.prototype, 'read');
-        let atEnd: Page;
-        let reads: number;
-        try {
-            atEnd = await iterator.readNext();
-            reads = documentReads.mock.calls.length;
-        } finally {
-            documentReads.mockRestore();
-        }
+        const { page: atEnd, reads } = await readNextCountingDocumentReads(iterator);
         expect([atEnd.statusCode, reads]).toEqual([304, 0]);
         await write('d1', 2);
         expect(versions(await iterator.readNext())).toEqual(['d1@2']);
@@ -193,15 +185,7 @@ describe('the local Cosmos DB change feed, read with @azure/cosmos getChangeFeed
         // No document holds the highest _lsn now: a 304 that echoed the position asked for would leave every later
         // poll below it, each one a pass over all the documents (docs/local-runtime.md), until the next write.
         const empty = await iterator.readNext();
-        const documentReads = vi.spyOn(Document.prototype, 'read');
-        let again: Page;
-        let reads: number;
-        try {
-            again = await iterator.readNext();
-            reads = documentReads.mock.calls.length;
-        } finally {
-            documentReads.mockRestore();
-        }
+        const { page: again, reads } = await readNextCountingDocumentReads(iterator);
         expect([
             empty.statusCode,
             etagOf(empty.continuationToken),
@@ -279,3 +263,16 @@ describe('the local Cosmos DB change feed, read with @azure/cosmos getChangeFeed
         });
     });
 });
+
+/** The iterator's next page, and how many stored documents the stand-in read to answer it. */
+async function readNextCountingDocumentReads(iterator: {
+    readNext(): Promise<Page>;
+}): Promise<{ page: Page; reads: number }> {
+    const documentReads = vi.spyOn(Document.prototype, 'read');
+    try {
+        const page = await iterator.readNext();
+        return { page, reads: documentReads.mock.calls.length };
+    } finally {
+        documentReads.mockRestore();
+    }
+}
